@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvx VMX part, linked into kvm-intel.ko.
+ *
+ * At load, report which of the VMX features kvx builds on the CPU offers and
+ * which of them KVM itself enabled, so an operator (and the demo) can tell
+ * what a given host will do: EPT, EPT A/D bits, PML, VMFUNC EPTP switching
+ * and EPT-violation #VE.
+ */
+#define pr_fmt(fmt) "kvx: " fmt
+
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <asm/msr.h>
+#include <asm/vmx.h>
+
+#include "kvx.h"
+#include "../vmx/capabilities.h"
+
+static char kvx_version[] = KVX_VERSION;
+module_param_string(kvx_version, kvx_version, sizeof(kvx_version), 0444);
+MODULE_PARM_DESC(kvx_version, "kvx version this kvm-intel.ko was built from");
+MODULE_INFO(kvx, KVX_VERSION);
+
+/* "allowed-1" half of a VMX capability MSR: what the CPU can enable. */
+static u32 kvx_vmx_allowed1(u32 msr)
+{
+	u64 val;
+
+	if (rdmsrl_safe(msr, &val))
+		return 0;
+	return val >> 32;
+}
+
+void kvx_vmx_module_init(void)
+{
+	u32 proc2 = 0;
+	u64 vmfunc = 0;
+
+	if (kvx_vmx_allowed1(MSR_IA32_VMX_PROCBASED_CTLS) &
+	    CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
+		proc2 = kvx_vmx_allowed1(MSR_IA32_VMX_PROCBASED_CTLS2);
+	if (proc2 & SECONDARY_EXEC_ENABLE_VMFUNC)
+		rdmsrl_safe(MSR_IA32_VMX_VMFUNC, &vmfunc);
+
+	pr_info("kvm-intel.ko built with kvx %s\n", kvx_version);
+	pr_info("vmx cpu: ept=%d ept_ad=%d pml=%d vmfunc=%d eptp_switching=%d ept_ve=%d\n",
+		!!(proc2 & SECONDARY_EXEC_ENABLE_EPT),
+		cpu_has_vmx_ept_ad_bits(),
+		!!(proc2 & SECONDARY_EXEC_ENABLE_PML),
+		!!(proc2 & SECONDARY_EXEC_ENABLE_VMFUNC),
+		!!(vmfunc & VMX_VMFUNC_EPTP_SWITCHING),
+		!!(proc2 & SECONDARY_EXEC_EPT_VIOLATION_VE));
+	pr_info("vmx kvm: ept=%d ept_ad=%d pml=%d\n",
+		enable_ept, enable_ept_ad_bits, enable_pml);
+}
