@@ -11,6 +11,7 @@
 
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/string.h>
 #include <asm/msr.h>
 #include <asm/vmx.h>
 
@@ -32,6 +33,23 @@ static u32 kvx_vmx_allowed1(u32 msr)
 	return val >> 32;
 }
 
+/*
+ * What the CPU offers, by name, for userspace (VMMs, tests, the demo):
+ * /sys/module/kvm_intel/parameters/kvx_cpu_caps.
+ */
+static char kvx_cpu_caps[96];
+module_param_string(kvx_cpu_caps, kvx_cpu_caps, sizeof(kvx_cpu_caps), 0444);
+MODULE_PARM_DESC(kvx_cpu_caps, "VMX features kvx can use on this CPU");
+
+static void kvx_vmx_add_cap(bool present, const char *name)
+{
+	size_t len = strlen(kvx_cpu_caps);
+
+	if (present)
+		snprintf(kvx_cpu_caps + len, sizeof(kvx_cpu_caps) - len, "%s%s",
+			 len ? " " : "", name);
+}
+
 void kvx_vmx_module_init(void)
 {
 	u32 proc2 = 0;
@@ -43,14 +61,16 @@ void kvx_vmx_module_init(void)
 	if (proc2 & SECONDARY_EXEC_ENABLE_VMFUNC)
 		rdmsrl_safe(MSR_IA32_VMX_VMFUNC, &vmfunc);
 
+	kvx_cpu_caps[0] = '\0';
+	kvx_vmx_add_cap(proc2 & SECONDARY_EXEC_ENABLE_EPT, "ept");
+	kvx_vmx_add_cap(cpu_has_vmx_ept_ad_bits(), "ept_ad");
+	kvx_vmx_add_cap(proc2 & SECONDARY_EXEC_ENABLE_PML, "pml");
+	kvx_vmx_add_cap(proc2 & SECONDARY_EXEC_ENABLE_VMFUNC, "vmfunc");
+	kvx_vmx_add_cap(vmfunc & VMX_VMFUNC_EPTP_SWITCHING, "eptp_switching");
+	kvx_vmx_add_cap(proc2 & SECONDARY_EXEC_EPT_VIOLATION_VE, "ept_violation_ve");
+
 	pr_info("kvm-intel.ko built with kvx %s\n", kvx_version);
-	pr_info("vmx cpu: ept=%d ept_ad=%d pml=%d vmfunc=%d eptp_switching=%d ept_ve=%d\n",
-		!!(proc2 & SECONDARY_EXEC_ENABLE_EPT),
-		cpu_has_vmx_ept_ad_bits(),
-		!!(proc2 & SECONDARY_EXEC_ENABLE_PML),
-		!!(proc2 & SECONDARY_EXEC_ENABLE_VMFUNC),
-		!!(vmfunc & VMX_VMFUNC_EPTP_SWITCHING),
-		!!(proc2 & SECONDARY_EXEC_EPT_VIOLATION_VE));
-	pr_info("vmx kvm: ept=%d ept_ad=%d pml=%d\n",
+	pr_info("vmx cpu offers: %s\n", kvx_cpu_caps);
+	pr_info("vmx kvm enabled: ept=%d ept_ad=%d pml=%d\n",
 		enable_ept, enable_ept_ad_bits, enable_pml);
 }

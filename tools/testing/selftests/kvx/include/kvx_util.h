@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by kvx selftests, on top of the KVM selftest library.
+ */
+#ifndef SELFTEST_KVX_UTIL_H
+#define SELFTEST_KVX_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kvm_util.h"
+
+/* Value of a per-vCPU binary statistic (KVM_GET_STATS_FD on the vCPU). */
+uint64_t kvx_vcpu_stat(struct kvm_vcpu *vcpu, const char *name);
+
+/*
+ * Read a module parameter from /sys/module/MODULE/parameters/PARAM into buf.
+ * Returns false if the module or the parameter does not exist.
+ */
+bool kvx_module_param(const char *module, const char *param, char *buf,
+		      size_t size);
+
+/* True if the host CPU (as KVM sees it) is Intel, i.e. kvm_intel is loaded. */
+bool kvx_host_is_vmx(void);
+
+#endif /* SELFTEST_KVX_UTIL_H */

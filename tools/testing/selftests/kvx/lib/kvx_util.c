@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Helpers shared by kvx selftests.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kvx_util.h"
+
+uint64_t kvx_vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
+{
+	struct kvm_stats_header header;
+	struct kvm_stats_desc *descs, *desc;
+	uint64_t data = 0;
+	bool found = false;
+	int fd, i;
+
+	fd = __vcpu_ioctl(vcpu, KVM_GET_STATS_FD, NULL);
+	TEST_ASSERT(fd >= 0, "KVM_GET_STATS_FD on vCPU failed: %d", fd);
+	read_stats_header(fd, &header);
+	descs = read_stats_descriptors(fd, &header);
+	for (i = 0; i < header.num_desc; i++) {
+		desc = get_stats_descriptor(descs, i, &header);
+		if (strcmp(desc->name, name))
+			continue;
+		read_stat_data(fd, &header, desc, &data, 1);
+		found = true;
+		break;
+	}
+	free(descs);
+	close(fd);
+	TEST_ASSERT(found, "vCPU statistic '%s' does not exist", name);
+	return data;
+}
+
+bool kvx_module_param(const char *module, const char *param, char *buf,
+		      size_t size)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", module,
+		 param);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return false;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	return true;
+}
+
+bool kvx_host_is_vmx(void)
+{
+	return access("/sys/module/kvm_intel", F_OK) == 0;
+}
