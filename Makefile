@@ -16,7 +16,7 @@ ifeq ($(origin KDIR),undefined)
 endif
 endif
 
-KVX_VERSION := $(shell cat $(TOP)/VERSION)$(shell git -C $(TOP) rev-parse --short HEAD 2>/dev/null | sed 's/^/-g/')
+KVX_VERSION := $(shell $(TOP)/scripts/kvx-version)
 
 # KSRC: full kernel source (default: the Debian linux-source package,
 # extracted into build/).  KDIR: kernel build tree to build modules against
@@ -32,14 +32,14 @@ JOBS	?= $(shell nproc)
 
 export KVX_VERSION KSRC KDIR BUILD TOP JOBS
 
-.PHONY: all modules deps kvm source selftests kunit lint check check-qemu \
+.PHONY: all modules deps kvm mvf source selftests kunit lint check check-qemu \
 	check-bochs demo bench install dkms clean help
 
 all: modules
 
 help:
 	@echo 'kvx targets:'
-	@echo '  make            build kvm.ko, kvm-intel.ko, kvm-amd.ko (patched) into build/'
+	@echo '  make            build kvm.ko, kvm-intel.ko, kvm-amd.ko (patched) and kvx-mvf.ko into build/'
 	@echo '  make demo       boot Bochs (VMX+EPT+VMFUNC+PML) with kvx and run a guest'
 	@echo '  make check      W=1 build + lint + kunit + tests on QEMU and Bochs'
 	@echo '  make deps       install Debian packages (as root) and pick the kernel'
@@ -74,7 +74,14 @@ kvm: source
 	$(TOP)/scripts/prepare-kvm $(KSRC) $(KVM_OUT)
 	$(MAKE) -C $(KDIR) M=$(KVM_M) $(if $(W),W=$(W)) KVX_VERSION=$(KVX_VERSION) -j$(JOBS) modules
 
-modules: kvm
+# kvx-mvf, the mediated VF: built from a copy so the tree stays clean.
+mvf: $(if $(filter undefined,$(origin KDIR)),$(BUILD)/kver.mk)
+	mkdir -p $(MVF_M)/include/uapi/linux
+	rsync -rlp --checksum $(TOP)/drivers/vfio/mdev/kvx-mvf/ $(MVF_M)/
+	rsync -rlp --checksum $(TOP)/include/uapi/linux/kvx_mvf.h $(MVF_M)/include/uapi/linux/
+	$(MAKE) -C $(KDIR) M=$(MVF_M) $(if $(W),W=$(W)) -j$(JOBS) modules
+
+modules: kvm mvf
 
 selftests: source
 	$(TOP)/scripts/build-selftests
@@ -93,6 +100,7 @@ demo: modules selftests
 
 install: modules
 	$(MAKE) -C $(KDIR) M=$(KVM_M) INSTALL_MOD_DIR=updates/kvx modules_install
+	$(MAKE) -C $(KDIR) M=$(MVF_M) INSTALL_MOD_DIR=updates/kvx modules_install
 	depmod -a $$($(MAKE) -s -C $(KDIR) kernelrelease)
 
 clean:

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvx-mvf: the device model: PCI config space, BAR0 decode and VF reset.
+ *
+ * Config space is a type 0 header with one 32-bit memory BAR and no
+ * capabilities yet.  Only the bits a real function lets software change are
+ * writable (kvx_mvf_cfg_wmask); BAR sizing works as on hardware.  BAR0 is
+ * accessed as dwords only; unimplemented offsets read as zero and ignore
+ * writes, as MMIO would.
+ */
+
+#include <linux/lockdep.h>
+#include <linux/string.h>
+#include <linux/unaligned.h>
+
+#include "mvf.h"
+
+/* Which bits of the config byte at @off software may write. */
+static u8 kvx_mvf_cfg_wmask(unsigned int off)
+{
+	u32 bar0_mask = ~(u32)(KVX_MVF_BAR0_SIZE - 1);
+
+	switch (off) {
+	case PCI_COMMAND:
+		return PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	case PCI_COMMAND + 1:
+		return PCI_COMMAND_INTX_DISABLE >> 8;
+	case PCI_CACHE_LINE_SIZE:
+	case PCI_LATENCY_TIMER:
+	case PCI_INTERRUPT_LINE:
+		return 0xff;
+	case PCI_BASE_ADDRESS_0 ... PCI_BASE_ADDRESS_0 + 3:
+		return bar0_mask >> ((off - PCI_BASE_ADDRESS_0) * 8);
+	default:
+		return 0;
+	}
+}
+
+static void kvx_mvf_cfg_init(u8 *cfg)
+{
+	memset(cfg, 0, PCI_CFG_SPACE_SIZE);
+	put_unaligned_le16(KVX_MVF_PCI_VENDOR_ID, &cfg[PCI_VENDOR_ID]);
+	put_unaligned_le16(KVX_MVF_PCI_DEVICE_ID, &cfg[PCI_DEVICE_ID]);
+	cfg[PCI_REVISION_ID] = KVX_MVF_DEVICE_GENERATION;
+	cfg[PCI_CLASS_PROG] = KVX_MVF_PCI_CLASS & 0xff;
+	put_unaligned_le16(KVX_MVF_PCI_CLASS >> 8, &cfg[PCI_CLASS_DEVICE]);
+	cfg[PCI_HEADER_TYPE] = PCI_HEADER_TYPE_NORMAL;
+	put_unaligned_le32(PCI_BASE_ADDRESS_SPACE_MEMORY |
+			   PCI_BASE_ADDRESS_MEM_TYPE_32,
+			   &cfg[PCI_BASE_ADDRESS_0]);
+	put_unaligned_le16(KVX_MVF_PCI_SUBSYS_VENDOR_ID,
+			   &cfg[PCI_SUBSYSTEM_VENDOR_ID]);
+	put_unaligned_le16(KVX_MVF_PCI_SUBSYS_ID, &cfg[PCI_SUBSYSTEM_ID]);
+}
+
+/* Any length within config space; the caller checked the range. */
+int kvx_mvf_cfg_read(struct kvx_mvf_vf *vf, unsigned int off, void *buf,
+		     size_t count)
+{
+	lockdep_assert_held(&vf->lock);
+
+	memcpy(buf, &vf->config[off], count);
+	return 0;
+}
+
+/* One naturally aligned access of 1, 2 or 4 bytes, as a CPU would do. */
+int kvx_mvf_cfg_write(struct kvx_mvf_vf *vf, unsigned int off,
+		      const void *buf, size_t count)
+{
+	const u8 *val = buf;
+	unsigned int i;
+	u8 wmask;
+
+	lockdep_assert_held(&vf->lock);
+
+	if ((count != 1 && count != 2 && count != 4) || off % count)
+		return -EINVAL;
+
+	for (i = 0; i < count; i++) {
+		wmask = kvx_mvf_cfg_wmask(off + i);
+		vf->config[off + i] = (vf->config[off + i] & ~wmask) |
+				      (val[i] & wmask);
+	}
+	return 0;
+}
+
+static u32 kvx_mvf_status(struct kvx_mvf_vf *vf)
+{
+	u32 status = 0;
+
+	if (kvx_mvf_pf_link_up(vf->pf))
+		status |= KVX_MVF_STATUS_LINK_UP;
+	if (kvx_mvf_mbx_reset_pending(&vf->mbx))
+		status |= KVX_MVF_STATUS_RESET_PENDING;
+	if (vf->cfg.cts)
+		status |= KVX_MVF_STATUS_CTS;
+	return status;
+}
+
+static bool kvx_mvf_bar0_access_ok(unsigned int off)
+{
+	return off < KVX_MVF_BAR0_SIZE && IS_ALIGNED(off, sizeof(u32));
+}
+
+static bool kvx_mvf_is_mbx(unsigned int off)
+{
+	return off >= KVX_MVF_MBX_PAGE &&
+	       off < KVX_MVF_MBX_PAGE + KVX_MVF_PAGE_SIZE;
+}
+
+int kvx_mvf_bar0_read(struct kvx_mvf_vf *vf, unsigned int off, u32 *val)
+{
+	lockdep_assert_held(&vf->lock);
+
+	if (!kvx_mvf_bar0_access_ok(off))
+		return -EINVAL;
+
+	if (kvx_mvf_is_mbx(off)) {
+		*val = kvx_mvf_mbx_read(vf, off - KVX_MVF_MBX_PAGE);
+		return 0;
+	}
+
+	switch (off) {
+	case KVX_MVF_REG_ID:
+		*val = KVX_MVF_ID_MAGIC;
+		break;
+	case KVX_MVF_REG_VERSION:
+		*val = KVX_MVF_ABI_VERSION << KVX_MVF_VERSION_ABI_SHIFT |
+		       KVX_MVF_DEVICE_GENERATION;
+		break;
+	case KVX_MVF_REG_STATUS:
+		*val = kvx_mvf_status(vf);
+		break;
+	case KVX_MVF_REG_DB_COUNT:
+		*val = vf->doorbell.count;
+		break;
+	default:
+		*val = 0;
+		break;
+	}
+	return 0;
+}
+
+int kvx_mvf_bar0_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val)
+{
+	lockdep_assert_held(&vf->lock);
+
+	if (!kvx_mvf_bar0_access_ok(off))
+		return -EINVAL;
+
+	if (kvx_mvf_is_mbx(off)) {
+		kvx_mvf_mbx_write(vf, off - KVX_MVF_MBX_PAGE, val);
+		return 0;
+	}
+
+	if (off == KVX_MVF_REG_DOORBELL) {
+		vf->doorbell.count++;
+		vf->doorbell.last = val;
+	}
+	return 0;
+}
+
+/*
+ * Function level reset: config space, registers and mailbox return to their
+ * power-on values, RSTD tells the VF driver the reset is done, and the PF
+ * forgets what the VF negotiated (it keeps the MAC it assigned).
+ */
+void kvx_mvf_dev_reset(struct kvx_mvf_vf *vf)
+{
+	lockdep_assert_held(&vf->lock);
+
+	kvx_mvf_cfg_init(vf->config);
+	memset(&vf->doorbell, 0, sizeof(vf->doorbell));
+	kvx_mvf_mbx_reset(&vf->mbx);
+	kvx_mvf_pf_vf_reset(vf);
+}
+
+void kvx_mvf_dev_init(struct kvx_mvf_vf *vf)
+{
+	mutex_lock(&vf->lock);
+	kvx_mvf_pf_vf_init(vf);
+	kvx_mvf_dev_reset(vf);
+	mutex_unlock(&vf->lock);
+}

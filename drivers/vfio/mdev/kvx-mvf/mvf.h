@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kvx-mvf: core objects shared by the files of the driver.
+ *
+ * A PF is an mdev parent; each mdev instance is a VF, a VFIO PCI device.
+ * Lock order: kvx_mvf_pf.lock before kvx_mvf_vf.lock.
+ */
+#ifndef KVX_MVF_H
+#define KVX_MVF_H
+
+#include <linux/device.h>
+#include <linux/idr.h>
+#include <linux/list.h>
+#include <linux/mdev.h>
+#include <linux/mutex.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+
+#include "mbx.h"
+#include "pf.h"
+
+#define KVX_MVF_NAME		"kvx-mvf"
+#define KVX_MVF_MAX_VFS		8
+
+struct dentry;
+
+struct kvx_mvf_pf {
+	struct device dev;
+	struct mdev_parent parent;
+	struct mdev_type vf_type;
+	struct mdev_type *types[1];
+	struct dentry *debugfs;
+	/* Protects vfs; vf_ida locks itself. */
+	struct mutex lock;
+	struct list_head vfs;
+	struct ida vf_ida;
+	struct kvx_mvf_link link;
+};
+
+/* The doorbell/status block of BAR0 page 0. */
+struct kvx_mvf_doorbell {
+	u32 count;
+	u32 last;
+};
+
+struct kvx_mvf_vf {
+	struct vfio_device vdev;
+	struct kvx_mvf_pf *pf;
+	/* Index within the PF, used for the default MAC. */
+	unsigned int index;
+	/* On pf->vfs, under pf->lock. */
+	struct list_head pf_node;
+	struct dentry *debugfs;
+
+	/* Protects everything below: one VF, one lock. */
+	struct mutex lock;
+	u8 config[PCI_CFG_SPACE_SIZE];
+	struct kvx_mvf_doorbell doorbell;
+	struct kvx_mvf_mbx mbx;
+	struct kvx_mvf_vf_config cfg;
+};
+
+static inline struct kvx_mvf_vf *vdev_to_vf(struct vfio_device *vdev)
+{
+	return container_of(vdev, struct kvx_mvf_vf, vdev);
+}
+
+/* dev.c: the device model (config space, BAR0, reset). */
+void kvx_mvf_dev_init(struct kvx_mvf_vf *vf);
+void kvx_mvf_dev_reset(struct kvx_mvf_vf *vf);
+int kvx_mvf_cfg_read(struct kvx_mvf_vf *vf, unsigned int off, void *buf,
+		     size_t count);
+int kvx_mvf_cfg_write(struct kvx_mvf_vf *vf, unsigned int off,
+		      const void *buf, size_t count);
+int kvx_mvf_bar0_read(struct kvx_mvf_vf *vf, unsigned int off, u32 *val);
+int kvx_mvf_bar0_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val);
+
+/* vfio_dev.c */
+extern const struct vfio_device_ops kvx_mvf_vfio_ops;
+
+#endif /* KVX_MVF_H */

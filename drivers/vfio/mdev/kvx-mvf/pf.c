@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvx-mvf: the PF side.
+ *
+ * The PF answers every VF request with a reply in the same buffer, the way
+ * the igb PF driver answers igbvf.  What the requests negotiate is kept as
+ * the VF's resulting configuration (struct kvx_mvf_vf_config), never as a
+ * message log, so that it can be shown, reset and later migrated as state.
+ *
+ * debugfs (kvx-mvf/<pf>/) shows the PF's link and, per VF (<uuid>/), the
+ * configuration; writing "reset" to a VF's "event" file is a PF reset notice
+ * (RSTI) the VF driver must answer with a RESET request.
+ */
+
+#include <linux/debugfs.h>
+#include <linux/etherdevice.h>
+#include <linux/lockdep.h>
+#include <linux/seq_file.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "mvf.h"
+
+#define KVX_MVF_API_LATEST	KVX_MVF_API_1_1
+#define KVX_MVF_LINK_SPEED	10000	/* Mb/s */
+#define KVX_MVF_VID_MAX		4094
+
+static struct dentry *kvx_mvf_debugfs_root;
+
+void kvx_mvf_pf_link_init(struct kvx_mvf_link *link)
+{
+	spin_lock_init(&link->lock);
+	link->up = true;
+	link->speed = KVX_MVF_LINK_SPEED;
+}
+
+static void kvx_mvf_pf_link_get(struct kvx_mvf_pf *pf, bool *up, u32 *speed)
+{
+	spin_lock(&pf->link.lock);
+	*up = pf->link.up;
+	*speed = pf->link.up ? pf->link.speed : 0;
+	spin_unlock(&pf->link.lock);
+}
+
+bool kvx_mvf_pf_link_up(struct kvx_mvf_pf *pf)
+{
+	bool up;
+	u32 speed;
+
+	kvx_mvf_pf_link_get(pf, &up, &speed);
+	return up;
+}
+
+/* MACs travel as two words: bytes 0-3, then bytes 4-5 in the low half. */
+static void kvx_mvf_mac_to_words(const u8 *mac, u32 *words)
+{
+	words[0] = mac[0] | mac[1] << 8 | mac[2] << 16 | (u32)mac[3] << 24;
+	words[1] = mac[4] | mac[5] << 8;
+}
+
+static bool kvx_mvf_mac_from_words(const u32 *words, u8 *mac)
+{
+	if (words[1] >> 16)
+		return false;
+	mac[0] = words[0];
+	mac[1] = words[0] >> 8;
+	mac[2] = words[0] >> 16;
+	mac[3] = words[0] >> 24;
+	mac[4] = words[1];
+	mac[5] = words[1] >> 8;
+	return true;
+}
+
+/* The configuration a VF has before it negotiated anything. */
+static void kvx_mvf_pf_config_defaults(struct kvx_mvf_vf_config *cfg)
+{
+	ether_addr_copy(cfg->mac, cfg->admin_mac);
+	cfg->api = KVX_MVF_API_1_0;
+	cfg->nr_vlans = 0;
+	memset(cfg->vlans, 0, sizeof(cfg->vlans));
+}
+
+/* Called once per VF: the PF assigns a locally administered MAC. */
+void kvx_mvf_pf_vf_init(struct kvx_mvf_vf *vf)
+{
+	static const u8 oui[3] = { 0x02, 0x4b, 0x56 };	/* 02:"KV" */
+	struct kvx_mvf_vf_config *cfg = &vf->cfg;
+
+	memcpy(cfg->admin_mac, oui, sizeof(oui));
+	cfg->admin_mac[3] = 0x58;			/* "X" */
+	cfg->admin_mac[4] = 0;
+	cfg->admin_mac[5] = vf->index;
+}
+
+/* A VF reset (FLR) forgets the negotiation; the VF must send RESET again. */
+void kvx_mvf_pf_vf_reset(struct kvx_mvf_vf *vf)
+{
+	kvx_mvf_pf_config_defaults(&vf->cfg);
+	vf->cfg.cts = false;
+}
+
+/*
+ * Message handlers.  Each validates everything before it changes anything,
+ * returns 0 or a KVX_MVF_ERR_* code, and fills the reply's payload
+ * (reply[1] onwards; a NACK's reply[1] is overwritten with the code).
+ */
+static int kvx_mvf_msg_reset(struct kvx_mvf_vf *vf, const u32 *req,
+			     u32 *reply)
+{
+	kvx_mvf_pf_config_defaults(&vf->cfg);
+	vf->cfg.cts = true;
+	kvx_mvf_mbx_set_reset_pending(&vf->mbx, false);
+
+	kvx_mvf_mac_to_words(vf->cfg.mac, &reply[1]);
+	reply[3] = vf->cfg.api;
+	return 0;
+}
+
+static int kvx_mvf_msg_set_mac(struct kvx_mvf_vf *vf, const u32 *req,
+			       u32 *reply)
+{
+	u8 mac[ETH_ALEN];
+
+	if (!kvx_mvf_mac_from_words(&req[1], mac) ||
+	    !is_valid_ether_addr(mac))
+		return KVX_MVF_ERR_INVAL;
+
+	ether_addr_copy(vf->cfg.mac, mac);
+	kvx_mvf_mac_to_words(vf->cfg.mac, &reply[1]);
+	return 0;
+}
+
+static int kvx_mvf_vlan_find(const struct kvx_mvf_vf_config *cfg, u16 vid)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->nr_vlans && cfg->vlans[i] <= vid; i++)
+		if (cfg->vlans[i] == vid)
+			return i;
+	return -1;
+}
+
+static int kvx_mvf_msg_set_vlan(struct kvx_mvf_vf *vf, const u32 *req,
+				u32 *reply)
+{
+	struct kvx_mvf_vf_config *cfg = &vf->cfg;
+	u32 op = (req[0] & KVX_MVF_MSG_INFO_MASK) >> KVX_MVF_MSG_INFO_SHIFT;
+	u32 vid = req[1];
+	unsigned int i;
+	int pos;
+
+	if ((op != KVX_MVF_VLAN_ADD && op != KVX_MVF_VLAN_DEL) ||
+	    vid == 0 || vid > KVX_MVF_VID_MAX)
+		return KVX_MVF_ERR_INVAL;
+
+	reply[1] = vid;
+	pos = kvx_mvf_vlan_find(cfg, vid);
+	if (op == KVX_MVF_VLAN_DEL) {
+		if (pos >= 0) {
+			cfg->nr_vlans--;
+			memmove(&cfg->vlans[pos], &cfg->vlans[pos + 1],
+				(cfg->nr_vlans - pos) * sizeof(cfg->vlans[0]));
+			cfg->vlans[cfg->nr_vlans] = 0;
+		}
+		return 0;
+	}
+
+	if (pos >= 0)
+		return 0;
+	if (cfg->nr_vlans == KVX_MVF_MAX_VLANS)
+		return KVX_MVF_ERR_NOSPC;
+
+	for (i = cfg->nr_vlans; i > 0 && cfg->vlans[i - 1] > vid; i--)
+		cfg->vlans[i] = cfg->vlans[i - 1];
+	cfg->vlans[i] = vid;
+	cfg->nr_vlans++;
+	return 0;
+}
+
+static int kvx_mvf_msg_api_negotiate(struct kvx_mvf_vf *vf, const u32 *req,
+				     u32 *reply)
+{
+	switch (req[1]) {
+	case KVX_MVF_API_1_0:
+	case KVX_MVF_API_1_1:
+		vf->cfg.api = req[1];
+		reply[1] = vf->cfg.api;
+		return 0;
+	default:
+		reply[2] = KVX_MVF_API_LATEST;
+		return KVX_MVF_ERR_API;
+	}
+}
+
+static int kvx_mvf_msg_get_link(struct kvx_mvf_vf *vf, const u32 *req,
+				u32 *reply)
+{
+	bool up;
+	u32 speed;
+
+	kvx_mvf_pf_link_get(vf->pf, &up, &speed);
+	reply[1] = up ? KVX_MVF_LINK_UP : 0;
+	reply[2] = speed;
+	return 0;
+}
+
+struct kvx_mvf_msg_handler {
+	int (*handle)(struct kvx_mvf_vf *vf, const u32 *req, u32 *reply);
+	u16 min_api;		/* first API version that has the message */
+	bool takes_info;	/* header bits 23:16 are an argument */
+};
+
+static const struct kvx_mvf_msg_handler kvx_mvf_msg_handlers[] = {
+	[KVX_MVF_MSG_RESET] = {
+		kvx_mvf_msg_reset, KVX_MVF_API_1_0, false },
+	[KVX_MVF_MSG_SET_MAC] = {
+		kvx_mvf_msg_set_mac, KVX_MVF_API_1_0, false },
+	[KVX_MVF_MSG_SET_VLAN] = {
+		kvx_mvf_msg_set_vlan, KVX_MVF_API_1_0, true },
+	[KVX_MVF_MSG_API_NEGOTIATE] = {
+		kvx_mvf_msg_api_negotiate, KVX_MVF_API_1_0, false },
+	[KVX_MVF_MSG_GET_LINK] = {
+		kvx_mvf_msg_get_link, KVX_MVF_API_1_1, false },
+};
+
+/*
+ * Answer one VF request.  Whatever the request holds, the reply says ACK or
+ * NACK; a NACK changes no state.  Only RESET is accepted from a VF that is
+ * not clear to send (after creation, FLR or a PF reset notice).
+ */
+void kvx_mvf_pf_handle_msg(struct kvx_mvf_vf *vf, const u32 *req, u32 *reply)
+{
+	const struct kvx_mvf_msg_handler *h = NULL;
+	u32 id = req[0] & KVX_MVF_MSG_ID_MASK;
+	u32 bad_bits = KVX_MVF_MSG_RSVD_MASK | KVX_MVF_MSG_CTS |
+		       KVX_MVF_MSG_NACK | KVX_MVF_MSG_ACK;
+	int err;
+
+	lockdep_assert_held(&vf->lock);
+
+	if (id < ARRAY_SIZE(kvx_mvf_msg_handlers) &&
+	    kvx_mvf_msg_handlers[id].handle)
+		h = &kvx_mvf_msg_handlers[id];
+
+	if (h && !h->takes_info)
+		bad_bits |= KVX_MVF_MSG_INFO_MASK;
+
+	if (!h)
+		err = KVX_MVF_ERR_UNKNOWN;
+	else if (req[0] & bad_bits)
+		err = KVX_MVF_ERR_INVAL;
+	else if (id != KVX_MVF_MSG_RESET && !vf->cfg.cts)
+		err = KVX_MVF_ERR_NOT_CTS;
+	else if (vf->cfg.api < h->min_api)
+		err = KVX_MVF_ERR_API;
+	else
+		err = h->handle(vf, req, reply);
+
+	reply[0] = id | (err ? KVX_MVF_MSG_NACK : KVX_MVF_MSG_ACK) |
+		   (vf->cfg.cts ? KVX_MVF_MSG_CTS : 0);
+	if (err)
+		reply[1] = err;
+}
+
+static void kvx_mvf_pf_notify_reset(struct kvx_mvf_vf *vf)
+{
+	mutex_lock(&vf->lock);
+	vf->cfg.cts = false;
+	kvx_mvf_mbx_set_reset_pending(&vf->mbx, true);
+	mutex_unlock(&vf->lock);
+}
+
+static int kvx_mvf_vf_config_show(struct seq_file *s, void *unused)
+{
+	struct kvx_mvf_vf *vf = s->private;
+	const struct kvx_mvf_vf_config *cfg = &vf->cfg;
+	unsigned int i;
+
+	mutex_lock(&vf->lock);
+	seq_printf(s, "api %u.%u\n", cfg->api >> 8, cfg->api & 0xff);
+	seq_printf(s, "cts %d\n", cfg->cts);
+	seq_printf(s, "mac %pM\n", cfg->mac);
+	seq_printf(s, "admin_mac %pM\n", cfg->admin_mac);
+	seq_puts(s, "vlans");
+	for (i = 0; i < cfg->nr_vlans; i++)
+		seq_printf(s, " %u", cfg->vlans[i]);
+	seq_puts(s, "\n");
+	seq_printf(s, "reset_pending %d\n",
+		   kvx_mvf_mbx_reset_pending(&vf->mbx));
+	seq_printf(s, "pf_msg_pending %d\n", vf->mbx.pf_msg_pending);
+	seq_printf(s, "requests %llu\n", vf->mbx.stats.requests);
+	seq_printf(s, "nacks %llu\n", vf->mbx.stats.nacks);
+	seq_printf(s, "protocol_errors %llu\n", vf->mbx.stats.protocol_errors);
+	seq_printf(s, "doorbells %u\n", vf->doorbell.count);
+	seq_printf(s, "doorbell_last 0x%08x\n", vf->doorbell.last);
+	mutex_unlock(&vf->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kvx_mvf_vf_config);
+
+static ssize_t kvx_mvf_vf_event_write(struct file *file,
+				      const char __user *ubuf, size_t count,
+				      loff_t *ppos)
+{
+	struct kvx_mvf_vf *vf = file->private_data;
+	char buf[16] = {};
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+
+	if (sysfs_streq(buf, "reset"))
+		kvx_mvf_pf_notify_reset(vf);
+	else
+		return -EINVAL;
+	return count;
+}
+
+static const struct file_operations kvx_mvf_vf_event_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = kvx_mvf_vf_event_write,
+	.llseek = noop_llseek,
+};
+
+static int kvx_mvf_pf_link_show(struct seq_file *s, void *unused)
+{
+	struct kvx_mvf_pf *pf = s->private;
+	bool up;
+	u32 speed;
+
+	kvx_mvf_pf_link_get(pf, &up, &speed);
+	if (up)
+		seq_printf(s, "up %u\n", speed);
+	else
+		seq_puts(s, "down\n");
+	return 0;
+}
+
+static int kvx_mvf_pf_link_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, kvx_mvf_pf_link_show, inode->i_private);
+}
+
+static ssize_t kvx_mvf_pf_link_write(struct file *file,
+				     const char __user *ubuf, size_t count,
+				     loff_t *ppos)
+{
+	struct kvx_mvf_pf *pf = ((struct seq_file *)file->private_data)->private;
+	char buf[8] = {};
+	bool up;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+
+	if (sysfs_streq(buf, "up"))
+		up = true;
+	else if (sysfs_streq(buf, "down"))
+		up = false;
+	else
+		return -EINVAL;
+
+	spin_lock(&pf->link.lock);
+	pf->link.up = up;
+	spin_unlock(&pf->link.lock);
+	return count;
+}
+
+static const struct file_operations kvx_mvf_pf_link_fops = {
+	.owner = THIS_MODULE,
+	.open = kvx_mvf_pf_link_open,
+	.read = seq_read,
+	.write = kvx_mvf_pf_link_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
+void kvx_mvf_pf_debugfs_init(void)
+{
+	kvx_mvf_debugfs_root = debugfs_create_dir(KVX_MVF_NAME, NULL);
+}
+
+void kvx_mvf_pf_debugfs_exit(void)
+{
+	debugfs_remove(kvx_mvf_debugfs_root);
+}
+
+void kvx_mvf_pf_debugfs_add_pf(struct kvx_mvf_pf *pf)
+{
+	pf->debugfs = debugfs_create_dir(dev_name(&pf->dev),
+					 kvx_mvf_debugfs_root);
+	debugfs_create_file("link", 0600, pf->debugfs, pf,
+			    &kvx_mvf_pf_link_fops);
+}
+
+void kvx_mvf_pf_debugfs_remove_pf(struct kvx_mvf_pf *pf)
+{
+	debugfs_remove(pf->debugfs);
+	pf->debugfs = NULL;
+}
+
+void kvx_mvf_pf_debugfs_add_vf(struct kvx_mvf_vf *vf)
+{
+	vf->debugfs = debugfs_create_dir(dev_name(vf->vdev.dev),
+					 vf->pf->debugfs);
+	debugfs_create_file("config", 0400, vf->debugfs, vf,
+			    &kvx_mvf_vf_config_fops);
+	debugfs_create_file("event", 0200, vf->debugfs, vf,
+			    &kvx_mvf_vf_event_fops);
+}
+
+/* Waits for readers and writers in flight: the VF may go away after. */
+void kvx_mvf_pf_debugfs_remove_vf(struct kvx_mvf_vf *vf)
+{
+	debugfs_remove(vf->debugfs);
+	vf->debugfs = NULL;
+}

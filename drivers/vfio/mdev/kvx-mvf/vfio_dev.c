@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvx-mvf: the VFIO device: region access (the TRAPPED path when no KVM is
+ * attached), device/region/irq info and reset.
+ *
+ * Region file offsets carry the region index in bits 63:40, as vfio-pci
+ * does.  Every access is validated against the region before anything is
+ * touched: an access that does not fit returns -EINVAL and has no effect.
+ */
+
+#include <linux/uaccess.h>
+#include <linux/unaligned.h>
+
+#include "mvf.h"
+
+#define KVX_MVF_OFFSET_SHIFT		40
+#define KVX_MVF_INDEX_TO_OFFSET(index)	((u64)(index) << KVX_MVF_OFFSET_SHIFT)
+#define KVX_MVF_OFFSET_MASK		(KVX_MVF_INDEX_TO_OFFSET(1) - 1)
+
+static u64 kvx_mvf_region_size(u64 index)
+{
+	switch (index) {
+	case VFIO_PCI_CONFIG_REGION_INDEX:
+		return PCI_CFG_SPACE_SIZE;
+	case VFIO_PCI_BAR0_REGION_INDEX:
+		return KVX_MVF_BAR0_SIZE;
+	default:
+		return 0;
+	}
+}
+
+/* Split a file position into region and offset; the access must fit. */
+static int kvx_mvf_decode(loff_t pos, size_t count, unsigned int *index,
+			  unsigned int *off)
+{
+	u64 region = (u64)pos >> KVX_MVF_OFFSET_SHIFT;
+	u64 offset = (u64)pos & KVX_MVF_OFFSET_MASK;
+	u64 size;
+
+	if (pos < 0 || region >= VFIO_PCI_NUM_REGIONS)
+		return -EINVAL;
+	size = kvx_mvf_region_size(region);
+	if (offset >= size || count > size - offset)
+		return -EINVAL;
+
+	*index = region;
+	*off = offset;
+	return 0;
+}
+
+static ssize_t kvx_mvf_read(struct vfio_device *vdev, char __user *ubuf,
+			    size_t count, loff_t *ppos)
+{
+	struct kvx_mvf_vf *vf = vdev_to_vf(vdev);
+	u8 data[PCI_CFG_SPACE_SIZE];
+	unsigned int index, off;
+	u32 val;
+	int ret;
+
+	ret = kvx_mvf_decode(*ppos, count, &index, &off);
+	if (ret)
+		return ret;
+
+	switch (index) {
+	case VFIO_PCI_CONFIG_REGION_INDEX:
+		mutex_lock(&vf->lock);
+		ret = kvx_mvf_cfg_read(vf, off, data, count);
+		mutex_unlock(&vf->lock);
+		break;
+	case VFIO_PCI_BAR0_REGION_INDEX:
+		if (count != sizeof(u32))
+			return -EINVAL;
+		mutex_lock(&vf->lock);
+		ret = kvx_mvf_bar0_read(vf, off, &val);
+		mutex_unlock(&vf->lock);
+		if (!ret)
+			put_unaligned_le32(val, data);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (ret)
+		return ret;
+
+	if (copy_to_user(ubuf, data, count))
+		return -EFAULT;
+	*ppos += count;
+	return count;
+}
+
+static ssize_t kvx_mvf_write(struct vfio_device *vdev, const char __user *ubuf,
+			     size_t count, loff_t *ppos)
+{
+	struct kvx_mvf_vf *vf = vdev_to_vf(vdev);
+	unsigned int index, off;
+	u8 data[sizeof(u32)];
+	int ret;
+
+	ret = kvx_mvf_decode(*ppos, count, &index, &off);
+	if (ret)
+		return ret;
+	/* Config space takes 1, 2 or 4 bytes, BAR0 dwords only. */
+	if (count > sizeof(data) ||
+	    (index == VFIO_PCI_BAR0_REGION_INDEX && count != sizeof(u32)))
+		return -EINVAL;
+	if (copy_from_user(data, ubuf, count))
+		return -EFAULT;
+
+	mutex_lock(&vf->lock);
+	switch (index) {
+	case VFIO_PCI_CONFIG_REGION_INDEX:
+		ret = kvx_mvf_cfg_write(vf, off, data, count);
+		break;
+	case VFIO_PCI_BAR0_REGION_INDEX:
+		ret = kvx_mvf_bar0_write(vf, off, get_unaligned_le32(data));
+		break;
+	default:
+		ret = -EINVAL;
+		break;
+	}
+	mutex_unlock(&vf->lock);
+	if (ret)
+		return ret;
+
+	*ppos += count;
+	return count;
+}
+
+static int kvx_mvf_ioctl_get_info(void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_device_info, num_irqs);
+	struct vfio_device_info info;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+
+	info.flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
+	info.num_regions = VFIO_PCI_NUM_REGIONS;
+	info.num_irqs = VFIO_PCI_NUM_IRQS;
+
+	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+}
+
+static int kvx_mvf_ioctl_get_region_info(void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
+	struct vfio_region_info info;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_REGIONS)
+		return -EINVAL;
+
+	info.cap_offset = 0;
+	info.offset = KVX_MVF_INDEX_TO_OFFSET(info.index);
+	info.size = kvx_mvf_region_size(info.index);
+	info.flags = info.size ?
+		     VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE :
+		     0;
+
+	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+}
+
+/* No interrupts yet: every index exists and has no vectors. */
+static int kvx_mvf_ioctl_get_irq_info(void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_irq_info, count);
+	struct vfio_irq_info info;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
+		return -EINVAL;
+
+	info.flags = 0;
+	info.count = 0;
+
+	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+}
+
+static int kvx_mvf_reset(struct kvx_mvf_vf *vf)
+{
+	mutex_lock(&vf->lock);
+	kvx_mvf_dev_reset(vf);
+	mutex_unlock(&vf->lock);
+	return 0;
+}
+
+static long kvx_mvf_ioctl(struct vfio_device *vdev, unsigned int cmd,
+			  unsigned long arg)
+{
+	struct kvx_mvf_vf *vf = vdev_to_vf(vdev);
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case VFIO_DEVICE_GET_INFO:
+		return kvx_mvf_ioctl_get_info(uarg);
+	case VFIO_DEVICE_GET_REGION_INFO:
+		return kvx_mvf_ioctl_get_region_info(uarg);
+	case VFIO_DEVICE_GET_IRQ_INFO:
+		return kvx_mvf_ioctl_get_irq_info(uarg);
+	case VFIO_DEVICE_RESET:
+		return kvx_mvf_reset(vf);
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* Every user starts from a freshly reset function, as vfio-pci does. */
+static int kvx_mvf_open_device(struct vfio_device *vdev)
+{
+	return kvx_mvf_reset(vdev_to_vf(vdev));
+}
+
+static int kvx_mvf_init_dev(struct vfio_device *vdev)
+{
+	struct kvx_mvf_vf *vf = vdev_to_vf(vdev);
+	struct mdev_device *mdev = to_mdev_device(vdev->dev);
+	struct kvx_mvf_pf *pf = container_of(mdev->type->parent,
+					     struct kvx_mvf_pf, parent);
+	int index;
+
+	index = ida_alloc_max(&pf->vf_ida, KVX_MVF_MAX_VFS - 1, GFP_KERNEL);
+	if (index < 0)
+		return index;
+
+	vf->pf = pf;
+	vf->index = index;
+	INIT_LIST_HEAD(&vf->pf_node);
+	mutex_init(&vf->lock);
+	kvx_mvf_dev_init(vf);
+	return 0;
+}
+
+static void kvx_mvf_release_dev(struct vfio_device *vdev)
+{
+	struct kvx_mvf_vf *vf = vdev_to_vf(vdev);
+
+	mutex_destroy(&vf->lock);
+	ida_free(&vf->pf->vf_ida, vf->index);
+}
+
+const struct vfio_device_ops kvx_mvf_vfio_ops = {
+	.name = "kvx-mvf",
+	.init = kvx_mvf_init_dev,
+	.release = kvx_mvf_release_dev,
+	.open_device = kvx_mvf_open_device,
+	.read = kvx_mvf_read,
+	.write = kvx_mvf_write,
+	.ioctl = kvx_mvf_ioctl,
+	.bind_iommufd = vfio_iommufd_emulated_bind,
+	.unbind_iommufd = vfio_iommufd_emulated_unbind,
+	.attach_ioas = vfio_iommufd_emulated_attach_ioas,
+	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
+};

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * kvx-mvf: the guest- and VMM-visible ABI of the kvx mediated virtual
+ * function (a VFIO mdev emulating an SR-IOV VF with an igbvf-like mailbox).
+ *
+ * Documentation/virt/kvx/mvf.rst describes the registers and the messages.
+ * Everything here is little-endian as seen by the VF driver.
+ */
+#ifndef _UAPI_LINUX_KVX_MVF_H
+#define _UAPI_LINUX_KVX_MVF_H
+
+#include <linux/const.h>
+
+/* Bumped on any incompatible change of this file's registers or messages. */
+#define KVX_MVF_ABI_VERSION		1
+/* Device generation, also the PCI revision ID. */
+#define KVX_MVF_DEVICE_GENERATION	1
+
+/*
+ * PCI identity.  The IDs are experimental placeholders (not allocated by
+ * the PCI-SIG); they only need to be unique on a kvx host.
+ */
+#define KVX_MVF_PCI_VENDOR_ID		0x1b36
+#define KVX_MVF_PCI_DEVICE_ID		0x10f0
+#define KVX_MVF_PCI_SUBSYS_VENDOR_ID	KVX_MVF_PCI_VENDOR_ID
+#define KVX_MVF_PCI_SUBSYS_ID		0x0001
+#define KVX_MVF_PCI_CLASS		0x020000	/* Ethernet controller */
+
+/* BAR0: 32-bit non-prefetchable memory, three 4 KiB pages. */
+#define KVX_MVF_BAR0_SIZE		0x4000
+#define KVX_MVF_PAGE_SIZE		0x1000
+
+/* Page 0: identification, status and doorbell block. */
+#define KVX_MVF_REG_ID			0x0000	/* RO: KVX_MVF_ID_MAGIC */
+#define KVX_MVF_REG_VERSION		0x0004	/* RO: ABI << 16 | generation */
+#define KVX_MVF_REG_STATUS		0x0008	/* RO: KVX_MVF_STATUS_* */
+#define KVX_MVF_REG_DOORBELL		0x000c	/* WO: VF to PF kick */
+#define KVX_MVF_REG_DB_COUNT		0x0010	/* RO: doorbells since reset */
+
+#define KVX_MVF_ID_MAGIC		0x4b4d5646	/* "KMVF" */
+#define KVX_MVF_VERSION_ABI_SHIFT	16
+#define KVX_MVF_VERSION_GEN_MASK	0xffff
+
+#define KVX_MVF_STATUS_LINK_UP		_BITUL(0)
+#define KVX_MVF_STATUS_RESET_PENDING	_BITUL(1)	/* mirrors VFMAILBOX.RSTI */
+#define KVX_MVF_STATUS_CTS		_BITUL(2)	/* PF accepts requests */
+
+/* Page 1: the PF<->VF mailbox (the only page DIRECT mode will map). */
+#define KVX_MVF_MBX_PAGE		0x1000
+#define KVX_MVF_REG_VFMAILBOX		0x1000
+#define KVX_MVF_REG_VFMBMEM		0x1040
+#define KVX_MVF_MBX_WORDS		16	/* VFMBMEM: 16 dwords */
+
+/* Page 2 and 3: reserved for the DMA engine; read as zero. */
+
+/* VFMAILBOX bits, with the meaning igbvf gives them. */
+#define KVX_MVF_MBX_REQ		_BITUL(0)	/* W: VF posts a request */
+#define KVX_MVF_MBX_ACK		_BITUL(1)	/* W: VF consumed a PF message */
+#define KVX_MVF_MBX_VFU		_BITUL(2)	/* RW: VF owns VFMBMEM */
+#define KVX_MVF_MBX_PFU		_BITUL(3)	/* RO: PF owns VFMBMEM */
+#define KVX_MVF_MBX_PFSTS	_BITUL(4)	/* RC: PF wrote a message */
+#define KVX_MVF_MBX_PFACK	_BITUL(5)	/* RC: PF took the VF request */
+#define KVX_MVF_MBX_RSTI	_BITUL(6)	/* RO: PF asks the VF to reset */
+#define KVX_MVF_MBX_RSTD	_BITUL(7)	/* RC: VF reset done */
+/* Bits cleared by a read of VFMAILBOX. */
+#define KVX_MVF_MBX_R2C_BITS	(KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK | \
+				 KVX_MVF_MBX_RSTD)
+
+/*
+ * Messages: word 0 is the header, words 1..15 the payload.  A reply carries
+ * the request's id with ACK or NACK set, and CTS when the PF accepts further
+ * requests.  A NACK carries a KVX_MVF_ERR_* code in word 1.
+ */
+#define KVX_MVF_MSG_ID_MASK		0x0000ffff
+#define KVX_MVF_MSG_INFO_SHIFT		16
+#define KVX_MVF_MSG_INFO_MASK		0x00ff0000
+#define KVX_MVF_MSG_RSVD_MASK		0x1f000000	/* must be zero */
+#define KVX_MVF_MSG_CTS			0x20000000
+#define KVX_MVF_MSG_NACK		0x40000000
+#define KVX_MVF_MSG_ACK			0x80000000
+
+/* VF to PF requests (ids), and the API version that introduced them. */
+#define KVX_MVF_MSG_RESET		0x0001	/* 1.0 */
+#define KVX_MVF_MSG_SET_MAC		0x0002	/* 1.0 */
+#define KVX_MVF_MSG_SET_VLAN		0x0004	/* 1.0, info: 1 add, 0 del */
+#define KVX_MVF_MSG_API_NEGOTIATE	0x0008	/* 1.0 */
+#define KVX_MVF_MSG_GET_LINK		0x0009	/* 1.1 */
+
+#define KVX_MVF_VLAN_ADD		1
+#define KVX_MVF_VLAN_DEL		0
+#define KVX_MVF_MAX_VLANS		16
+
+/* API versions, major << 8 | minor. */
+#define KVX_MVF_API_1_0			0x0100
+#define KVX_MVF_API_1_1			0x0101
+
+/* NACK error codes (reply word 1). */
+#define KVX_MVF_ERR_UNKNOWN		1	/* unknown message id */
+#define KVX_MVF_ERR_INVAL		2	/* malformed or invalid argument */
+#define KVX_MVF_ERR_NOT_CTS		3	/* VF must send RESET first */
+#define KVX_MVF_ERR_API			4	/* not in the negotiated API */
+#define KVX_MVF_ERR_NOSPC		5	/* filter table full */
+
+#define KVX_MVF_LINK_UP			_BITUL(0)	/* GET_LINK word 1 */
+
+#endif /* _UAPI_LINUX_KVX_MVF_H */

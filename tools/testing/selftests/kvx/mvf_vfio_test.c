@@ -1,0 +1,945 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mvf_vfio_test: drive a kvx-mvf VF through VFIO as a VMM would, and its
+ * mailbox as an igbvf-style VF driver would, checking the PF side's view
+ * (debugfs) after every step.
+ *
+ * Needs kvx-mvf and vfio_iommu_type1 loaded and debugfs mounted.  The tests
+ * run in order on one VF; each checks its own preconditions.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/compiler.h>
+#include <linux/kvx_mvf.h>
+#include <linux/pci_regs.h>
+#include <linux/types.h>
+#include <linux/vfio.h>
+
+#include "kselftest.h"
+
+#define PF_NAME		"kvx-mvf-pf0"
+#define PARENT_DIR	"/sys/class/mdev_bus/" PF_NAME
+#define TYPE_DIR	PARENT_DIR "/mdev_supported_types/kvx-mvf-vf"
+#define MDEV_DIR	"/sys/bus/mdev/devices"
+#define DEBUGFS_DIR	"/sys/kernel/debug/kvx-mvf/" PF_NAME
+
+struct vf {
+	char uuid[40];
+	int container;
+	int group;
+	int device;
+	u64 cfg_off;
+	u64 bar0_off;
+	/* Read-to-clear VFMAILBOX bits seen but not yet consumed (as igbvf). */
+	u32 mbx_seen;
+};
+
+/* Where a failed CHECK() resumes: the test runner in main(). */
+static sigjmp_buf test_failed;
+
+static void __noreturn __printf(1, 2) fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("# ");
+	vprintf(fmt, ap);
+	va_end(ap);
+	siglongjmp(test_failed, 1);
+}
+
+#define CHECK(cond, fmt, ...) do {					\
+	if (!(cond))							\
+		fail("%s:%d: %s: " fmt "\n", __func__, __LINE__, #cond,	\
+		     ##__VA_ARGS__);					\
+} while (0)
+
+/* sysfs and debugfs */
+
+static int write_file(const char *path, const char *val)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n < 0 ? n : 0;
+}
+
+static int read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	return 0;
+}
+
+static long read_long(const char *path)
+{
+	char buf[64];
+
+	if (read_file(path, buf, sizeof(buf)))
+		return -1;
+	return strtol(buf, NULL, 0);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/* The value of "key value" in the VF's debugfs config, or "" if absent. */
+static const char *vf_state(struct vf *vf, const char *key)
+{
+	static char val[128];
+	char path[PATH_MAX], buf[1024], *line;
+	size_t klen = strlen(key);
+
+	val[0] = '\0';
+	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/config", vf->uuid);
+	if (read_file(path, buf, sizeof(buf)))
+		return val;
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		if (!strncmp(line, key, klen) &&
+		    (line[klen] == ' ' || line[klen] == '\0')) {
+			snprintf(val, sizeof(val), "%s",
+				 line[klen] ? line + klen + 1 : "");
+			break;
+		}
+	}
+	return val;
+}
+
+static bool vf_state_dump(struct vf *vf, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/config", vf->uuid);
+	return read_file(path, buf, size) == 0;
+}
+
+static int vf_event(struct vf *vf, const char *event)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/event", vf->uuid);
+	return write_file(path, event);
+}
+
+static bool new_uuid(char *uuid)
+{
+	if (read_file("/proc/sys/kernel/random/uuid", uuid, 40))
+		return false;
+	uuid[36] = '\0';
+	return true;
+}
+
+/* VFIO region access */
+
+static ssize_t region_pread(struct vf *vf, u64 pos, void *buf, size_t n)
+{
+	ssize_t ret = pread(vf->device, buf, n, pos);
+
+	return ret < 0 ? -errno : ret;
+}
+
+static ssize_t region_pwrite(struct vf *vf, u64 pos, const void *buf,
+			     size_t n)
+{
+	ssize_t ret = pwrite(vf->device, buf, n, pos);
+
+	return ret < 0 ? -errno : ret;
+}
+
+static u32 reg_read(struct vf *vf, unsigned int off)
+{
+	u32 val = 0xdeadbeef;
+
+	if (region_pread(vf, vf->bar0_off + off, &val, 4) != 4)
+		ksft_print_msg("BAR0 read at 0x%x failed\n", off);
+	return val;
+}
+
+static void reg_write(struct vf *vf, unsigned int off, u32 val)
+{
+	if (region_pwrite(vf, vf->bar0_off + off, &val, 4) != 4)
+		ksft_print_msg("BAR0 write at 0x%x failed\n", off);
+}
+
+static u32 cfg_read32(struct vf *vf, unsigned int off)
+{
+	u32 val = 0xdeadbeef;
+
+	if (region_pread(vf, vf->cfg_off + off, &val, 4) != 4)
+		ksft_print_msg("config read at 0x%x failed\n", off);
+	return val;
+}
+
+static int cfg_write32(struct vf *vf, unsigned int off, u32 val)
+{
+	return region_pwrite(vf, vf->cfg_off + off, &val, 4) == 4 ? 0 : -1;
+}
+
+/* The VF driver's side of the mailbox, after igbvf's mbx.c. */
+
+static u32 mbx_read_ctrl(struct vf *vf)
+{
+	u32 val = reg_read(vf, KVX_MVF_REG_VFMAILBOX);
+
+	vf->mbx_seen |= val & KVX_MVF_MBX_R2C_BITS;
+	return val | vf->mbx_seen;
+}
+
+/* Test and consume a read-to-clear bit (or test a level bit). */
+static bool mbx_check_bit(struct vf *vf, u32 mask)
+{
+	bool set = mbx_read_ctrl(vf) & mask;
+
+	vf->mbx_seen &= ~mask;
+	return set;
+}
+
+static bool mbx_lock(struct vf *vf)
+{
+	reg_write(vf, KVX_MVF_REG_VFMAILBOX, KVX_MVF_MBX_VFU);
+	return mbx_read_ctrl(vf) & KVX_MVF_MBX_VFU;
+}
+
+static bool mbx_send(struct vf *vf, const u32 *msg, unsigned int len)
+{
+	unsigned int i;
+
+	if (!mbx_lock(vf))
+		return false;
+	/* Drop stale acks and messages, as igbvf does before writing. */
+	mbx_check_bit(vf, KVX_MVF_MBX_PFACK);
+	mbx_check_bit(vf, KVX_MVF_MBX_PFSTS);
+	for (i = 0; i < len; i++)
+		reg_write(vf, KVX_MVF_REG_VFMBMEM + 4 * i, msg[i]);
+	reg_write(vf, KVX_MVF_REG_VFMAILBOX, KVX_MVF_MBX_REQ);
+	return mbx_check_bit(vf, KVX_MVF_MBX_PFACK);
+}
+
+static bool mbx_recv(struct vf *vf, u32 *reply)
+{
+	unsigned int i;
+
+	if (!mbx_check_bit(vf, KVX_MVF_MBX_PFSTS) || !mbx_lock(vf))
+		return false;
+	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
+		reply[i] = reg_read(vf, KVX_MVF_REG_VFMBMEM + 4 * i);
+	reg_write(vf, KVX_MVF_REG_VFMAILBOX, KVX_MVF_MBX_ACK);
+	return true;
+}
+
+/* One request and its reply; false if the mailbox protocol broke. */
+static bool mbx_xfer(struct vf *vf, u32 *reply, unsigned int len, ...)
+{
+	u32 msg[KVX_MVF_MBX_WORDS] = {};
+	unsigned int i;
+	va_list ap;
+
+	va_start(ap, len);
+	for (i = 0; i < len; i++)
+		msg[i] = va_arg(ap, u32);
+	va_end(ap);
+
+	memset(reply, 0, KVX_MVF_MBX_WORDS * sizeof(*reply));
+	return mbx_send(vf, msg, len) && mbx_recv(vf, reply);
+}
+
+#define ACKED(id)	(KVX_MVF_MSG_ACK | KVX_MVF_MSG_CTS | (id))
+#define NACKED(id)	(KVX_MVF_MSG_NACK | KVX_MVF_MSG_CTS | (id))
+
+static void mac_words(const char *mac, u32 *w)
+{
+	unsigned int b[6];
+
+	CHECK(sscanf(mac, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3],
+		     &b[4], &b[5]) == 6, "bad MAC '%s'", mac);
+	w[0] = b[0] | b[1] << 8 | b[2] << 16 | (u32)b[3] << 24;
+	w[1] = b[4] | b[5] << 8;
+}
+
+/* Tests, in order. */
+
+static void test_create(struct vf *vf)
+{
+	char buf[64], path[PATH_MAX];
+	long avail;
+
+	CHECK(exists(PARENT_DIR), "kvx-mvf not loaded?");
+	CHECK(read_file(TYPE_DIR "/device_api", buf, sizeof(buf)) == 0, "");
+	CHECK(!strcmp(buf, VFIO_DEVICE_API_PCI_STRING "\n"), "api %s", buf);
+	avail = read_long(TYPE_DIR "/available_instances");
+	CHECK(avail > 0, "available %ld", avail);
+
+	CHECK(new_uuid(vf->uuid), "");
+	CHECK(write_file(TYPE_DIR "/create", vf->uuid) == 0, "");
+	snprintf(path, sizeof(path), MDEV_DIR "/%s", vf->uuid);
+	CHECK(exists(path), "%s", path);
+	CHECK(read_long(TYPE_DIR "/available_instances") == avail - 1, "");
+	CHECK(*vf_state(vf, "mac"), "no debugfs view for %s", vf->uuid);
+	/* The same UUID twice is refused. */
+	CHECK(write_file(TYPE_DIR "/create", vf->uuid) == -EEXIST, "");
+}
+
+static void test_open(struct vf *vf)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	char path[PATH_MAX], link[PATH_MAX], *group;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), MDEV_DIR "/%s/iommu_group", vf->uuid);
+	n = readlink(path, link, sizeof(link) - 1);
+	CHECK(n > 0, "%s", strerror(errno));
+	link[n] = '\0';
+	group = strrchr(link, '/') + 1;
+
+	vf->container = open("/dev/vfio/vfio", O_RDWR);
+	CHECK(vf->container >= 0, "%s", strerror(errno));
+	CHECK(ioctl(vf->container, VFIO_GET_API_VERSION) == VFIO_API_VERSION,
+	      "");
+	CHECK(ioctl(vf->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) == 1,
+	      "vfio_iommu_type1 not loaded?");
+
+	snprintf(path, sizeof(path), "/dev/vfio/%s", group);
+	vf->group = open(path, O_RDWR);
+	CHECK(vf->group >= 0, "%s: %s", path, strerror(errno));
+	CHECK(!ioctl(vf->group, VFIO_GROUP_GET_STATUS, &status), "");
+	CHECK(status.flags & VFIO_GROUP_FLAGS_VIABLE, "flags %x", status.flags);
+	CHECK(!ioctl(vf->group, VFIO_GROUP_SET_CONTAINER, &vf->container),
+	      "%s", strerror(errno));
+	CHECK(!ioctl(vf->container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU),
+	      "%s", strerror(errno));
+	vf->device = ioctl(vf->group, VFIO_GROUP_GET_DEVICE_FD, vf->uuid);
+	CHECK(vf->device >= 0, "%s", strerror(errno));
+
+	CHECK(!ioctl(vf->device, VFIO_DEVICE_GET_INFO, &info), "");
+	CHECK(info.flags & VFIO_DEVICE_FLAGS_PCI, "flags %x", info.flags);
+	CHECK(info.flags & VFIO_DEVICE_FLAGS_RESET, "flags %x", info.flags);
+	CHECK(info.num_regions == VFIO_PCI_NUM_REGIONS, "%u", info.num_regions);
+	CHECK(info.num_irqs == VFIO_PCI_NUM_IRQS, "%u", info.num_irqs);
+	info.argsz = 4;
+	CHECK(ioctl(vf->device, VFIO_DEVICE_GET_INFO, &info) == -1 &&
+	      errno == EINVAL, "short argsz accepted");
+}
+
+static void test_region_info(struct vf *vf)
+{
+	struct vfio_region_info ri = { .argsz = sizeof(ri) };
+	struct vfio_irq_info ii = { .argsz = sizeof(ii) };
+	const u32 rw = VFIO_REGION_INFO_FLAG_READ |
+			    VFIO_REGION_INFO_FLAG_WRITE;
+	unsigned int i;
+
+	ri.index = VFIO_PCI_CONFIG_REGION_INDEX;
+	CHECK(!ioctl(vf->device, VFIO_DEVICE_GET_REGION_INFO, &ri), "");
+	CHECK(ri.size == PCI_CFG_SPACE_SIZE && ri.flags == rw,
+	      "size %llu flags %x", (unsigned long long)ri.size, ri.flags);
+	vf->cfg_off = ri.offset;
+
+	ri.index = VFIO_PCI_BAR0_REGION_INDEX;
+	CHECK(!ioctl(vf->device, VFIO_DEVICE_GET_REGION_INFO, &ri), "");
+	CHECK(ri.size == KVX_MVF_BAR0_SIZE && ri.flags == rw,
+	      "size %llu flags %x", (unsigned long long)ri.size, ri.flags);
+	vf->bar0_off = ri.offset;
+
+	for (i = VFIO_PCI_BAR1_REGION_INDEX; i < VFIO_PCI_NUM_REGIONS; i++) {
+		if (i == VFIO_PCI_CONFIG_REGION_INDEX)
+			continue;
+		ri.index = i;
+		CHECK(!ioctl(vf->device, VFIO_DEVICE_GET_REGION_INFO, &ri), "");
+		CHECK(ri.size == 0, "region %u size %llu", i,
+		      (unsigned long long)ri.size);
+	}
+	ri.index = VFIO_PCI_NUM_REGIONS;
+	CHECK(ioctl(vf->device, VFIO_DEVICE_GET_REGION_INFO, &ri) == -1 &&
+	      errno == EINVAL, "");
+	ri.index = 0;
+	ri.argsz = 8;
+	CHECK(ioctl(vf->device, VFIO_DEVICE_GET_REGION_INFO, &ri) == -1 &&
+	      errno == EINVAL, "");
+
+	for (i = 0; i < VFIO_PCI_NUM_IRQS; i++) {
+		ii.index = i;
+		CHECK(!ioctl(vf->device, VFIO_DEVICE_GET_IRQ_INFO, &ii), "");
+		CHECK(ii.count == 0, "irq %u count %u", i, ii.count);
+	}
+	ii.index = VFIO_PCI_NUM_IRQS;
+	CHECK(ioctl(vf->device, VFIO_DEVICE_GET_IRQ_INFO, &ii) == -1 &&
+	      errno == EINVAL, "");
+}
+
+static void test_config_space(struct vf *vf)
+{
+	u8 cfg[PCI_CFG_SPACE_SIZE];
+	u32 bar, size;
+
+	CHECK(region_pread(vf, vf->cfg_off, cfg, sizeof(cfg)) == sizeof(cfg),
+	      "");
+	CHECK((cfg[0] | cfg[1] << 8) == KVX_MVF_PCI_VENDOR_ID, "");
+	CHECK((cfg[2] | cfg[3] << 8) == KVX_MVF_PCI_DEVICE_ID, "");
+	CHECK(cfg[PCI_REVISION_ID] == KVX_MVF_DEVICE_GENERATION, "");
+	CHECK((cfg[PCI_CLASS_PROG] | cfg[PCI_CLASS_DEVICE] << 8 |
+	       cfg[PCI_CLASS_DEVICE + 1] << 16) == KVX_MVF_PCI_CLASS, "");
+	CHECK(cfg[PCI_HEADER_TYPE] == PCI_HEADER_TYPE_NORMAL, "");
+
+	/* BAR sizing, as firmware does it. */
+	CHECK(!cfg_write32(vf, PCI_BASE_ADDRESS_0, 0xffffffff), "");
+	bar = cfg_read32(vf, PCI_BASE_ADDRESS_0);
+	size = ~(bar & PCI_BASE_ADDRESS_MEM_MASK) + 1;
+	CHECK(size == KVX_MVF_BAR0_SIZE, "bar 0x%08x", bar);
+	CHECK((bar & ~PCI_BASE_ADDRESS_MEM_MASK) ==
+	      (PCI_BASE_ADDRESS_SPACE_MEMORY | PCI_BASE_ADDRESS_MEM_TYPE_32),
+	      "bar 0x%08x", bar);
+	CHECK(!cfg_write32(vf, PCI_BASE_ADDRESS_0, 0xfebf0000), "");
+	CHECK(cfg_read32(vf, PCI_BASE_ADDRESS_0) == 0xfebf0000, "");
+	CHECK(!cfg_write32(vf, PCI_BASE_ADDRESS_1, 0xffffffff), "");
+	CHECK(cfg_read32(vf, PCI_BASE_ADDRESS_1) == 0, "BAR1 implemented?");
+
+	/* Read-only fields stay, writable ones take. */
+	CHECK(!cfg_write32(vf, PCI_VENDOR_ID, 0x12345678), "");
+	CHECK(cfg_read32(vf, PCI_VENDOR_ID) ==
+	      (KVX_MVF_PCI_VENDOR_ID | KVX_MVF_PCI_DEVICE_ID << 16), "");
+	CHECK(!cfg_write32(vf, PCI_COMMAND, 0xffff), "");
+	CHECK((cfg_read32(vf, PCI_COMMAND) & 0xffff) ==
+	      (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+	       PCI_COMMAND_INTX_DISABLE), "0x%x", cfg_read32(vf, PCI_COMMAND));
+}
+
+static void test_bar0_ids(struct vf *vf)
+{
+	u32 status;
+
+	CHECK(reg_read(vf, KVX_MVF_REG_ID) == KVX_MVF_ID_MAGIC, "");
+	CHECK(reg_read(vf, KVX_MVF_REG_VERSION) ==
+	      (KVX_MVF_ABI_VERSION << KVX_MVF_VERSION_ABI_SHIFT |
+	       KVX_MVF_DEVICE_GENERATION), "");
+	status = reg_read(vf, KVX_MVF_REG_STATUS);
+	CHECK(status == KVX_MVF_STATUS_LINK_UP, "status 0x%x", status);
+	/* Reserved space reads as zero. */
+	CHECK(reg_read(vf, 0x800) == 0 && reg_read(vf, 0x2000) == 0, "");
+}
+
+static void test_mbx_reset_done(struct vf *vf)
+{
+	u32 ctrl = reg_read(vf, KVX_MVF_REG_VFMAILBOX);
+
+	CHECK(ctrl == KVX_MVF_MBX_RSTD, "VFMAILBOX 0x%x after open", ctrl);
+	ctrl = reg_read(vf, KVX_MVF_REG_VFMAILBOX);
+	CHECK(ctrl == 0, "RSTD not read-to-clear: 0x%x", ctrl);
+}
+
+static void test_mbx_not_cts(struct vf *vf)
+{
+	u32 r[KVX_MVF_MBX_WORDS], w[2];
+
+	mac_words("02:aa:bb:cc:dd:ee", w);
+	CHECK(mbx_xfer(vf, r, 3, KVX_MVF_MSG_SET_MAC, w[0], w[1]), "");
+	CHECK(r[0] == (KVX_MVF_MSG_NACK | KVX_MVF_MSG_SET_MAC), "0x%x", r[0]);
+	CHECK(r[1] == KVX_MVF_ERR_NOT_CTS, "err %u", r[1]);
+	CHECK(!strcmp(vf_state(vf, "cts"), "0"), "");
+	CHECK(!strcmp(vf_state(vf, "mac"), vf_state(vf, "admin_mac")), "");
+	CHECK(!strcmp(vf_state(vf, "nacks"), "1"), "");
+}
+
+static void test_mbx_reset(struct vf *vf)
+{
+	u32 r[KVX_MVF_MBX_WORDS], w[2];
+
+	CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_RESET), "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
+	mac_words(vf_state(vf, "admin_mac"), w);
+	CHECK(r[1] == w[0] && r[2] == w[1], "mac 0x%x 0x%x", r[1], r[2]);
+	CHECK(r[3] == KVX_MVF_API_1_0, "api 0x%x", r[3]);
+	CHECK(!strcmp(vf_state(vf, "cts"), "1"), "");
+	CHECK(!strcmp(vf_state(vf, "api"), "1.0"), "");
+	CHECK(!strcmp(vf_state(vf, "pf_msg_pending"), "0"), "reply not acked");
+	CHECK(reg_read(vf, KVX_MVF_REG_STATUS) ==
+	      (KVX_MVF_STATUS_LINK_UP | KVX_MVF_STATUS_CTS), "");
+}
+
+static void test_mbx_api(struct vf *vf)
+{
+	u32 r[KVX_MVF_MBX_WORDS];
+
+	/* GET_LINK is API 1.1. */
+	CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_GET_LINK), "");
+	CHECK(r[0] == NACKED(KVX_MVF_MSG_GET_LINK) && r[1] == KVX_MVF_ERR_API,
+	      "0x%x %u", r[0], r[1]);
+
+	CHECK(mbx_xfer(vf, r, 2, KVX_MVF_MSG_API_NEGOTIATE, 0x0200), "");
+	CHECK(r[0] == NACKED(KVX_MVF_MSG_API_NEGOTIATE), "0x%x", r[0]);
+	CHECK(r[1] == KVX_MVF_ERR_API && r[2] == KVX_MVF_API_1_1,
+	      "%u 0x%x", r[1], r[2]);
+	CHECK(!strcmp(vf_state(vf, "api"), "1.0"), "");
+
+	CHECK(mbx_xfer(vf, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1),
+	      "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_API_NEGOTIATE), "0x%x", r[0]);
+	CHECK(r[1] == KVX_MVF_API_1_1, "0x%x", r[1]);
+	CHECK(!strcmp(vf_state(vf, "api"), "1.1"), "");
+}
+
+static void test_mbx_get_link(struct vf *vf)
+{
+	u32 r[KVX_MVF_MBX_WORDS];
+
+	CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_GET_LINK), "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_GET_LINK), "0x%x", r[0]);
+	CHECK(r[1] == KVX_MVF_LINK_UP && r[2] == 10000, "%u %u", r[1], r[2]);
+
+	CHECK(write_file(DEBUGFS_DIR "/link", "down") == 0, "");
+	CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_GET_LINK), "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_GET_LINK), "0x%x", r[0]);
+	CHECK(r[1] == 0 && r[2] == 0, "%u %u", r[1], r[2]);
+	CHECK(!(reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_LINK_UP), "");
+
+	CHECK(write_file(DEBUGFS_DIR "/link", "sideways") == -EINVAL, "");
+	CHECK(write_file(DEBUGFS_DIR "/link", "up") == 0, "");
+	CHECK(reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_LINK_UP, "");
+}
+
+static void test_mbx_set_mac(struct vf *vf)
+{
+	static const char * const bad[] = {
+		"03:11:22:33:44:55",	/* multicast */
+		"00:00:00:00:00:00",
+		"ff:ff:ff:ff:ff:ff",
+	};
+	u32 r[KVX_MVF_MBX_WORDS], w[2];
+	unsigned int i;
+
+	mac_words("02:11:22:33:44:55", w);
+	CHECK(mbx_xfer(vf, r, 3, KVX_MVF_MSG_SET_MAC, w[0], w[1]), "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_SET_MAC), "0x%x", r[0]);
+	CHECK(r[1] == w[0] && r[2] == w[1], "");
+	CHECK(!strcmp(vf_state(vf, "mac"), "02:11:22:33:44:55"), "%s",
+	      vf_state(vf, "mac"));
+
+	for (i = 0; i < 3; i++) {
+		mac_words(bad[i], w);
+		CHECK(mbx_xfer(vf, r, 3, KVX_MVF_MSG_SET_MAC, w[0], w[1]), "");
+		CHECK(r[0] == NACKED(KVX_MVF_MSG_SET_MAC) &&
+		      r[1] == KVX_MVF_ERR_INVAL, "%s: 0x%x %u", bad[i], r[0],
+		      r[1]);
+	}
+	/* Stray bits above the MAC in word 2. */
+	mac_words("02:11:22:33:44:66", w);
+	CHECK(mbx_xfer(vf, r, 3, KVX_MVF_MSG_SET_MAC, w[0], w[1] | 1 << 16),
+	      "");
+	CHECK(r[0] == NACKED(KVX_MVF_MSG_SET_MAC) && r[1] == KVX_MVF_ERR_INVAL,
+	      "0x%x", r[0]);
+	CHECK(!strcmp(vf_state(vf, "mac"), "02:11:22:33:44:55"), "changed: %s",
+	      vf_state(vf, "mac"));
+}
+
+static void vlan_op(struct vf *vf, u32 op, u32 vid, u32 expect,
+		    u32 err)
+{
+	u32 r[KVX_MVF_MBX_WORDS];
+
+	CHECK(mbx_xfer(vf, r, 2, KVX_MVF_MSG_SET_VLAN |
+		       op << KVX_MVF_MSG_INFO_SHIFT, vid), "");
+	CHECK(r[0] == (expect | KVX_MVF_MSG_CTS | KVX_MVF_MSG_SET_VLAN),
+	      "op %u vid %u: 0x%x", op, vid, r[0]);
+	CHECK(!err || r[1] == err, "op %u vid %u: err %u", op, vid, r[1]);
+}
+
+static void test_mbx_set_vlan(struct vf *vf)
+{
+	char full[256];
+	unsigned int i;
+
+	vlan_op(vf, KVX_MVF_VLAN_ADD, 200, KVX_MVF_MSG_ACK, 0);
+	vlan_op(vf, KVX_MVF_VLAN_ADD, 100, KVX_MVF_MSG_ACK, 0);
+	vlan_op(vf, KVX_MVF_VLAN_ADD, 100, KVX_MVF_MSG_ACK, 0);
+	CHECK(!strcmp(vf_state(vf, "vlans"), "100 200"), "%s",
+	      vf_state(vf, "vlans"));
+
+	vlan_op(vf, KVX_MVF_VLAN_ADD, 0, KVX_MVF_MSG_NACK, KVX_MVF_ERR_INVAL);
+	vlan_op(vf, KVX_MVF_VLAN_ADD, 4095, KVX_MVF_MSG_NACK, KVX_MVF_ERR_INVAL);
+	vlan_op(vf, 2, 300, KVX_MVF_MSG_NACK, KVX_MVF_ERR_INVAL);
+	CHECK(!strcmp(vf_state(vf, "vlans"), "100 200"), "%s",
+	      vf_state(vf, "vlans"));
+
+	vlan_op(vf, KVX_MVF_VLAN_DEL, 100, KVX_MVF_MSG_ACK, 0);
+	vlan_op(vf, KVX_MVF_VLAN_DEL, 100, KVX_MVF_MSG_ACK, 0);
+	CHECK(!strcmp(vf_state(vf, "vlans"), "200"), "%s",
+	      vf_state(vf, "vlans"));
+
+	/* Fill the table; one more is refused and changes nothing. */
+	for (i = 1; i < KVX_MVF_MAX_VLANS; i++)
+		vlan_op(vf, KVX_MVF_VLAN_ADD, 1000 + i, KVX_MVF_MSG_ACK, 0);
+	snprintf(full, sizeof(full), "%s", vf_state(vf, "vlans"));
+	vlan_op(vf, KVX_MVF_VLAN_ADD, 7, KVX_MVF_MSG_NACK, KVX_MVF_ERR_NOSPC);
+	CHECK(!strcmp(vf_state(vf, "vlans"), full), "%s",
+	      vf_state(vf, "vlans"));
+	for (i = 1; i < KVX_MVF_MAX_VLANS; i++)
+		vlan_op(vf, KVX_MVF_VLAN_DEL, 1000 + i, KVX_MVF_MSG_ACK, 0);
+	CHECK(!strcmp(vf_state(vf, "vlans"), "200"), "%s",
+	      vf_state(vf, "vlans"));
+}
+
+static void test_mbx_malformed(struct vf *vf)
+{
+	static const struct {
+		u32 hdr;
+		u32 err;
+	} bad[] = {
+		{ 0x0077, KVX_MVF_ERR_UNKNOWN },
+		{ 0xffff, KVX_MVF_ERR_UNKNOWN },
+		{ 0x0003, KVX_MVF_ERR_UNKNOWN },	/* multicast: not yet */
+		{ KVX_MVF_MSG_RESET | 0x01000000, KVX_MVF_ERR_INVAL },
+		{ KVX_MVF_MSG_RESET | KVX_MVF_MSG_ACK, KVX_MVF_ERR_INVAL },
+		{ KVX_MVF_MSG_SET_MAC | KVX_MVF_MSG_NACK, KVX_MVF_ERR_INVAL },
+		{ KVX_MVF_MSG_GET_LINK | KVX_MVF_MSG_CTS, KVX_MVF_ERR_INVAL },
+		{ KVX_MVF_MSG_SET_MAC | 1 << KVX_MVF_MSG_INFO_SHIFT,
+		  KVX_MVF_ERR_INVAL },
+	};
+	u32 r[KVX_MVF_MBX_WORDS];
+	char before[1024], after[1024];
+	char nacks[32];
+	unsigned int i;
+
+	snprintf(nacks, sizeof(nacks), "%s", vf_state(vf, "nacks"));
+	CHECK(vf_state_dump(vf, before, sizeof(before)), "");
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		CHECK(mbx_xfer(vf, r, 3, bad[i].hdr, 0x11111111, 0x2222), "");
+		CHECK(r[0] == NACKED(bad[i].hdr & KVX_MVF_MSG_ID_MASK) &&
+		      r[1] == bad[i].err, "hdr 0x%x: 0x%x %u", bad[i].hdr,
+		      r[0], r[1]);
+	}
+	CHECK(vf_state_dump(vf, after, sizeof(after)), "");
+	/* Only the counters moved. */
+	CHECK(atol(vf_state(vf, "nacks")) == atol(nacks) + (long)i, "");
+	*strstr(before, "requests") = '\0';
+	*strstr(after, "requests") = '\0';
+	CHECK(!strcmp(before, after), "state changed:\n%s\n--\n%s", before,
+	      after);
+}
+
+static void test_mbx_ownership(struct vf *vf)
+{
+	long errors = atol(vf_state(vf, "protocol_errors"));
+	long requests = atol(vf_state(vf, "requests"));
+	u32 word;
+
+	/* Release VFU, then try to write the buffer and post it. */
+	reg_write(vf, KVX_MVF_REG_VFMAILBOX, 0);
+	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_VFU), "");
+	word = reg_read(vf, KVX_MVF_REG_VFMBMEM);
+	reg_write(vf, KVX_MVF_REG_VFMBMEM, KVX_MVF_MSG_RESET);
+	CHECK(reg_read(vf, KVX_MVF_REG_VFMBMEM) == word,
+	      "VFMBMEM written without VFU");
+	reg_write(vf, KVX_MVF_REG_VFMAILBOX, KVX_MVF_MBX_REQ);
+	CHECK(!mbx_check_bit(vf, KVX_MVF_MBX_PFACK), "REQ without VFU taken");
+	CHECK(atol(vf_state(vf, "requests")) == requests, "");
+	CHECK(atol(vf_state(vf, "protocol_errors")) == errors + 2, "");
+	/* REQ/ACK are actions, RO bits ignore writes. */
+	reg_write(vf, KVX_MVF_REG_VFMAILBOX, (u32)~KVX_MVF_MBX_REQ);
+	CHECK((reg_read(vf, KVX_MVF_REG_VFMAILBOX) & ~KVX_MVF_MBX_VFU) == 0,
+	      "");
+	reg_write(vf, KVX_MVF_REG_VFMAILBOX, 0);
+}
+
+static void test_pf_reset_notice(struct vf *vf)
+{
+	u32 r[KVX_MVF_MBX_WORDS];
+
+	CHECK(vf_event(vf, "bogus") == -EINVAL, "");
+	CHECK(vf_event(vf, "reset") == 0, "");
+	CHECK(mbx_read_ctrl(vf) & KVX_MVF_MBX_RSTI, "");
+	CHECK(reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_RESET_PENDING,
+	      "");
+	CHECK(!strcmp(vf_state(vf, "cts"), "0"), "");
+
+	CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_GET_LINK), "");
+	CHECK(r[0] == (KVX_MVF_MSG_NACK | KVX_MVF_MSG_GET_LINK) &&
+	      r[1] == KVX_MVF_ERR_NOT_CTS, "0x%x %u", r[0], r[1]);
+
+	CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_RESET), "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
+	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_RSTI), "");
+	CHECK(!strcmp(vf_state(vf, "reset_pending"), "0"), "");
+	CHECK(!strcmp(vf_state(vf, "api"), "1.0"), "");
+	CHECK(!strcmp(vf_state(vf, "vlans"), ""), "%s", vf_state(vf, "vlans"));
+	CHECK(!strcmp(vf_state(vf, "mac"), vf_state(vf, "admin_mac")), "");
+}
+
+static void test_doorbell(struct vf *vf)
+{
+	reg_write(vf, KVX_MVF_REG_DOORBELL, 1);
+	reg_write(vf, KVX_MVF_REG_DOORBELL, 2);
+	reg_write(vf, KVX_MVF_REG_DOORBELL, 0xcafe);
+	CHECK(reg_read(vf, KVX_MVF_REG_DB_COUNT) == 3, "");
+	CHECK(reg_read(vf, KVX_MVF_REG_DOORBELL) == 0, "");
+	CHECK(!strcmp(vf_state(vf, "doorbells"), "3"), "");
+	CHECK(!strcmp(vf_state(vf, "doorbell_last"), "0x0000cafe"), "");
+	/* Read-only registers ignore writes. */
+	reg_write(vf, KVX_MVF_REG_DB_COUNT, 0);
+	reg_write(vf, KVX_MVF_REG_ID, 0);
+	CHECK(reg_read(vf, KVX_MVF_REG_DB_COUNT) == 3, "");
+	CHECK(reg_read(vf, KVX_MVF_REG_ID) == KVX_MVF_ID_MAGIC, "");
+}
+
+static void test_bad_access(struct vf *vf)
+{
+	const u64 cfg = vf->cfg_off, bar0 = vf->bar0_off;
+	const struct {
+		u64 pos;
+		size_t len;
+		bool write;
+	} bad[] = {
+		{ bar0 + KVX_MVF_BAR0_SIZE, 4, false },
+		{ bar0 + KVX_MVF_BAR0_SIZE, 4, true },
+		{ bar0 + KVX_MVF_BAR0_SIZE - 2, 4, false },
+		{ bar0 + KVX_MVF_REG_VFMAILBOX + 2, 4, true },
+		{ bar0 + KVX_MVF_REG_VFMBMEM + 1, 4, false },
+		{ bar0 + KVX_MVF_REG_VFMAILBOX, 2, true },
+		{ bar0 + KVX_MVF_REG_VFMAILBOX, 1, false },
+		{ bar0 + KVX_MVF_REG_VFMBMEM, 8, true },
+		{ bar0 + KVX_MVF_REG_VFMBMEM, 64, false },
+		{ bar0 + (1ULL << 39), 4, false },
+		{ cfg + PCI_CFG_SPACE_SIZE, 1, false },
+		{ cfg + PCI_CFG_SPACE_SIZE - 1, 2, false },
+		{ cfg + PCI_CFG_SPACE_SIZE, 4, true },
+		{ cfg + PCI_COMMAND, 3, true },
+		{ cfg + PCI_COMMAND + 1, 2, true },
+		{ cfg + PCI_COMMAND, 8, true },
+		{ cfg + 0, PCI_CFG_SPACE_SIZE + 1, false },
+		{ (u64)VFIO_PCI_BAR1_REGION_INDEX << 40, 4, false },
+		{ (u64)VFIO_PCI_ROM_REGION_INDEX << 40, 4, true },
+		{ (u64)VFIO_PCI_NUM_REGIONS << 40, 4, false },
+		{ (u64)0xff << 40, 4, true },
+	};
+	char before[1024], after[1024];
+	u8 cfg_before[PCI_CFG_SPACE_SIZE], cfg_after[PCI_CFG_SPACE_SIZE];
+	u8 buf[PCI_CFG_SPACE_SIZE + 8];
+	unsigned int i;
+	ssize_t ret;
+
+	CHECK(vf_state_dump(vf, before, sizeof(before)), "");
+	CHECK(region_pread(vf, cfg, cfg_before, sizeof(cfg_before)) ==
+	      sizeof(cfg_before), "");
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		memset(buf, 0xff, sizeof(buf));
+		if (bad[i].write)
+			ret = region_pwrite(vf, bad[i].pos, buf, bad[i].len);
+		else
+			ret = region_pread(vf, bad[i].pos, buf, bad[i].len);
+		CHECK(ret == -EINVAL, "%s pos 0x%llx len %zu: %zd",
+		      bad[i].write ? "write" : "read",
+		      (unsigned long long)bad[i].pos, bad[i].len, ret);
+	}
+	CHECK(region_pread(vf, cfg, cfg_after, sizeof(cfg_after)) ==
+	      sizeof(cfg_after), "");
+	CHECK(!memcmp(cfg_before, cfg_after, sizeof(cfg_before)),
+	      "config space changed");
+	CHECK(vf_state_dump(vf, after, sizeof(after)), "");
+	CHECK(!strcmp(before, after), "state changed:\n%s\n--\n%s", before,
+	      after);
+	CHECK(ioctl(vf->device, _IO(VFIO_TYPE, VFIO_BASE + 60)) == -1 &&
+	      errno == ENOTTY, "unknown ioctl");
+}
+
+static void test_device_reset(struct vf *vf)
+{
+	u32 r[KVX_MVF_MBX_WORDS], w[2];
+
+	mac_words("02:00:00:00:00:42", w);
+	CHECK(mbx_xfer(vf, r, 3, KVX_MVF_MSG_SET_MAC, w[0], w[1]), "");
+	vlan_op(vf, KVX_MVF_VLAN_ADD, 42, KVX_MVF_MSG_ACK, 0);
+	CHECK(!ioctl(vf->device, VFIO_DEVICE_RESET), "%s", strerror(errno));
+
+	vf->mbx_seen = 0;
+	CHECK(reg_read(vf, KVX_MVF_REG_VFMAILBOX) == KVX_MVF_MBX_RSTD, "");
+	CHECK(!strcmp(vf_state(vf, "cts"), "0"), "");
+	CHECK(!strcmp(vf_state(vf, "vlans"), ""), "");
+	CHECK(!strcmp(vf_state(vf, "api"), "1.0"), "");
+	CHECK(!strcmp(vf_state(vf, "mac"), vf_state(vf, "admin_mac")), "");
+	CHECK((cfg_read32(vf, PCI_COMMAND) & 0xffff) == 0, "");
+	CHECK(cfg_read32(vf, PCI_BASE_ADDRESS_0) ==
+	      PCI_BASE_ADDRESS_SPACE_MEMORY, "");
+	CHECK(reg_read(vf, KVX_MVF_REG_DB_COUNT) == 0, "");
+	/* And the VF driver can start over. */
+	CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_RESET), "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
+}
+
+static void test_second_vf(struct vf *vf)
+{
+	struct vf b = {};
+	char path[PATH_MAX], mac_a[32];
+	long avail = read_long(TYPE_DIR "/available_instances");
+
+	CHECK(new_uuid(b.uuid), "");
+	CHECK(write_file(TYPE_DIR "/create", b.uuid) == 0, "");
+	CHECK(read_long(TYPE_DIR "/available_instances") == avail - 1, "");
+	snprintf(mac_a, sizeof(mac_a), "%s", vf_state(vf, "admin_mac"));
+	CHECK(*vf_state(&b, "admin_mac"), "");
+	CHECK(strcmp(vf_state(&b, "admin_mac"), mac_a), "same MAC %s", mac_a);
+
+	snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", b.uuid);
+	CHECK(write_file(path, "1") == 0, "");
+	snprintf(path, sizeof(path), MDEV_DIR "/%s", b.uuid);
+	CHECK(!exists(path), "");
+	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s", b.uuid);
+	CHECK(!exists(path), "");
+	CHECK(read_long(TYPE_DIR "/available_instances") == avail, "");
+}
+
+/*
+ * Removing the mdev while the device is open waits for the user to close
+ * it; the device keeps working meanwhile.
+ */
+static void test_remove_while_open(struct vf *vf)
+{
+	struct timespec delay = { .tv_nsec = 100 * 1000 * 1000 };
+	char path[PATH_MAX];
+	int status, i;
+	pid_t child, done = 0;
+
+	snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", vf->uuid);
+	child = fork();
+	CHECK(child >= 0, "");
+	if (!child) {
+		/* The child's copies would keep the device open forever. */
+		close(vf->device);
+		close(vf->group);
+		close(vf->container);
+		_exit(write_file(path, "1") ? 1 : 0);
+	}
+
+	for (i = 0; i < 5; i++)
+		nanosleep(&delay, NULL);
+	CHECK(waitpid(child, &status, WNOHANG) == 0,
+	      "remove did not wait for the open device");
+	CHECK(reg_read(vf, KVX_MVF_REG_ID) == KVX_MVF_ID_MAGIC, "");
+
+	close(vf->device);
+	vf->device = -1;
+	for (i = 0; i < 100 && !done; i++) {
+		done = waitpid(child, &status, WNOHANG);
+		if (!done)
+			nanosleep(&delay, NULL);
+	}
+	/* A child stuck in the kernel cannot be reaped: do not wait for it. */
+	if (!done)
+		kill(child, SIGKILL);
+	CHECK(done == child, "remove still blocked after close");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "remove failed");
+	snprintf(path, sizeof(path), MDEV_DIR "/%s", vf->uuid);
+	CHECK(!exists(path), "");
+	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s", vf->uuid);
+	CHECK(!exists(path), "");
+	close(vf->group);
+	close(vf->container);
+	vf->group = -1;
+	vf->container = -1;
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(struct vf *vf);
+} tests[] = {
+	{ "create", test_create },
+	{ "open", test_open },
+	{ "region_info", test_region_info },
+	{ "config_space", test_config_space },
+	{ "bar0_ids", test_bar0_ids },
+	{ "mbx_reset_done", test_mbx_reset_done },
+	{ "mbx_not_cts", test_mbx_not_cts },
+	{ "mbx_reset", test_mbx_reset },
+	{ "mbx_api", test_mbx_api },
+	{ "mbx_get_link", test_mbx_get_link },
+	{ "mbx_set_mac", test_mbx_set_mac },
+	{ "mbx_set_vlan", test_mbx_set_vlan },
+	{ "mbx_malformed", test_mbx_malformed },
+	{ "mbx_ownership", test_mbx_ownership },
+	{ "pf_reset_notice", test_pf_reset_notice },
+	{ "doorbell", test_doorbell },
+	{ "bad_access", test_bad_access },
+	{ "device_reset", test_device_reset },
+	{ "second_vf", test_second_vf },
+	{ "remove_while_open", test_remove_while_open },
+};
+
+/* Leave no VF behind when a test failed half way. */
+static void cleanup(struct vf *vf)
+{
+	char path[PATH_MAX];
+
+	if (vf->device >= 0)
+		close(vf->device);
+	if (vf->group >= 0)
+		close(vf->group);
+	if (vf->container >= 0)
+		close(vf->container);
+	snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", vf->uuid);
+	if (vf->uuid[0] && exists(path))
+		write_file(path, "1");
+}
+
+/* Tests up to this one set up the VF; the rest cannot run without them. */
+#define NR_SETUP_TESTS	3
+
+int main(void)
+{
+	static struct vf vf = { .container = -1, .group = -1, .device = -1 };
+	static bool setup_failed;
+	static unsigned int i;
+
+	ksft_print_header();
+	if (!exists(PARENT_DIR))
+		ksft_exit_skip("%s missing: kvx-mvf not loaded\n", PARENT_DIR);
+	ksft_set_plan(ARRAY_SIZE(tests));
+
+	for (i = 0; i < ARRAY_SIZE(tests); i++) {
+		if (setup_failed) {
+			ksft_test_result_skip("%s\n", tests[i].name);
+		} else if (sigsetjmp(test_failed, 0) == 0) {
+			tests[i].fn(&vf);
+			ksft_test_result_pass("%s\n", tests[i].name);
+		} else {
+			ksft_test_result_fail("%s\n", tests[i].name);
+			setup_failed = i < NR_SETUP_TESTS;
+		}
+	}
+	cleanup(&vf);
+	ksft_finished();
+}
