@@ -15,10 +15,7 @@
 
 #include "kvx.h"
 
-static char kvx_version[] = KVX_VERSION;
-module_param_string(kvx_version, kvx_version, sizeof(kvx_version), 0444);
-MODULE_PARM_DESC(kvx_version, "kvx version this kvm.ko was built from");
-MODULE_INFO(kvx, KVX_VERSION);
+KVX_DEFINE_VERSION_PARAM("kvm.ko");
 
 void kvx_x86_module_init(void)
 {

@@ -13,10 +13,7 @@
 #include "kvx.h"
 #include "../svm/svm.h"
 
-static char kvx_version[] = KVX_VERSION;
-module_param_string(kvx_version, kvx_version, sizeof(kvx_version), 0444);
-MODULE_PARM_DESC(kvx_version, "kvx version this kvm-amd.ko was built from");
-MODULE_INFO(kvx, KVX_VERSION);
+KVX_DEFINE_VERSION_PARAM("kvm-amd.ko");
 
 void kvx_svm_module_init(void)
 {

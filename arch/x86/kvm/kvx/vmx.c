@@ -18,10 +18,7 @@
 #include "kvx.h"
 #include "../vmx/capabilities.h"
 
-static char kvx_version[] = KVX_VERSION;
-module_param_string(kvx_version, kvx_version, sizeof(kvx_version), 0444);
-MODULE_PARM_DESC(kvx_version, "kvx version this kvm-intel.ko was built from");
-MODULE_INFO(kvx, KVX_VERSION);
+KVX_DEFINE_VERSION_PARAM("kvm-intel.ko");
 
 /* "allowed-1" half of a VMX capability MSR: what the CPU can enable. */
 static u32 kvx_vmx_allowed1(u32 msr)
