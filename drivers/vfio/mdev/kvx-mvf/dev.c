@@ -163,12 +163,15 @@ int kvx_mvf_bar0_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val)
 /*
  * Function level reset: config space, registers and mailbox return to their
  * power-on values, RSTD tells the VF driver the reset is done, and the PF
- * forgets what the VF negotiated (it keeps the MAC it assigned).
+ * forgets what the VF negotiated (it keeps the MAC it assigned).  A mapping
+ * of the mailbox page is revoked first; the mailbox mode is the PF's choice
+ * and stays.
  */
 void kvx_mvf_dev_reset(struct kvx_mvf_vf *vf)
 {
 	lockdep_assert_held(&vf->lock);
 
+	kvx_mvf_direct_zap(vf);
 	kvx_mvf_cfg_init(vf->config);
 	memset(&vf->doorbell, 0, sizeof(vf->doorbell));
 	kvx_mvf_mbx_reset(&vf->mbx);

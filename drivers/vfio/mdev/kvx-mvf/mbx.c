@@ -9,62 +9,111 @@
  *
  * In TRAPPED mode every register access lands here, so a request is handed
  * to the PF side at once, inside the VF's REQ write; the PF's ownership of
- * the buffer (PFU) is never visible to the VF.  DIRECT mode will post the
- * same request from a snapshot of the mapped page.
+ * the buffer (PFU) is never visible to the VF.  In DIRECT mode the VF
+ * writes the page itself and kvx_mvf_mbx_poll() reacts to the state it
+ * finds there as the trapped path reacts to the writes: REQ from the owner
+ * of the buffer posts the request, ACK ends the PF message.
  */
 
+#include <linux/gfp.h>
 #include <linux/lockdep.h>
+#include <linux/mm.h>
 #include <linux/string.h>
 
 #include "mvf.h"
 
-/* Mailbox state right after a VF reset (FLR or creation): reset done. */
+#define KVX_MVF_MBX_CTRL_OFF	(KVX_MVF_REG_VFMAILBOX - KVX_MVF_MBX_PAGE)
+#define KVX_MVF_MBX_MEM_OFF	(KVX_MVF_REG_VFMBMEM - KVX_MVF_MBX_PAGE)
+/* What the VF may set or clear in DIRECT mode; RC bits it may only clear. */
+#define KVX_MVF_MBX_VF_BITS	(KVX_MVF_MBX_REQ | KVX_MVF_MBX_ACK | \
+				 KVX_MVF_MBX_VFU)
+
+int kvx_mvf_mbx_init(struct kvx_mvf_mbx *mbx)
+{
+	void *base;
+
+	mbx->page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!mbx->page)
+		return -ENOMEM;
+	base = page_address(mbx->page);
+	mbx->ctrl = base + KVX_MVF_MBX_CTRL_OFF;
+	mbx->mem = base + KVX_MVF_MBX_MEM_OFF;
+	mbx->mode = KVX_MVF_MBX_TRAPPED;
+	return 0;
+}
+
+void kvx_mvf_mbx_destroy(struct kvx_mvf_mbx *mbx)
+{
+	__free_page(mbx->page);
+	mbx->page = NULL;
+}
+
+/* Atomically clear then set bits of VFMAILBOX; returns the old value. */
+static u32 kvx_mvf_mbx_update(struct kvx_mvf_mbx *mbx, u32 clear, u32 set)
+{
+	int old = atomic_read(mbx->ctrl);
+
+	while (!atomic_try_cmpxchg(mbx->ctrl, &old, (old & ~clear) | set))
+		;
+	return old;
+}
+
+/*
+ * Mailbox state right after a VF reset (FLR or creation): reset done.  The
+ * caller made sure no mapping of the page is left (kvx_mvf_dev_reset()).
+ */
 void kvx_mvf_mbx_reset(struct kvx_mvf_mbx *mbx)
 {
-	mbx->ctrl = KVX_MVF_MBX_RSTD;
-	memset(mbx->mem, 0, sizeof(mbx->mem));
+	memset(page_address(mbx->page), 0, PAGE_SIZE);
+	atomic_set(mbx->ctrl, KVX_MVF_MBX_RSTD);
 	mbx->pf_msg_pending = false;
 }
 
 void kvx_mvf_mbx_set_reset_pending(struct kvx_mvf_mbx *mbx, bool pending)
 {
 	if (pending)
-		mbx->ctrl |= KVX_MVF_MBX_RSTI;
+		kvx_mvf_mbx_update(mbx, 0, KVX_MVF_MBX_RSTI);
 	else
-		mbx->ctrl &= ~KVX_MVF_MBX_RSTI;
+		kvx_mvf_mbx_update(mbx, KVX_MVF_MBX_RSTI, 0);
 }
 
 bool kvx_mvf_mbx_reset_pending(const struct kvx_mvf_mbx *mbx)
 {
-	return mbx->ctrl & KVX_MVF_MBX_RSTI;
+	return atomic_read(mbx->ctrl) & KVX_MVF_MBX_RSTI;
 }
 
 static bool kvx_mvf_mbx_vf_owns(const struct kvx_mvf_mbx *mbx)
 {
-	return mbx->ctrl & KVX_MVF_MBX_VFU;
+	return atomic_read(mbx->ctrl) & KVX_MVF_MBX_VFU;
 }
 
 /*
  * Hand the request in VFMBMEM to the PF and post its reply, which replaces
  * the whole buffer (unused words read as zero).  The request is copied first
- * so that the handler never reads the buffer it is writing.
+ * so that the handler never reads the buffer it is writing, nor a word a
+ * DIRECT VF changes under it.  The reply is complete in VFMBMEM before the
+ * fully ordered update of VFMAILBOX shows PFSTS (and drops PFU).
  */
 static void kvx_mvf_mbx_post_request(struct kvx_mvf_vf *vf)
 {
 	struct kvx_mvf_mbx *mbx = &vf->mbx;
 	u32 req[KVX_MVF_MBX_WORDS];
 	u32 reply[KVX_MVF_MBX_WORDS] = {};
+	unsigned int i;
 
-	memcpy(req, mbx->mem, sizeof(req));
+	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
+		req[i] = READ_ONCE(mbx->mem[i]);
 	mbx->stats.requests++;
 
 	kvx_mvf_pf_handle_msg(vf, req, reply);
 	if (reply[0] & KVX_MVF_MSG_NACK)
 		mbx->stats.nacks++;
 
-	memcpy(mbx->mem, reply, sizeof(reply));
+	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
+		WRITE_ONCE(mbx->mem[i], reply[i]);
 	mbx->pf_msg_pending = true;
-	mbx->ctrl |= KVX_MVF_MBX_PFACK | KVX_MVF_MBX_PFSTS;
+	kvx_mvf_mbx_update(mbx, KVX_MVF_MBX_PFU,
+			   KVX_MVF_MBX_PFACK | KVX_MVF_MBX_PFSTS);
 }
 
 static void kvx_mvf_mbx_write_ctrl(struct kvx_mvf_vf *vf, u32 val)
@@ -83,29 +132,85 @@ static void kvx_mvf_mbx_write_ctrl(struct kvx_mvf_vf *vf, u32 val)
 		mbx->pf_msg_pending = false;
 
 	/* VFU is granted only while the PF does not hold the buffer. */
-	if ((val & KVX_MVF_MBX_VFU) && !(mbx->ctrl & KVX_MVF_MBX_PFU))
-		mbx->ctrl |= KVX_MVF_MBX_VFU;
+	if ((val & KVX_MVF_MBX_VFU) &&
+	    !(atomic_read(mbx->ctrl) & KVX_MVF_MBX_PFU))
+		kvx_mvf_mbx_update(mbx, 0, KVX_MVF_MBX_VFU);
 	else
-		mbx->ctrl &= ~KVX_MVF_MBX_VFU;
+		kvx_mvf_mbx_update(mbx, KVX_MVF_MBX_VFU, 0);
 }
 
-/* @off is relative to KVX_MVF_MBX_PAGE and dword aligned. */
+/*
+ * A region write of VFMAILBOX while DIRECT does what the same store through
+ * the mapping would, without losing the PF's concurrent updates: the VF's
+ * bits take the written value, the read-to-clear bits can only be cleared.
+ */
+static void kvx_mvf_mbx_write_ctrl_direct(struct kvx_mvf_mbx *mbx, u32 val)
+{
+	u32 clear = (KVX_MVF_MBX_VF_BITS & ~val) |
+		    (KVX_MVF_MBX_R2C_BITS & ~val);
+
+	kvx_mvf_mbx_update(mbx, clear, val & KVX_MVF_MBX_VF_BITS);
+}
+
+/*
+ * The DIRECT poller's pass (and the last one when the VF leaves DIRECT):
+ * react to what the VF left in the page.  An ACK ends the PF message; a REQ
+ * with VFU set hands the buffer to the PF (REQ and VFU drop, PFU rises
+ * while the PF handles it), a REQ without VFU is a protocol error and is
+ * dropped.
+ */
+void kvx_mvf_mbx_poll(struct kvx_mvf_vf *vf)
+{
+	struct kvx_mvf_mbx *mbx = &vf->mbx;
+	int old, new;
+
+	lockdep_assert_held(&vf->lock);
+
+	if (atomic_read(mbx->ctrl) & KVX_MVF_MBX_ACK) {
+		kvx_mvf_mbx_update(mbx, KVX_MVF_MBX_ACK, 0);
+		mbx->pf_msg_pending = false;
+	}
+
+	old = atomic_read(mbx->ctrl);
+	do {
+		if (!(old & KVX_MVF_MBX_REQ))
+			return;
+		new = old & ~(KVX_MVF_MBX_REQ | KVX_MVF_MBX_VFU);
+		if (old & KVX_MVF_MBX_VFU)
+			new |= KVX_MVF_MBX_PFU;
+	} while (!atomic_try_cmpxchg(mbx->ctrl, &old, new));
+
+	if (old & KVX_MVF_MBX_VFU)
+		kvx_mvf_mbx_post_request(vf);
+	else
+		mbx->stats.protocol_errors++;
+}
+
+static bool kvx_mvf_mbx_is_mem(unsigned int reg)
+{
+	return reg >= KVX_MVF_REG_VFMBMEM &&
+	       reg < KVX_MVF_REG_VFMBMEM + KVX_MVF_MBX_WORDS * sizeof(u32);
+}
+
+/*
+ * @off is relative to KVX_MVF_MBX_PAGE and dword aligned.  While DIRECT a
+ * region read is a plain load, as through the mapping: nothing is cleared.
+ */
 u32 kvx_mvf_mbx_read(struct kvx_mvf_vf *vf, unsigned int off)
 {
 	struct kvx_mvf_mbx *mbx = &vf->mbx;
 	unsigned int reg = KVX_MVF_MBX_PAGE + off;
-	u32 val;
 
 	lockdep_assert_held(&vf->lock);
 
 	if (reg == KVX_MVF_REG_VFMAILBOX) {
-		val = mbx->ctrl;
-		mbx->ctrl &= ~KVX_MVF_MBX_R2C_BITS;
-		return val;
+		if (mbx->mode == KVX_MVF_MBX_DIRECT)
+			return atomic_read(mbx->ctrl);
+		return kvx_mvf_mbx_update(mbx, KVX_MVF_MBX_R2C_BITS, 0);
 	}
-	if (reg >= KVX_MVF_REG_VFMBMEM &&
-	    reg < KVX_MVF_REG_VFMBMEM + sizeof(mbx->mem))
-		return mbx->mem[(reg - KVX_MVF_REG_VFMBMEM) / sizeof(u32)];
+	if (kvx_mvf_mbx_is_mem(reg))
+		return READ_ONCE(mbx->mem[(reg - KVX_MVF_REG_VFMBMEM) /
+					  sizeof(u32)]);
 	return 0;
 }
 
@@ -113,20 +218,24 @@ void kvx_mvf_mbx_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val)
 {
 	struct kvx_mvf_mbx *mbx = &vf->mbx;
 	unsigned int reg = KVX_MVF_MBX_PAGE + off;
+	bool direct = mbx->mode == KVX_MVF_MBX_DIRECT;
 
 	lockdep_assert_held(&vf->lock);
 
 	if (reg == KVX_MVF_REG_VFMAILBOX) {
-		kvx_mvf_mbx_write_ctrl(vf, val);
+		if (direct)
+			kvx_mvf_mbx_write_ctrl_direct(mbx, val);
+		else
+			kvx_mvf_mbx_write_ctrl(vf, val);
 		return;
 	}
-	if (reg >= KVX_MVF_REG_VFMBMEM &&
-	    reg < KVX_MVF_REG_VFMBMEM + sizeof(mbx->mem)) {
-		/* A VF that does not own the buffer cannot change it. */
-		if (!kvx_mvf_mbx_vf_owns(mbx)) {
+	if (kvx_mvf_mbx_is_mem(reg)) {
+		/* A trapped VF that does not own the buffer cannot change it. */
+		if (!direct && !kvx_mvf_mbx_vf_owns(mbx)) {
 			mbx->stats.protocol_errors++;
 			return;
 		}
-		mbx->mem[(reg - KVX_MVF_REG_VFMBMEM) / sizeof(u32)] = val;
+		WRITE_ONCE(mbx->mem[(reg - KVX_MVF_REG_VFMBMEM) / sizeof(u32)],
+			   val);
 	}
 }

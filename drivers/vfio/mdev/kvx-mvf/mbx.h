@@ -5,10 +5,12 @@
 #ifndef KVX_MVF_MBX_H
 #define KVX_MVF_MBX_H
 
+#include <linux/atomic.h>
 #include <linux/types.h>
 #include <linux/kvx_mvf.h>
 
 struct kvx_mvf_vf;
+struct page;
 
 struct kvx_mvf_mbx_stats {
 	u64 requests;		/* requests handed to the PF */
@@ -17,18 +19,38 @@ struct kvx_mvf_mbx_stats {
 };
 
 /*
- * The mailbox as the VF sees it.  @ctrl holds the latched VFMAILBOX bits:
- * VFU, PFU and RSTI as levels, PFSTS, PFACK and RSTD until the VF reads
- * them.  REQ and ACK are actions and never latched.  @pf_msg_pending is set
- * while a PF message (a reply, for now) waits for the VF's ACK.
+ * How the VF reaches its mailbox page.  TRAPPED: through VFIO region
+ * read/write only, every access handled at once.  DIRECT: the page is
+ * mapped into the VF's user (direct.c) and the PF polls it.
+ */
+enum kvx_mvf_mbx_mode {
+	KVX_MVF_MBX_TRAPPED,
+	KVX_MVF_MBX_DIRECT,
+};
+
+/*
+ * The mailbox as the VF sees it, stored in @page, the page a DIRECT VF has
+ * mapped: @ctrl is VFMAILBOX and @mem VFMBMEM, at their offsets in BAR0
+ * page 1.  In TRAPPED mode @ctrl holds the latched bits: VFU, PFU and RSTI
+ * as levels, PFSTS, PFACK and RSTD until the VF reads them; REQ and ACK are
+ * actions and never latched.  In DIRECT mode the VF writes the page itself:
+ * REQ and ACK stay set until the PF's poller takes them, and the VF clears
+ * the read-to-clear bits.  Both sides change @ctrl with atomic operations
+ * only.  @pf_msg_pending is set while a PF message (a reply, for now)
+ * waits for the VF's ACK.
  */
 struct kvx_mvf_mbx {
-	u32 ctrl;
-	u32 mem[KVX_MVF_MBX_WORDS];
+	struct page *page;
+	atomic_t *ctrl;
+	u32 *mem;
+	enum kvx_mvf_mbx_mode mode;
 	bool pf_msg_pending;
 	struct kvx_mvf_mbx_stats stats;
 };
 
+int kvx_mvf_mbx_init(struct kvx_mvf_mbx *mbx);
+void kvx_mvf_mbx_destroy(struct kvx_mvf_mbx *mbx);
+void kvx_mvf_mbx_poll(struct kvx_mvf_vf *vf);
 void kvx_mvf_mbx_reset(struct kvx_mvf_mbx *mbx);
 void kvx_mvf_mbx_set_reset_pending(struct kvx_mvf_mbx *mbx, bool pending);
 bool kvx_mvf_mbx_reset_pending(const struct kvx_mvf_mbx *mbx);

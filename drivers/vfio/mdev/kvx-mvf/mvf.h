@@ -15,12 +15,21 @@
 #include <linux/mutex.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
+#include <linux/workqueue.h>
 
 #include "mbx.h"
 #include "pf.h"
 
 #define KVX_MVF_NAME		"kvx-mvf"
 #define KVX_MVF_MAX_VFS		8
+
+/* Region file offsets carry the region index in bits 63:40, as vfio-pci. */
+#define KVX_MVF_OFFSET_SHIFT		40
+#define KVX_MVF_INDEX_TO_OFFSET(index)	((u64)(index) << KVX_MVF_OFFSET_SHIFT)
+#define KVX_MVF_OFFSET_MASK		(KVX_MVF_INDEX_TO_OFFSET(1) - 1)
+/* The one mmap-able range: the mailbox page of BAR0. */
+#define KVX_MVF_MBX_MMAP_OFFSET		\
+	(KVX_MVF_INDEX_TO_OFFSET(VFIO_PCI_BAR0_REGION_INDEX) + KVX_MVF_MBX_PAGE)
 
 struct dentry;
 
@@ -52,8 +61,17 @@ struct kvx_mvf_vf {
 	struct list_head pf_node;
 	struct dentry *debugfs;
 
-	/* Protects everything below: one VF, one lock. */
+	/* Polls the mailbox page while DIRECT and open (direct.c). */
+	struct delayed_work poll_work;
+
+	/*
+	 * Protects everything below: one VF, one lock.  Taken under the
+	 * mmap_lock by the mailbox page's fault handler, so nothing may touch
+	 * user memory while holding it.
+	 */
 	struct mutex lock;
+	/* Between open_device and close_device. */
+	bool open;
 	u8 config[PCI_CFG_SPACE_SIZE];
 	struct kvx_mvf_doorbell doorbell;
 	struct kvx_mvf_mbx mbx;
@@ -74,6 +92,15 @@ int kvx_mvf_cfg_write(struct kvx_mvf_vf *vf, unsigned int off,
 		      const void *buf, size_t count);
 int kvx_mvf_bar0_read(struct kvx_mvf_vf *vf, unsigned int off, u32 *val);
 int kvx_mvf_bar0_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val);
+
+/* direct.c: the DIRECT mailbox mode (mapping, revocation, poller). */
+void kvx_mvf_direct_init(struct kvx_mvf_vf *vf);
+void kvx_mvf_direct_zap(struct kvx_mvf_vf *vf);
+void kvx_mvf_direct_open(struct kvx_mvf_vf *vf);
+void kvx_mvf_direct_close(struct kvx_mvf_vf *vf);
+int kvx_mvf_direct_mmap(struct kvx_mvf_vf *vf, struct vm_area_struct *vma);
+void kvx_mvf_direct_set_mode(struct kvx_mvf_vf *vf,
+			     enum kvx_mvf_mbx_mode mode);
 
 /* vfio_dev.c */
 extern const struct vfio_device_ops kvx_mvf_vfio_ops;

@@ -9,7 +9,8 @@
  *
  * debugfs (kvx-mvf/<pf>/) shows the PF's link and, per VF (<uuid>/), the
  * configuration; writing "reset" to a VF's "event" file is a PF reset notice
- * (RSTI) the VF driver must answer with a RESET request.
+ * (RSTI) the VF driver must answer with a RESET request.  A VF's "mode"
+ * file shows and sets its mailbox mode, "trapped" or "direct".
  */
 
 #include <linux/debugfs.h>
@@ -324,6 +325,57 @@ static const struct file_operations kvx_mvf_vf_event_fops = {
 	.llseek = noop_llseek,
 };
 
+static const char * const kvx_mvf_mbx_mode_names[] = {
+	[KVX_MVF_MBX_TRAPPED] = "trapped",
+	[KVX_MVF_MBX_DIRECT] = "direct",
+};
+
+static int kvx_mvf_vf_mode_show(struct seq_file *s, void *unused)
+{
+	struct kvx_mvf_vf *vf = s->private;
+	enum kvx_mvf_mbx_mode mode;
+
+	mutex_lock(&vf->lock);
+	mode = vf->mbx.mode;
+	mutex_unlock(&vf->lock);
+	seq_printf(s, "%s\n", kvx_mvf_mbx_mode_names[mode]);
+	return 0;
+}
+
+static int kvx_mvf_vf_mode_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, kvx_mvf_vf_mode_show, inode->i_private);
+}
+
+static ssize_t kvx_mvf_vf_mode_write(struct file *file,
+				     const char __user *ubuf, size_t count,
+				     loff_t *ppos)
+{
+	struct kvx_mvf_vf *vf = ((struct seq_file *)file->private_data)->private;
+	char buf[16] = {};
+	int mode;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+
+	mode = sysfs_match_string(kvx_mvf_mbx_mode_names, buf);
+	if (mode < 0)
+		return mode;
+	kvx_mvf_direct_set_mode(vf, mode);
+	return count;
+}
+
+static const struct file_operations kvx_mvf_vf_mode_fops = {
+	.owner = THIS_MODULE,
+	.open = kvx_mvf_vf_mode_open,
+	.read = seq_read,
+	.write = kvx_mvf_vf_mode_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
 static int kvx_mvf_pf_link_show(struct seq_file *s, void *unused)
 {
 	struct kvx_mvf_pf *pf = s->private;
@@ -410,6 +462,8 @@ void kvx_mvf_pf_debugfs_add_vf(struct kvx_mvf_vf *vf)
 			    &kvx_mvf_vf_config_fops);
 	debugfs_create_file("event", 0200, vf->debugfs, vf,
 			    &kvx_mvf_vf_event_fops);
+	debugfs_create_file("mode", 0600, vf->debugfs, vf,
+			    &kvx_mvf_vf_mode_fops);
 }
 
 /* Waits for readers and writers in flight: the VF may go away after. */

@@ -6,16 +6,15 @@
  * Region file offsets carry the region index in bits 63:40, as vfio-pci
  * does.  Every access is validated against the region before anything is
  * touched: an access that does not fit returns -EINVAL and has no effect.
+ * BAR0 can be mmap-ed only where its sparse mmap capability says: the
+ * mailbox page, and only while the VF is DIRECT (direct.c).
  */
 
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/unaligned.h>
 
 #include "mvf.h"
-
-#define KVX_MVF_OFFSET_SHIFT		40
-#define KVX_MVF_INDEX_TO_OFFSET(index)	((u64)(index) << KVX_MVF_OFFSET_SHIFT)
-#define KVX_MVF_OFFSET_MASK		(KVX_MVF_INDEX_TO_OFFSET(1) - 1)
 
 static u64 kvx_mvf_region_size(u64 index)
 {
@@ -143,10 +142,32 @@ static int kvx_mvf_ioctl_get_info(void __user *arg)
 	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
 }
 
-static int kvx_mvf_ioctl_get_region_info(void __user *arg)
+/* BAR0's one mmap-able area: the mailbox page. */
+static int kvx_mvf_add_sparse_mmap_cap(struct vfio_info_cap *caps)
+{
+	struct vfio_region_info_cap_sparse_mmap *sparse;
+	size_t size = struct_size(sparse, areas, 1);
+	int ret;
+
+	sparse = kzalloc(size, GFP_KERNEL);
+	if (!sparse)
+		return -ENOMEM;
+	sparse->header.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP;
+	sparse->header.version = 1;
+	sparse->nr_areas = 1;
+	sparse->areas[0].offset = KVX_MVF_MBX_PAGE;
+	sparse->areas[0].size = KVX_MVF_PAGE_SIZE;
+	ret = vfio_info_add_capability(caps, &sparse->header, size);
+	kfree(sparse);
+	return ret;
+}
+
+static int kvx_mvf_ioctl_get_region_info(struct vfio_region_info __user *arg)
 {
 	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
+	struct vfio_info_cap caps = { .buf = NULL, .size = 0 };
 	struct vfio_region_info info;
+	int ret;
 
 	if (copy_from_user(&info, arg, minsz))
 		return -EFAULT;
@@ -159,6 +180,24 @@ static int kvx_mvf_ioctl_get_region_info(void __user *arg)
 	info.flags = info.size ?
 		     VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE :
 		     0;
+	if (info.index != VFIO_PCI_BAR0_REGION_INDEX)
+		return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+
+	info.flags |= VFIO_REGION_INFO_FLAG_MMAP | VFIO_REGION_INFO_FLAG_CAPS;
+	ret = kvx_mvf_add_sparse_mmap_cap(&caps);
+	if (ret)
+		return ret;
+	if (info.argsz < sizeof(info) + caps.size) {
+		info.argsz = sizeof(info) + caps.size;
+	} else {
+		vfio_info_cap_shift(&caps, sizeof(info));
+		if (copy_to_user(arg + 1, caps.buf, caps.size)) {
+			kfree(caps.buf);
+			return -EFAULT;
+		}
+		info.cap_offset = sizeof(info);
+	}
+	kfree(caps.buf);
 
 	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
 }
@@ -208,10 +247,26 @@ static long kvx_mvf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	}
 }
 
+static int kvx_mvf_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
+{
+	return kvx_mvf_direct_mmap(vdev_to_vf(vdev), vma);
+}
+
 /* Every user starts from a freshly reset function, as vfio-pci does. */
 static int kvx_mvf_open_device(struct vfio_device *vdev)
 {
-	return kvx_mvf_reset(vdev_to_vf(vdev));
+	struct kvx_mvf_vf *vf = vdev_to_vf(vdev);
+
+	mutex_lock(&vf->lock);
+	kvx_mvf_dev_reset(vf);
+	kvx_mvf_direct_open(vf);
+	mutex_unlock(&vf->lock);
+	return 0;
+}
+
+static void kvx_mvf_close_device(struct vfio_device *vdev)
+{
+	kvx_mvf_direct_close(vdev_to_vf(vdev));
 }
 
 static int kvx_mvf_init_dev(struct vfio_device *vdev)
@@ -220,18 +275,26 @@ static int kvx_mvf_init_dev(struct vfio_device *vdev)
 	struct mdev_device *mdev = to_mdev_device(vdev->dev);
 	struct kvx_mvf_pf *pf = container_of(mdev->type->parent,
 					     struct kvx_mvf_pf, parent);
-	int index;
+	int index, ret;
 
 	index = ida_alloc_max(&pf->vf_ida, KVX_MVF_MAX_VFS - 1, GFP_KERNEL);
 	if (index < 0)
 		return index;
+	ret = kvx_mvf_mbx_init(&vf->mbx);
+	if (ret)
+		goto err_free_index;
 
 	vf->pf = pf;
 	vf->index = index;
 	INIT_LIST_HEAD(&vf->pf_node);
 	mutex_init(&vf->lock);
+	kvx_mvf_direct_init(vf);
 	kvx_mvf_dev_init(vf);
 	return 0;
+
+err_free_index:
+	ida_free(&pf->vf_ida, index);
+	return ret;
 }
 
 static void kvx_mvf_release_dev(struct vfio_device *vdev)
@@ -239,6 +302,7 @@ static void kvx_mvf_release_dev(struct vfio_device *vdev)
 	struct kvx_mvf_vf *vf = vdev_to_vf(vdev);
 
 	mutex_destroy(&vf->lock);
+	kvx_mvf_mbx_destroy(&vf->mbx);
 	ida_free(&vf->pf->vf_ida, vf->index);
 }
 
@@ -247,9 +311,11 @@ const struct vfio_device_ops kvx_mvf_vfio_ops = {
 	.init = kvx_mvf_init_dev,
 	.release = kvx_mvf_release_dev,
 	.open_device = kvx_mvf_open_device,
+	.close_device = kvx_mvf_close_device,
 	.read = kvx_mvf_read,
 	.write = kvx_mvf_write,
 	.ioctl = kvx_mvf_ioctl,
+	.mmap = kvx_mvf_mmap,
 	.bind_iommufd = vfio_iommufd_emulated_bind,
 	.unbind_iommufd = vfio_iommufd_emulated_unbind,
 	.attach_ioas = vfio_iommufd_emulated_attach_ioas,

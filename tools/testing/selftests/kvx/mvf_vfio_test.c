@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -47,6 +48,8 @@ struct vf {
 	u64 bar0_off;
 	/* Read-to-clear VFMAILBOX bits seen but not yet consumed (as igbvf). */
 	u32 mbx_seen;
+	/* The mapped mailbox page (DIRECT mode), or NULL. */
+	u32 *mbx_page;
 };
 
 /* Where a failed CHECK() resumes: the test runner in main(). */
@@ -156,6 +159,25 @@ static int vf_event(struct vf *vf, const char *event)
 
 	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/event", vf->uuid);
 	return write_file(path, event);
+}
+
+static int vf_set_mode(struct vf *vf, const char *mode)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/mode", vf->uuid);
+	return write_file(path, mode);
+}
+
+static const char *vf_mode(struct vf *vf)
+{
+	static char buf[32];
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/mode", vf->uuid);
+	if (read_file(path, buf, sizeof(buf)))
+		return "";
+	return buf;
 }
 
 static bool new_uuid(char *uuid)
@@ -374,9 +396,15 @@ static void test_region_info(struct vf *vf)
 
 	ri.index = VFIO_PCI_BAR0_REGION_INDEX;
 	CHECK(!ioctl(vf->device, VFIO_DEVICE_GET_REGION_INFO, &ri), "");
-	CHECK(ri.size == KVX_MVF_BAR0_SIZE && ri.flags == rw,
+	CHECK(ri.size == KVX_MVF_BAR0_SIZE &&
+	      ri.flags == (rw | VFIO_REGION_INFO_FLAG_MMAP |
+			   VFIO_REGION_INFO_FLAG_CAPS),
 	      "size %llu flags %x", (unsigned long long)ri.size, ri.flags);
+	/* argsz without room for the capabilities: told how much to pass. */
+	CHECK(ri.argsz > sizeof(ri) && ri.cap_offset == 0, "argsz %u cap %u",
+	      ri.argsz, ri.cap_offset);
 	vf->bar0_off = ri.offset;
+	ri.argsz = sizeof(ri);
 
 	for (i = VFIO_PCI_BAR1_REGION_INDEX; i < VFIO_PCI_NUM_REGIONS; i++) {
 		if (i == VFIO_PCI_CONFIG_REGION_INDEX)
@@ -402,6 +430,44 @@ static void test_region_info(struct vf *vf)
 	ii.index = VFIO_PCI_NUM_IRQS;
 	CHECK(ioctl(vf->device, VFIO_DEVICE_GET_IRQ_INFO, &ii) == -1 &&
 	      errno == EINVAL, "");
+}
+
+/* BAR0's sparse mmap capability lists the mailbox page and nothing else. */
+static void test_region_caps(struct vf *vf)
+{
+	union {
+		struct vfio_region_info ri;
+		u8 buf[512];
+	} u = { .ri = { .argsz = sizeof(u.ri),
+			.index = VFIO_PCI_BAR0_REGION_INDEX } };
+	struct vfio_region_info_cap_sparse_mmap *sparse;
+	struct vfio_info_cap_header *hdr;
+
+	CHECK(!ioctl(vf->device, VFIO_DEVICE_GET_REGION_INFO, &u.ri), "");
+	CHECK(u.ri.argsz <= sizeof(u.buf), "argsz %u", u.ri.argsz);
+	CHECK(!ioctl(vf->device, VFIO_DEVICE_GET_REGION_INFO, &u.ri), "");
+	CHECK(u.ri.cap_offset >= sizeof(u.ri) &&
+	      u.ri.cap_offset + sizeof(*sparse) +
+	      sizeof(sparse->areas[0]) <= u.ri.argsz, "cap_offset %u argsz %u",
+	      u.ri.cap_offset, u.ri.argsz);
+	hdr = (void *)(u.buf + u.ri.cap_offset);
+	CHECK(hdr->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP && hdr->version == 1,
+	      "id %u version %u", hdr->id, hdr->version);
+	CHECK(hdr->next == 0, "more capabilities: next %u", hdr->next);
+	sparse = (void *)hdr;
+	CHECK(sparse->nr_areas == 1, "%u areas", sparse->nr_areas);
+	CHECK(sparse->areas[0].offset == KVX_MVF_MBX_PAGE &&
+	      sparse->areas[0].size == KVX_MVF_PAGE_SIZE, "area 0x%llx+0x%llx",
+	      (unsigned long long)sparse->areas[0].offset,
+	      (unsigned long long)sparse->areas[0].size);
+
+	/* The other regions have no capabilities. */
+	u.ri.argsz = sizeof(u.ri);
+	u.ri.index = VFIO_PCI_CONFIG_REGION_INDEX;
+	CHECK(!ioctl(vf->device, VFIO_DEVICE_GET_REGION_INFO, &u.ri), "");
+	CHECK(!(u.ri.flags & (VFIO_REGION_INFO_FLAG_MMAP |
+			      VFIO_REGION_INFO_FLAG_CAPS)) &&
+	      u.ri.cap_offset == 0, "flags %x", u.ri.flags);
 }
 
 static void test_config_space(struct vf *vf)
@@ -801,6 +867,336 @@ static void test_device_reset(struct vf *vf)
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
 }
 
+/*
+ * DIRECT mode: the VF driver's side over the mapped mailbox page.  Single
+ * loads and stores for VFMBMEM, atomic read-modify-writes for VFMAILBOX,
+ * as mvf.rst asks.
+ */
+
+#define MBX_CTRL(m)	((m) + (KVX_MVF_REG_VFMAILBOX - KVX_MVF_MBX_PAGE) / 4)
+#define MBX_MEM(m, i)	\
+	((m) + (KVX_MVF_REG_VFMBMEM - KVX_MVF_MBX_PAGE) / 4 + (i))
+/* The poller runs every few ms; give it 5 s at least, in 500 us steps. */
+#define POLL_TRIES	10000
+#define POLL_US		500
+
+static u32 dmbx_ctrl(u32 *m)
+{
+	return __atomic_load_n(MBX_CTRL(m), __ATOMIC_SEQ_CST);
+}
+
+static void dmbx_set(u32 *m, u32 bits)
+{
+	__atomic_fetch_or(MBX_CTRL(m), bits, __ATOMIC_SEQ_CST);
+}
+
+static void dmbx_clear(u32 *m, u32 bits)
+{
+	__atomic_fetch_and(MBX_CTRL(m), ~bits, __ATOMIC_SEQ_CST);
+}
+
+/* Bounded wait until (VFMAILBOX & mask) == want; the last value seen. */
+static bool dmbx_wait(u32 *m, u32 mask, u32 want, u32 *seen)
+{
+	unsigned int i;
+
+	for (i = 0; i < POLL_TRIES; i++) {
+		*seen = dmbx_ctrl(m);
+		if ((*seen & mask) == want)
+			return true;
+		usleep(POLL_US);
+	}
+	return false;
+}
+
+/* Post a request in the page: take VFU, write VFMBMEM, set REQ. */
+static void dmbx_post(u32 *m, const u32 *msg, unsigned int len)
+{
+	unsigned int i;
+
+	dmbx_set(m, KVX_MVF_MBX_VFU);
+	CHECK(!(dmbx_ctrl(m) & KVX_MVF_MBX_PFU), "PF holds the buffer: 0x%x",
+	      dmbx_ctrl(m));
+	dmbx_clear(m, KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK);
+	for (i = 0; i < len; i++)
+		WRITE_ONCE(*MBX_MEM(m, i), msg[i]);
+	dmbx_set(m, KVX_MVF_MBX_REQ);
+}
+
+/* Wait for the reply, read it, consume PFSTS/PFACK and ACK it. */
+static void dmbx_recv(u32 *m, u32 *reply)
+{
+	unsigned int i;
+	u32 ctrl;
+
+	CHECK(dmbx_wait(m, KVX_MVF_MBX_PFSTS, KVX_MVF_MBX_PFSTS, &ctrl),
+	      "no reply: VFMAILBOX 0x%x", ctrl);
+	CHECK((ctrl & (KVX_MVF_MBX_REQ | KVX_MVF_MBX_VFU | KVX_MVF_MBX_PFU |
+		       KVX_MVF_MBX_PFACK)) == KVX_MVF_MBX_PFACK,
+	      "VFMAILBOX 0x%x with the reply", ctrl);
+	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
+		reply[i] = READ_ONCE(*MBX_MEM(m, i));
+	dmbx_clear(m, KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK);
+	dmbx_set(m, KVX_MVF_MBX_ACK);
+	CHECK(dmbx_wait(m, KVX_MVF_MBX_ACK, 0, &ctrl),
+	      "ACK not taken: VFMAILBOX 0x%x", ctrl);
+}
+
+static void dmbx_xfer(u32 *m, u32 *reply, unsigned int len, ...)
+{
+	u32 msg[KVX_MVF_MBX_WORDS] = {};
+	unsigned int i;
+	va_list ap;
+
+	va_start(ap, len);
+	for (i = 0; i < len; i++)
+		msg[i] = va_arg(ap, u32);
+	va_end(ap);
+
+	dmbx_post(m, msg, len);
+	dmbx_recv(m, reply);
+}
+
+static void *mbx_mmap_at(struct vf *vf, u64 off, size_t len, int flags)
+{
+	return mmap(NULL, len, PROT_READ | PROT_WRITE, flags, vf->device,
+		    vf->bar0_off + off);
+}
+
+static u32 *mbx_map(struct vf *vf)
+{
+	void *p = mbx_mmap_at(vf, KVX_MVF_MBX_PAGE, KVX_MVF_PAGE_SIZE,
+			      MAP_SHARED);
+
+	CHECK(p != MAP_FAILED, "mmap of the mailbox page: %s",
+	      strerror(errno));
+	vf->mbx_page = p;
+	return p;
+}
+
+/* A mapping holds the device open: a failed test must not leave one. */
+static void mbx_unmap(struct vf *vf)
+{
+	if (vf->mbx_page)
+		munmap(vf->mbx_page, KVX_MVF_PAGE_SIZE);
+	vf->mbx_page = NULL;
+}
+
+static sigjmp_buf bus_error;
+
+static void on_sigbus(int sig)
+{
+	siglongjmp(bus_error, 1);
+}
+
+/* Whether a load from @p raises SIGBUS. */
+static bool load_faults(u32 *p)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+	bool faulted = false;
+
+	CHECK(!sigaction(SIGBUS, &sa, &old), "");
+	if (sigsetjmp(bus_error, 1) == 0)
+		(void)READ_ONCE(*p);
+	else
+		faulted = true;
+	sigaction(SIGBUS, &old, NULL);
+	return faulted;
+}
+
+static void test_mode_trapped(struct vf *vf)
+{
+	static const char * const bad[] = {
+		"", "Direct", "DIRECT", "directx", "trap", "direct trapped",
+		"1",
+	};
+	void *p;
+	unsigned int i;
+
+	CHECK(!strcmp(vf_mode(vf), "trapped\n"), "default mode %s",
+	      vf_mode(vf));
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		CHECK(vf_set_mode(vf, bad[i]) == -EINVAL, "'%s' accepted",
+		      bad[i]);
+	CHECK(!strcmp(vf_mode(vf), "trapped\n"), "mode %s", vf_mode(vf));
+	CHECK(vf_set_mode(vf, "trapped") == 0, "");
+
+	p = mbx_mmap_at(vf, KVX_MVF_MBX_PAGE, KVX_MVF_PAGE_SIZE, MAP_SHARED);
+	CHECK(p == MAP_FAILED && errno == EACCES, "mmap while TRAPPED: %s",
+	      p == MAP_FAILED ? strerror(errno) : "mapped");
+}
+
+static void test_mmap_bad(struct vf *vf)
+{
+	static const struct {
+		s64 off;
+		size_t len;
+		int flags;
+	} bad[] = {
+		{ 0, KVX_MVF_PAGE_SIZE, MAP_SHARED },
+		{ 0, KVX_MVF_BAR0_SIZE, MAP_SHARED },
+		{ 0, 2 * KVX_MVF_PAGE_SIZE, MAP_SHARED },
+		{ KVX_MVF_MBX_PAGE, 2 * KVX_MVF_PAGE_SIZE, MAP_SHARED },
+		{ 2 * KVX_MVF_PAGE_SIZE, KVX_MVF_PAGE_SIZE, MAP_SHARED },
+		{ 3 * KVX_MVF_PAGE_SIZE, KVX_MVF_PAGE_SIZE, MAP_SHARED },
+		{ KVX_MVF_MBX_PAGE, KVX_MVF_PAGE_SIZE, MAP_PRIVATE },
+		{ KVX_MVF_BAR0_SIZE, KVX_MVF_PAGE_SIZE, MAP_SHARED },
+		/* The config region. */
+		{ (s64)(VFIO_PCI_CONFIG_REGION_INDEX -
+			VFIO_PCI_BAR0_REGION_INDEX) << 40, KVX_MVF_PAGE_SIZE,
+		  MAP_SHARED },
+		/* The mailbox page's offset in another region. */
+		{ (1LL << 40) + KVX_MVF_MBX_PAGE, KVX_MVF_PAGE_SIZE,
+		  MAP_SHARED },
+	};
+	unsigned int i;
+	void *p;
+
+	CHECK(vf_set_mode(vf, "direct") == 0, "");
+	CHECK(!strcmp(vf_mode(vf), "direct\n"), "mode %s", vf_mode(vf));
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		p = mbx_mmap_at(vf, bad[i].off, bad[i].len, bad[i].flags);
+		if (p != MAP_FAILED)
+			munmap(p, bad[i].len);
+		CHECK(p == MAP_FAILED && errno == EINVAL,
+		      "mmap 0x%llx+0x%zx flags %x: %s",
+		      (long long)bad[i].off, bad[i].len, bad[i].flags,
+		      p == MAP_FAILED ? strerror(errno) : "mapped");
+	}
+	CHECK(vf_set_mode(vf, "trapped") == 0, "");
+}
+
+/*
+ * A VF driver over the mapped page negotiates API 1.1, sets a MAC and
+ * reads the link; only the poller sees the requests.
+ */
+static void test_direct_mbx(struct vf *vf)
+{
+	long requests = atol(vf_state(vf, "requests"));
+	long errors = atol(vf_state(vf, "protocol_errors"));
+	u32 r[KVX_MVF_MBX_WORDS], w[2], ctrl;
+	u32 *m;
+
+	CHECK(!strcmp(vf_state(vf, "cts"), "1"), "VF not set up");
+	CHECK(vf_set_mode(vf, "direct") == 0, "");
+	m = mbx_map(vf);
+	/* The page is the mailbox the trapped path left behind. */
+	CHECK(!(dmbx_ctrl(m) & (KVX_MVF_MBX_REQ | KVX_MVF_MBX_ACK |
+				KVX_MVF_MBX_PFU)), "VFMAILBOX 0x%x",
+	      dmbx_ctrl(m));
+
+	dmbx_xfer(m, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1);
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_API_NEGOTIATE) &&
+	      r[1] == KVX_MVF_API_1_1, "0x%x 0x%x", r[0], r[1]);
+	CHECK(!strcmp(vf_state(vf, "api"), "1.1"), "%s", vf_state(vf, "api"));
+
+	mac_words("02:de:ad:be:ef:01", w);
+	dmbx_xfer(m, r, 3, KVX_MVF_MSG_SET_MAC, w[0], w[1]);
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_SET_MAC) && r[1] == w[0] &&
+	      r[2] == w[1], "0x%x 0x%x 0x%x", r[0], r[1], r[2]);
+	CHECK(!strcmp(vf_state(vf, "mac"), "02:de:ad:be:ef:01"), "%s",
+	      vf_state(vf, "mac"));
+
+	dmbx_xfer(m, r, 1, KVX_MVF_MSG_GET_LINK);
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_GET_LINK) && r[1] == KVX_MVF_LINK_UP,
+	      "0x%x %u", r[0], r[1]);
+	CHECK(atol(vf_state(vf, "requests")) == requests + 3, "requests %s",
+	      vf_state(vf, "requests"));
+	CHECK(!strcmp(vf_state(vf, "pf_msg_pending"), "0"), "");
+
+	/* REQ without VFU is dropped and counted, as when trapped. */
+	dmbx_clear(m, KVX_MVF_MBX_VFU);
+	dmbx_set(m, KVX_MVF_MBX_REQ);
+	CHECK(dmbx_wait(m, KVX_MVF_MBX_REQ, 0, &ctrl), "REQ stuck: 0x%x",
+	      ctrl);
+	CHECK(!(ctrl & (KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK)),
+	      "REQ without VFU answered: 0x%x", ctrl);
+	CHECK(atol(vf_state(vf, "protocol_errors")) == errors + 1, "");
+	CHECK(atol(vf_state(vf, "requests")) == requests + 3, "");
+
+	/* A region read while DIRECT is a load: nothing read-to-clear. */
+	dmbx_set(m, KVX_MVF_MBX_VFU);
+	CHECK(reg_read(vf, KVX_MVF_REG_VFMAILBOX) == dmbx_ctrl(m), "");
+	dmbx_clear(m, KVX_MVF_MBX_VFU);
+
+	/* A reset revokes the mapping; DIRECT maps the reset page again. */
+	CHECK(!ioctl(vf->device, VFIO_DEVICE_RESET), "%s", strerror(errno));
+	CHECK(dmbx_ctrl(m) == KVX_MVF_MBX_RSTD, "0x%x", dmbx_ctrl(m));
+	dmbx_clear(m, KVX_MVF_MBX_RSTD);
+	dmbx_xfer(m, r, 1, KVX_MVF_MSG_RESET);
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
+	CHECK(!strcmp(vf_state(vf, "cts"), "1"), "");
+
+	mbx_unmap(vf);
+	CHECK(vf_set_mode(vf, "trapped") == 0, "");
+}
+
+/*
+ * Switching a mapped VF to TRAPPED revokes the mapping (SIGBUS), answers a
+ * request left in the page, and the trapped path takes over; back to
+ * DIRECT, a new mapping works.
+ */
+static void test_direct_revoke(struct vf *vf)
+{
+	u32 msg[2] = { KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1 };
+	long requests = atol(vf_state(vf, "requests"));
+	u32 r[KVX_MVF_MBX_WORDS], w[2], ctrl;
+	u32 *m;
+	unsigned int i;
+	void *p;
+
+	CHECK(vf_set_mode(vf, "direct") == 0, "");
+	m = mbx_map(vf);
+	CHECK(!load_faults(m), "mapping does not work");
+
+	/* Post a request and switch at once: it must be answered once. */
+	dmbx_post(m, msg, 2);
+	CHECK(vf_set_mode(vf, "trapped") == 0, "");
+	CHECK(!strcmp(vf_mode(vf), "trapped\n"), "mode %s", vf_mode(vf));
+	CHECK(load_faults(m), "mapping survived the switch to TRAPPED");
+	CHECK(load_faults(MBX_MEM(m, 0)), "");
+	CHECK(atol(vf_state(vf, "requests")) == requests + 1, "requests %s",
+	      vf_state(vf, "requests"));
+
+	/* The trapped path sees the reply the request got. */
+	vf->mbx_seen = 0;
+	ctrl = mbx_read_ctrl(vf);
+	CHECK((ctrl & (KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK |
+		       KVX_MVF_MBX_REQ | KVX_MVF_MBX_PFU)) ==
+	      (KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK), "VFMAILBOX 0x%x", ctrl);
+	CHECK(mbx_recv(vf, r), "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_API_NEGOTIATE) &&
+	      r[1] == KVX_MVF_API_1_1, "0x%x 0x%x", r[0], r[1]);
+	CHECK(!strcmp(vf_state(vf, "pf_msg_pending"), "0"), "");
+
+	/* And it carries on as before. */
+	mac_words("02:de:ad:be:ef:02", w);
+	CHECK(mbx_xfer(vf, r, 3, KVX_MVF_MSG_SET_MAC, w[0], w[1]), "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_SET_MAC), "0x%x", r[0]);
+	CHECK(!strcmp(vf_state(vf, "mac"), "02:de:ad:be:ef:02"), "%s",
+	      vf_state(vf, "mac"));
+	p = mbx_mmap_at(vf, KVX_MVF_MBX_PAGE, KVX_MVF_PAGE_SIZE, MAP_SHARED);
+	CHECK(p == MAP_FAILED && errno == EACCES, "mmap while TRAPPED");
+	mbx_unmap(vf);
+
+	/* Back to DIRECT, a few rounds. */
+	for (i = 0; i < 3; i++) {
+		CHECK(vf_set_mode(vf, "direct") == 0, "");
+		m = mbx_map(vf);
+		mac_words(i % 2 ? "02:de:ad:be:ef:03" : "02:de:ad:be:ef:04", w);
+		dmbx_xfer(m, r, 3, KVX_MVF_MSG_SET_MAC, w[0], w[1]);
+		CHECK(r[0] == ACKED(KVX_MVF_MSG_SET_MAC), "0x%x", r[0]);
+		CHECK(!strcmp(vf_state(vf, "mac"), i % 2 ? "02:de:ad:be:ef:03" :
+			      "02:de:ad:be:ef:04"), "round %u: %s", i,
+		      vf_state(vf, "mac"));
+		CHECK(vf_set_mode(vf, "trapped") == 0, "");
+		CHECK(load_faults(m), "round %u: mapping survived", i);
+		mbx_unmap(vf);
+		CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_GET_LINK), "");
+		CHECK(r[0] == ACKED(KVX_MVF_MSG_GET_LINK), "0x%x", r[0]);
+	}
+}
+
 static void test_second_vf(struct vf *vf)
 {
 	struct vf b = {};
@@ -880,6 +1276,7 @@ static const struct {
 	{ "create", test_create },
 	{ "open", test_open },
 	{ "region_info", test_region_info },
+	{ "region_caps", test_region_caps },
 	{ "config_space", test_config_space },
 	{ "bar0_ids", test_bar0_ids },
 	{ "mbx_reset_done", test_mbx_reset_done },
@@ -895,6 +1292,10 @@ static const struct {
 	{ "doorbell", test_doorbell },
 	{ "bad_access", test_bad_access },
 	{ "device_reset", test_device_reset },
+	{ "mode_trapped", test_mode_trapped },
+	{ "mmap_bad", test_mmap_bad },
+	{ "direct_mbx", test_direct_mbx },
+	{ "direct_revoke", test_direct_revoke },
 	{ "second_vf", test_second_vf },
 	{ "remove_while_open", test_remove_while_open },
 };
@@ -937,6 +1338,7 @@ int main(void)
 			ksft_test_result_pass("%s\n", tests[i].name);
 		} else {
 			ksft_test_result_fail("%s\n", tests[i].name);
+			mbx_unmap(&vf);
 			setup_failed = i < NR_SETUP_TESTS;
 		}
 	}
