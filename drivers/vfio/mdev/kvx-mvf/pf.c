@@ -299,17 +299,29 @@ static int kvx_mvf_vf_config_show(struct seq_file *s, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(kvx_mvf_vf_config);
 
+/* Copy a short debugfs command from userspace, NUL-terminated. */
+static int kvx_mvf_debugfs_cmd(const char __user *ubuf, size_t count,
+			       char *buf, size_t size)
+{
+	if (count >= size)
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	return 0;
+}
+
 static ssize_t kvx_mvf_vf_event_write(struct file *file,
 				      const char __user *ubuf, size_t count,
 				      loff_t *ppos)
 {
 	struct kvx_mvf_vf *vf = file->private_data;
-	char buf[16] = {};
+	char buf[16];
+	int ret;
 
-	if (count >= sizeof(buf))
-		return -EINVAL;
-	if (copy_from_user(buf, ubuf, count))
-		return -EFAULT;
+	ret = kvx_mvf_debugfs_cmd(ubuf, count, buf, sizeof(buf));
+	if (ret)
+		return ret;
 
 	if (sysfs_streq(buf, "reset"))
 		kvx_mvf_pf_notify_reset(vf);
@@ -352,13 +364,12 @@ static ssize_t kvx_mvf_vf_mode_write(struct file *file,
 				     loff_t *ppos)
 {
 	struct kvx_mvf_vf *vf = ((struct seq_file *)file->private_data)->private;
-	char buf[16] = {};
-	int mode;
+	char buf[16];
+	int mode, ret;
 
-	if (count >= sizeof(buf))
-		return -EINVAL;
-	if (copy_from_user(buf, ubuf, count))
-		return -EFAULT;
+	ret = kvx_mvf_debugfs_cmd(ubuf, count, buf, sizeof(buf));
+	if (ret)
+		return ret;
 
 	mode = sysfs_match_string(kvx_mvf_mbx_mode_names, buf);
 	if (mode < 0)
@@ -400,13 +411,13 @@ static ssize_t kvx_mvf_pf_link_write(struct file *file,
 				     loff_t *ppos)
 {
 	struct kvx_mvf_pf *pf = ((struct seq_file *)file->private_data)->private;
-	char buf[8] = {};
+	char buf[8];
 	bool up;
+	int ret;
 
-	if (count >= sizeof(buf))
-		return -EINVAL;
-	if (copy_from_user(buf, ubuf, count))
-		return -EFAULT;
+	ret = kvx_mvf_debugfs_cmd(ubuf, count, buf, sizeof(buf));
+	if (ret)
+		return ret;
 
 	if (sysfs_streq(buf, "up"))
 		up = true;
