@@ -10,6 +10,7 @@
 #define _UAPI_LINUX_KVX_MVF_H
 
 #include <linux/const.h>
+#include <linux/types.h>
 
 /* Bumped on any incompatible change of this file's registers or messages. */
 #define KVX_MVF_ABI_VERSION		1
@@ -26,7 +27,7 @@
 #define KVX_MVF_PCI_SUBSYS_ID		0x0001
 #define KVX_MVF_PCI_CLASS		0x020000	/* Ethernet controller */
 
-/* BAR0: 32-bit non-prefetchable memory, three 4 KiB pages. */
+/* BAR0: 32-bit non-prefetchable memory, four 4 KiB pages. */
 #define KVX_MVF_BAR0_SIZE		0x4000
 #define KVX_MVF_PAGE_SIZE		0x1000
 
@@ -51,7 +52,63 @@
 #define KVX_MVF_REG_VFMBMEM		0x1040
 #define KVX_MVF_MBX_WORDS		16	/* VFMBMEM: 16 dwords */
 
-/* Page 2 and 3: reserved for the DMA engine; read as zero. */
+/*
+ * Page 2: the DMA engine.  A ring of KVX_MVF_DMA_DESC_SIZE-byte descriptors
+ * in IOVA (guest) memory; the VF posts descriptors by advancing RING_TAIL
+ * and writing DMA_DOORBELL, the device consumes them from RING_HEAD and
+ * writes each one's status back.  Page 3 is reserved and reads as zero.
+ */
+#define KVX_MVF_DMA_PAGE		0x2000
+#define KVX_MVF_REG_DMA_CTRL		0x2000	/* RW: KVX_MVF_DMA_CTRL_* */
+#define KVX_MVF_REG_DMA_STATUS		0x2004	/* RO: KVX_MVF_DMA_STATUS_* */
+#define KVX_MVF_REG_DMA_RING_LO		0x2008	/* RW while disabled */
+#define KVX_MVF_REG_DMA_RING_HI		0x200c	/* RW while disabled */
+#define KVX_MVF_REG_DMA_RING_SIZE	0x2010	/* RW while disabled */
+#define KVX_MVF_REG_DMA_HEAD		0x2014	/* RO: next to process */
+#define KVX_MVF_REG_DMA_TAIL		0x2018	/* RW: one past last posted */
+#define KVX_MVF_REG_DMA_DOORBELL	0x201c	/* WO: process the ring */
+#define KVX_MVF_REG_DMA_COMPLETED	0x2020	/* RO: descriptors completed */
+#define KVX_MVF_REG_DMA_ERRORS		0x2024	/* RO: of which failed */
+#define KVX_MVF_REG_DMA_CPL_PENDING	0x2028	/* RW: write n to ack n */
+
+#define KVX_MVF_DMA_CTRL_ENABLE		_BITUL(0)
+
+#define KVX_MVF_DMA_STATUS_ENABLED	_BITUL(0)
+#define KVX_MVF_DMA_STATUS_CFG_ERR	_BITUL(1)	/* enable refused */
+#define KVX_MVF_DMA_STATUS_RING_FAULT	_BITUL(2)	/* halted */
+#define KVX_MVF_DMA_STATUS_NO_MASTER	_BITUL(3)	/* bus master off */
+#define KVX_MVF_DMA_STATUS_QUIESCED	_BITUL(4)	/* kick deferred */
+
+#define KVX_MVF_DMA_RING_MAX		256	/* descriptors, power of 2 */
+#define KVX_MVF_DMA_DESC_SIZE		32
+#define KVX_MVF_DMA_MAX_LEN		0x100000	/* bytes per descriptor */
+
+/*
+ * A descriptor, little-endian.  COPY moves @len bytes from IOVA @src to
+ * IOVA @dst (the ranges must not overlap); FILL writes @len bytes at @dst,
+ * byte i taking byte (i % 4) of the 32-bit pattern in @src (bits 63:32 of
+ * @src must be 0).  @flags and @rsvd must be 0.  The device writes @status
+ * (and only @status) back: DONE with an error code in bits 7:0.
+ */
+struct kvx_mvf_dma_desc {
+	__u16 op;
+	__u16 flags;
+	__u32 len;
+	__u64 src;
+	__u64 dst;
+	__u32 status;
+	__u32 rsvd;
+};
+
+#define KVX_MVF_DMA_OP_COPY		1
+#define KVX_MVF_DMA_OP_FILL		2
+
+#define KVX_MVF_DMA_STS_DONE		0x80000000
+#define KVX_MVF_DMA_STS_ERR_MASK	0x000000ff
+#define KVX_MVF_DMA_ERR_OK		0
+#define KVX_MVF_DMA_ERR_OP		1	/* unknown op */
+#define KVX_MVF_DMA_ERR_INVAL		2	/* bad field, length, overlap */
+#define KVX_MVF_DMA_ERR_FAULT		3	/* IOVA not mapped */
 
 /* VFMAILBOX bits, with the meaning igbvf gives them. */
 #define KVX_MVF_MBX_REQ		_BITUL(0)	/* W: VF posts a request */

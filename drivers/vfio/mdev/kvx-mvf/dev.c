@@ -108,16 +108,14 @@ static bool kvx_mvf_is_mbx(unsigned int off)
 	       off < KVX_MVF_MBX_PAGE + KVX_MVF_PAGE_SIZE;
 }
 
-int kvx_mvf_bar0_read(struct kvx_mvf_vf *vf, unsigned int off, u32 *val)
+static void kvx_mvf_bar0_read_locked(struct kvx_mvf_vf *vf, unsigned int off,
+				     u32 *val)
 {
 	lockdep_assert_held(&vf->lock);
 
-	if (!kvx_mvf_bar0_access_ok(off))
-		return -EINVAL;
-
 	if (kvx_mvf_is_mbx(off)) {
 		*val = kvx_mvf_mbx_read(vf, off - KVX_MVF_MBX_PAGE);
-		return 0;
+		return;
 	}
 
 	switch (off) {
@@ -138,25 +136,55 @@ int kvx_mvf_bar0_read(struct kvx_mvf_vf *vf, unsigned int off, u32 *val)
 		*val = 0;
 		break;
 	}
-	return 0;
 }
 
-int kvx_mvf_bar0_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val)
+static void kvx_mvf_bar0_write_locked(struct kvx_mvf_vf *vf, unsigned int off,
+				      u32 val)
 {
 	lockdep_assert_held(&vf->lock);
 
-	if (!kvx_mvf_bar0_access_ok(off))
-		return -EINVAL;
-
 	if (kvx_mvf_is_mbx(off)) {
 		kvx_mvf_mbx_write(vf, off - KVX_MVF_MBX_PAGE, val);
-		return 0;
+		return;
 	}
 
 	if (off == KVX_MVF_REG_DOORBELL) {
 		vf->doorbell.count++;
 		vf->doorbell.last = val;
 	}
+}
+
+/*
+ * The DMA engine's page has its own lock, which must not be taken under
+ * the VF's (dma.h); everything else is under the VF's lock.
+ */
+int kvx_mvf_bar0_read(struct kvx_mvf_vf *vf, unsigned int off, u32 *val)
+{
+	if (!kvx_mvf_bar0_access_ok(off))
+		return -EINVAL;
+
+	if (kvx_mvf_dma_is_reg(off)) {
+		*val = kvx_mvf_dma_read(vf, off);
+		return 0;
+	}
+	mutex_lock(&vf->lock);
+	kvx_mvf_bar0_read_locked(vf, off, val);
+	mutex_unlock(&vf->lock);
+	return 0;
+}
+
+int kvx_mvf_bar0_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val)
+{
+	if (!kvx_mvf_bar0_access_ok(off))
+		return -EINVAL;
+
+	if (kvx_mvf_dma_is_reg(off)) {
+		kvx_mvf_dma_write(vf, off, val);
+		return 0;
+	}
+	mutex_lock(&vf->lock);
+	kvx_mvf_bar0_write_locked(vf, off, val);
+	mutex_unlock(&vf->lock);
 	return 0;
 }
 
@@ -165,7 +193,8 @@ int kvx_mvf_bar0_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val)
  * power-on values, RSTD tells the VF driver the reset is done, and the PF
  * forgets what the VF negotiated (it keeps the MAC it assigned).  A mapping
  * of the mailbox page is revoked first; the mailbox mode is the PF's choice
- * and stays.
+ * and stays.  The DMA engine, which has its own lock, is reset by the
+ * caller (kvx_mvf_dev_flr()).
  */
 void kvx_mvf_dev_reset(struct kvx_mvf_vf *vf)
 {
@@ -178,8 +207,18 @@ void kvx_mvf_dev_reset(struct kvx_mvf_vf *vf)
 	kvx_mvf_pf_vf_reset(vf);
 }
 
+/* The whole function level reset: the DMA engine, then the rest. */
+void kvx_mvf_dev_flr(struct kvx_mvf_vf *vf)
+{
+	kvx_mvf_dma_reset(vf);
+	mutex_lock(&vf->lock);
+	kvx_mvf_dev_reset(vf);
+	mutex_unlock(&vf->lock);
+}
+
 void kvx_mvf_dev_init(struct kvx_mvf_vf *vf)
 {
+	kvx_mvf_dma_reset(vf);
 	mutex_lock(&vf->lock);
 	kvx_mvf_pf_vf_init(vf);
 	kvx_mvf_dev_reset(vf);

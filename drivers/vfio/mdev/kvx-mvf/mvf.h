@@ -3,7 +3,9 @@
  * kvx-mvf: core objects shared by the files of the driver.
  *
  * A PF is an mdev parent; each mdev instance is a VF, a VFIO PCI device.
- * Lock order: kvx_mvf_pf.lock before kvx_mvf_vf.lock.
+ * Lock order: kvx_mvf_pf.lock before kvx_mvf_vf.lock; kvx_mvf_dma.lock
+ * before the mmap_lock (the engine touches user memory) before
+ * kvx_mvf_vf.lock.
  */
 #ifndef KVX_MVF_H
 #define KVX_MVF_H
@@ -17,6 +19,7 @@
 #include <linux/vfio.h>
 #include <linux/workqueue.h>
 
+#include "dma.h"
 #include "mbx.h"
 #include "pf.h"
 
@@ -63,6 +66,8 @@ struct kvx_mvf_vf {
 
 	/* Polls the mailbox page while DIRECT and open (direct.c). */
 	struct delayed_work poll_work;
+	/* The DMA engine, under its own lock (dma.h). */
+	struct kvx_mvf_dma dma;
 
 	/*
 	 * Protects everything below: one VF, one lock.  Taken under the
@@ -85,6 +90,7 @@ static inline struct kvx_mvf_vf *vdev_to_vf(struct vfio_device *vdev)
 
 /* dev.c: the device model (config space, BAR0, reset). */
 void kvx_mvf_dev_init(struct kvx_mvf_vf *vf);
+void kvx_mvf_dev_flr(struct kvx_mvf_vf *vf);
 void kvx_mvf_dev_reset(struct kvx_mvf_vf *vf);
 int kvx_mvf_cfg_read(struct kvx_mvf_vf *vf, unsigned int off, void *buf,
 		     size_t count);

@@ -69,9 +69,7 @@ static ssize_t kvx_mvf_read(struct vfio_device *vdev, char __user *ubuf,
 	case VFIO_PCI_BAR0_REGION_INDEX:
 		if (count != sizeof(u32))
 			return -EINVAL;
-		mutex_lock(&vf->lock);
 		ret = kvx_mvf_bar0_read(vf, off, &val);
-		mutex_unlock(&vf->lock);
 		if (!ret)
 			put_unaligned_le32(val, data);
 		break;
@@ -105,10 +103,11 @@ static ssize_t kvx_mvf_write(struct vfio_device *vdev, const char __user *ubuf,
 	if (copy_from_user(data, ubuf, count))
 		return -EFAULT;
 
-	mutex_lock(&vf->lock);
 	switch (index) {
 	case VFIO_PCI_CONFIG_REGION_INDEX:
+		mutex_lock(&vf->lock);
 		ret = kvx_mvf_cfg_write(vf, off, data, count);
+		mutex_unlock(&vf->lock);
 		break;
 	case VFIO_PCI_BAR0_REGION_INDEX:
 		ret = kvx_mvf_bar0_write(vf, off, get_unaligned_le32(data));
@@ -117,7 +116,6 @@ static ssize_t kvx_mvf_write(struct vfio_device *vdev, const char __user *ubuf,
 		ret = -EINVAL;
 		break;
 	}
-	mutex_unlock(&vf->lock);
 	if (ret)
 		return ret;
 
@@ -221,9 +219,7 @@ static int kvx_mvf_ioctl_get_irq_info(void __user *arg)
 
 static int kvx_mvf_reset(struct kvx_mvf_vf *vf)
 {
-	mutex_lock(&vf->lock);
-	kvx_mvf_dev_reset(vf);
-	mutex_unlock(&vf->lock);
+	kvx_mvf_dev_flr(vf);
 	return 0;
 }
 
@@ -257,6 +253,7 @@ static int kvx_mvf_open_device(struct vfio_device *vdev)
 {
 	struct kvx_mvf_vf *vf = vdev_to_vf(vdev);
 
+	kvx_mvf_dma_reset(vf);
 	mutex_lock(&vf->lock);
 	kvx_mvf_dev_reset(vf);
 	kvx_mvf_direct_open(vf);
@@ -283,6 +280,9 @@ static int kvx_mvf_init_dev(struct vfio_device *vdev)
 	ret = kvx_mvf_mbx_init(&vf->mbx);
 	if (ret)
 		goto err_free_index;
+	ret = kvx_mvf_dma_init(vf);
+	if (ret)
+		goto err_destroy_mbx;
 
 	vf->pf = pf;
 	vf->index = index;
@@ -292,6 +292,8 @@ static int kvx_mvf_init_dev(struct vfio_device *vdev)
 	kvx_mvf_dev_init(vf);
 	return 0;
 
+err_destroy_mbx:
+	kvx_mvf_mbx_destroy(&vf->mbx);
 err_free_index:
 	ida_free(&pf->vf_ida, index);
 	return ret;
@@ -302,6 +304,7 @@ static void kvx_mvf_release_dev(struct vfio_device *vdev)
 	struct kvx_mvf_vf *vf = vdev_to_vf(vdev);
 
 	mutex_destroy(&vf->lock);
+	kvx_mvf_dma_destroy(vf);
 	kvx_mvf_mbx_destroy(&vf->mbx);
 	ida_free(&vf->pf->vf_ida, vf->index);
 }

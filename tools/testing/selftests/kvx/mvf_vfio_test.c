@@ -50,6 +50,8 @@ struct vf {
 	u32 mbx_seen;
 	/* The mapped mailbox page (DIRECT mode), or NULL. */
 	u32 *mbx_page;
+	/* Guest memory, mapped for DMA at GUEST_IOVA, or NULL. */
+	u8 *mem;
 };
 
 /* Where a failed CHECK() resumes: the test runner in main(). */
@@ -518,7 +520,7 @@ static void test_bar0_ids(struct vf *vf)
 	status = reg_read(vf, KVX_MVF_REG_STATUS);
 	CHECK(status == KVX_MVF_STATUS_LINK_UP, "status 0x%x", status);
 	/* Reserved space reads as zero. */
-	CHECK(reg_read(vf, 0x800) == 0 && reg_read(vf, 0x2000) == 0, "");
+	CHECK(reg_read(vf, 0x800) == 0 && reg_read(vf, 0x3000) == 0, "");
 }
 
 static void test_mbx_reset_done(struct vf *vf)
@@ -1197,6 +1199,351 @@ static void test_direct_revoke(struct vf *vf)
 	}
 }
 
+/*
+ * The DMA engine.  The test's own memory stands for guest memory: GUEST_SIZE
+ * bytes mapped at GUEST_IOVA in the type1 container.  The ring is at its
+ * start, data buffers after it.
+ */
+
+#define GUEST_IOVA	0x40000000ULL
+#define GUEST_SIZE	(4UL << 20)
+#define RING_OFF	0
+#define DATA_OFF	0x10000UL
+/* Not mapped in the container. */
+#define BAD_IOVA	0x7f000000ULL
+#define GPAGE		4096UL
+
+static u64 giova(unsigned long off)
+{
+	return GUEST_IOVA + off;
+}
+
+static void guest_map(struct vf *vf)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.iova = GUEST_IOVA,
+		.size = GUEST_SIZE,
+	};
+	void *p;
+
+	if (vf->mem)
+		return;
+	p = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(p != MAP_FAILED, "%s", strerror(errno));
+	memset(p, 0, GUEST_SIZE);
+	map.vaddr = (u64)(unsigned long)p;
+	CHECK(!ioctl(vf->container, VFIO_IOMMU_MAP_DMA, &map), "MAP_DMA: %s",
+	      strerror(errno));
+	vf->mem = p;
+}
+
+static struct kvx_mvf_dma_desc *ring_desc(struct vf *vf, u32 i)
+{
+	return (void *)(vf->mem + RING_OFF + i * KVX_MVF_DMA_DESC_SIZE);
+}
+
+static u32 desc_status(struct vf *vf, u32 i)
+{
+	return __atomic_load_n(&ring_desc(vf, i)->status, __ATOMIC_SEQ_CST);
+}
+
+static void bus_master(struct vf *vf, bool on)
+{
+	u32 cmd = cfg_read32(vf, PCI_COMMAND) & 0xffff;
+
+	cmd = on ? cmd | PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY :
+		   cmd & ~PCI_COMMAND_MASTER;
+	CHECK(region_pwrite(vf, vf->cfg_off + PCI_COMMAND, &cmd, 2) == 2, "");
+}
+
+/* Program and enable a ring of @size descriptors at @iova. */
+static u32 dma_ring(struct vf *vf, u64 iova, u32 size)
+{
+	reg_write(vf, KVX_MVF_REG_DMA_CTRL, 0);
+	reg_write(vf, KVX_MVF_REG_DMA_RING_LO, (u32)iova);
+	reg_write(vf, KVX_MVF_REG_DMA_RING_HI, iova >> 32);
+	reg_write(vf, KVX_MVF_REG_DMA_RING_SIZE, size);
+	reg_write(vf, KVX_MVF_REG_DMA_CTRL, KVX_MVF_DMA_CTRL_ENABLE);
+	return reg_read(vf, KVX_MVF_REG_DMA_STATUS);
+}
+
+/* Write a descriptor at TAIL and advance TAIL; its index. */
+static u32 dma_post(struct vf *vf, u16 op, u64 src, u64 dst, u32 len)
+{
+	u32 size = reg_read(vf, KVX_MVF_REG_DMA_RING_SIZE);
+	u32 tail = reg_read(vf, KVX_MVF_REG_DMA_TAIL);
+	struct kvx_mvf_dma_desc *d = ring_desc(vf, tail);
+
+	memset(d, 0, sizeof(*d));
+	d->op = op;
+	d->len = len;
+	d->src = src;
+	d->dst = dst;
+	reg_write(vf, KVX_MVF_REG_DMA_TAIL, (tail + 1) % size);
+	return tail;
+}
+
+static void dma_kick(struct vf *vf)
+{
+	reg_write(vf, KVX_MVF_REG_DMA_DOORBELL, 1);
+}
+
+/* Post one descriptor, ring, and return its written-back status. */
+static u32 dma_run(struct vf *vf, u16 op, u64 src, u64 dst, u32 len)
+{
+	u32 i = dma_post(vf, op, src, dst, len);
+
+	dma_kick(vf);
+	return desc_status(vf, i);
+}
+
+#define DMA_OK		(KVX_MVF_DMA_STS_DONE | KVX_MVF_DMA_ERR_OK)
+
+static bool all_bytes(const u8 *p, size_t n, u8 val)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != val)
+			return false;
+	return true;
+}
+
+static void test_dma_ring_config(struct vf *vf)
+{
+	static const struct {
+		u64 base;
+		u32 size;
+	} bad[] = {
+		{ GUEST_IOVA, 0 },
+		{ GUEST_IOVA, 3 },
+		{ GUEST_IOVA, 24 },
+		{ GUEST_IOVA, KVX_MVF_DMA_RING_MAX * 2 },
+		{ GUEST_IOVA + 8, 16 },
+		{ GUEST_IOVA + 16, 16 },
+	};
+	unsigned int i;
+	u32 status;
+
+	guest_map(vf);
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_STATUS) == 0, "engine on after reset");
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		status = dma_ring(vf, bad[i].base, bad[i].size);
+		CHECK(status == KVX_MVF_DMA_STATUS_CFG_ERR,
+		      "base 0x%llx size %u: status 0x%x",
+		      (unsigned long long)bad[i].base, bad[i].size, status);
+		CHECK(reg_read(vf, KVX_MVF_REG_DMA_CTRL) == 0, "");
+	}
+	status = dma_ring(vf, giova(RING_OFF), 16);
+	CHECK(status == KVX_MVF_DMA_STATUS_ENABLED, "status 0x%x", status);
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_RING_LO) == (u32)giova(RING_OFF) &&
+	      reg_read(vf, KVX_MVF_REG_DMA_RING_HI) == giova(RING_OFF) >> 32,
+	      "");
+
+	/* Ring registers are frozen while enabled; TAIL stays in the ring. */
+	reg_write(vf, KVX_MVF_REG_DMA_RING_SIZE, 32);
+	reg_write(vf, KVX_MVF_REG_DMA_RING_LO, 0x1000);
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_RING_SIZE) == 16 &&
+	      reg_read(vf, KVX_MVF_REG_DMA_RING_LO) == (u32)giova(RING_OFF),
+	      "ring changed while enabled");
+	reg_write(vf, KVX_MVF_REG_DMA_TAIL, 16);
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_TAIL) == 0, "TAIL beyond ring taken");
+	reg_write(vf, KVX_MVF_REG_DMA_HEAD, 5);
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_HEAD) == 0, "HEAD is read-only");
+	/* A doorbell with nothing posted does nothing. */
+	dma_kick(vf);
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_COMPLETED) == 0, "");
+}
+
+static void test_dma_copy_fill(struct vf *vf)
+{
+	u8 *src = vf->mem + DATA_OFF, *dst = src + 0x40000;
+	u32 pattern = 0xa1b2c3d4, i, n;
+
+	bus_master(vf, true);
+	CHECK(dma_ring(vf, giova(RING_OFF), 16) == KVX_MVF_DMA_STATUS_ENABLED,
+	      "");
+	for (i = 0; i < 3 * GPAGE + 100; i++)
+		src[i] = i * 7 + 3;
+	memset(dst, 0, 4 * GPAGE);
+
+	/* A copy across pages, from an odd offset to another. */
+	n = dma_run(vf, KVX_MVF_DMA_OP_COPY, giova(DATA_OFF + 1),
+		    giova(DATA_OFF + 0x40000 + 3), 3 * GPAGE);
+	CHECK(n == DMA_OK, "copy status 0x%x", n);
+	CHECK(!memcmp(dst + 3, src + 1, 3 * GPAGE), "copied data differ");
+	CHECK(all_bytes(dst, 3, 0) && dst[3 * GPAGE + 3] == 0,
+	      "copy wrote outside its destination");
+
+	/* A fill of an unaligned length; byte i takes pattern byte i % 4. */
+	n = dma_run(vf, KVX_MVF_DMA_OP_FILL, pattern, giova(DATA_OFF + 0x40000),
+		    GPAGE + 5);
+	CHECK(n == DMA_OK, "fill status 0x%x", n);
+	for (i = 0; i < GPAGE + 5; i++)
+		CHECK(dst[i] == (u8)(pattern >> (8 * (i % 4))),
+		      "byte %u: 0x%x", i, dst[i]);
+	CHECK(dst[GPAGE + 5] == src[GPAGE + 3], "fill went past its length");
+
+	/* A batch: several descriptors, one doorbell, wrapping the ring. */
+	for (i = 0; i < 20; i++) {
+		u32 idx = dma_post(vf, KVX_MVF_DMA_OP_FILL, 0x01010101 * i,
+				   giova(DATA_OFF + 0x80000 + i * 64), 64);
+
+		if (i % 10 == 9)
+			dma_kick(vf);
+		(void)idx;
+	}
+	for (i = 0; i < 20; i++)
+		CHECK(all_bytes(vf->mem + DATA_OFF + 0x80000 + i * 64, 64, i),
+		      "batch buffer %u", i);
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_HEAD) == 22 % 16, "head %u",
+	      reg_read(vf, KVX_MVF_REG_DMA_HEAD));
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_HEAD) ==
+	      reg_read(vf, KVX_MVF_REG_DMA_TAIL), "");
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_COMPLETED) == 22, "completed %u",
+	      reg_read(vf, KVX_MVF_REG_DMA_COMPLETED));
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_ERRORS) == 0, "");
+
+	/* Completions are acknowledged by count, never below zero. */
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_CPL_PENDING) == 22, "");
+	reg_write(vf, KVX_MVF_REG_DMA_CPL_PENDING, 20);
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_CPL_PENDING) == 2, "");
+	reg_write(vf, KVX_MVF_REG_DMA_CPL_PENDING, 100);
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_CPL_PENDING) == 0, "");
+}
+
+/* Each bad descriptor completes with its error and writes no data. */
+static void test_dma_bad_desc(struct vf *vf)
+{
+	const u64 d = giova(DATA_OFF + 0x100000), s = giova(DATA_OFF);
+	const struct {
+		u16 op, flags;
+		u32 len, rsvd;
+		u64 src, dst;
+		u32 err;
+	} bad[] = {
+		{ 0, 0, 64, 0, s, d, KVX_MVF_DMA_ERR_OP },
+		{ 3, 0, 64, 0, s, d, KVX_MVF_DMA_ERR_OP },
+		{ 0xffff, 0, 64, 0, s, d, KVX_MVF_DMA_ERR_OP },
+		{ KVX_MVF_DMA_OP_COPY, 1, 64, 0, s, d, KVX_MVF_DMA_ERR_INVAL },
+		{ KVX_MVF_DMA_OP_COPY, 0, 64, 1, s, d, KVX_MVF_DMA_ERR_INVAL },
+		{ KVX_MVF_DMA_OP_COPY, 0, 0, 0, s, d, KVX_MVF_DMA_ERR_INVAL },
+		{ KVX_MVF_DMA_OP_COPY, 0, KVX_MVF_DMA_MAX_LEN + 1, 0, s, d,
+		  KVX_MVF_DMA_ERR_INVAL },
+		{ KVX_MVF_DMA_OP_COPY, 0, 64, 0, d + 32, d,
+		  KVX_MVF_DMA_ERR_INVAL },		/* overlap */
+		{ KVX_MVF_DMA_OP_COPY, 0, 64, 0, d - 32, d,
+		  KVX_MVF_DMA_ERR_INVAL },		/* overlap */
+		{ KVX_MVF_DMA_OP_COPY, 0, 64, 0, ~0ULL - 10, d,
+		  KVX_MVF_DMA_ERR_INVAL },		/* wraps */
+		{ KVX_MVF_DMA_OP_FILL, 0, 64, 0, 0, ~0ULL - 10,
+		  KVX_MVF_DMA_ERR_INVAL },		/* wraps */
+		{ KVX_MVF_DMA_OP_FILL, 0, 64, 0, 1ULL << 32, d,
+		  KVX_MVF_DMA_ERR_INVAL },		/* pattern */
+		{ KVX_MVF_DMA_OP_COPY, 0, 64, 0, BAD_IOVA, d,
+		  KVX_MVF_DMA_ERR_FAULT },		/* unmapped source */
+		{ KVX_MVF_DMA_OP_FILL, 0, 64, 0, 0x55, BAD_IOVA,
+		  KVX_MVF_DMA_ERR_FAULT },		/* unmapped target */
+	};
+	u32 errors = reg_read(vf, KVX_MVF_REG_DMA_ERRORS);
+	u32 done = reg_read(vf, KVX_MVF_REG_DMA_COMPLETED);
+	struct kvx_mvf_dma_desc *desc;
+	unsigned int i;
+	u32 idx, st;
+
+	memset(vf->mem + DATA_OFF + 0x100000 - GPAGE, 0xee, 3 * GPAGE);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		idx = dma_post(vf, bad[i].op, bad[i].src, bad[i].dst,
+			       bad[i].len);
+		desc = ring_desc(vf, idx);
+		desc->flags = bad[i].flags;
+		desc->rsvd = bad[i].rsvd;
+		dma_kick(vf);
+		st = desc_status(vf, idx);
+		CHECK(st == (KVX_MVF_DMA_STS_DONE | bad[i].err),
+		      "case %u: status 0x%x, want error %u", i, st, bad[i].err);
+		CHECK(desc->op == bad[i].op && desc->len == bad[i].len &&
+		      desc->src == bad[i].src && desc->dst == bad[i].dst,
+		      "case %u: descriptor rewritten", i);
+	}
+	CHECK(all_bytes(vf->mem + DATA_OFF + 0x100000 - GPAGE, 3 * GPAGE, 0xee),
+	      "a refused descriptor wrote data");
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_ERRORS) == errors + i, "errors %u",
+	      reg_read(vf, KVX_MVF_REG_DMA_ERRORS));
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_COMPLETED) == done + i, "");
+	/* The engine carries on. */
+	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 0x42424242, d, 8) == DMA_OK, "");
+	CHECK(all_bytes(vf->mem + DATA_OFF + 0x100000, 8, 0x42), "");
+}
+
+/* Without bus mastering, or with the ring unmapped, nothing moves. */
+static void test_dma_halt(struct vf *vf)
+{
+	u8 *buf = vf->mem + DATA_OFF + 0x120000;
+	u32 done = reg_read(vf, KVX_MVF_REG_DMA_COMPLETED), idx, status;
+
+	memset(buf, 0, 64);
+	bus_master(vf, false);
+	idx = dma_post(vf, KVX_MVF_DMA_OP_FILL, 0x11111111,
+		       giova(DATA_OFF + 0x120000), 64);
+	dma_kick(vf);
+	status = reg_read(vf, KVX_MVF_REG_DMA_STATUS);
+	CHECK(status == (KVX_MVF_DMA_STATUS_ENABLED |
+			 KVX_MVF_DMA_STATUS_NO_MASTER), "status 0x%x", status);
+	CHECK(desc_status(vf, idx) == 0 && all_bytes(buf, 64, 0),
+	      "DMA without bus mastering");
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_COMPLETED) == done, "");
+	/* Bus mastering back on: the next doorbell serves the descriptor. */
+	bus_master(vf, true);
+	dma_kick(vf);
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_STATUS) ==
+	      KVX_MVF_DMA_STATUS_ENABLED, "");
+	CHECK(desc_status(vf, idx) == DMA_OK && all_bytes(buf, 64, 0x11), "");
+
+	/* A ring the device cannot read halts the engine until disabled. */
+	CHECK(dma_ring(vf, BAD_IOVA, 4) == KVX_MVF_DMA_STATUS_ENABLED, "");
+	reg_write(vf, KVX_MVF_REG_DMA_TAIL, 1);
+	dma_kick(vf);
+	status = reg_read(vf, KVX_MVF_REG_DMA_STATUS);
+	CHECK(status == (KVX_MVF_DMA_STATUS_ENABLED |
+			 KVX_MVF_DMA_STATUS_RING_FAULT), "status 0x%x", status);
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_HEAD) == 0, "");
+	reg_write(vf, KVX_MVF_REG_DMA_CTRL, 0);
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_STATUS) == 0 &&
+	      reg_read(vf, KVX_MVF_REG_DMA_TAIL) == 0, "");
+	CHECK(dma_ring(vf, giova(RING_OFF), 16) == KVX_MVF_DMA_STATUS_ENABLED,
+	      "");
+	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 0x22222222,
+		      giova(DATA_OFF + 0x120000), 64) == DMA_OK, "");
+	CHECK(all_bytes(buf, 64, 0x22), "");
+}
+
+/* A function level reset disables the engine and clears its registers. */
+static void test_dma_reset(struct vf *vf)
+{
+	static const unsigned int regs[] = {
+		KVX_MVF_REG_DMA_CTRL, KVX_MVF_REG_DMA_STATUS,
+		KVX_MVF_REG_DMA_RING_LO, KVX_MVF_REG_DMA_RING_HI,
+		KVX_MVF_REG_DMA_RING_SIZE, KVX_MVF_REG_DMA_HEAD,
+		KVX_MVF_REG_DMA_TAIL, KVX_MVF_REG_DMA_COMPLETED,
+		KVX_MVF_REG_DMA_ERRORS, KVX_MVF_REG_DMA_CPL_PENDING,
+	};
+	u32 r[KVX_MVF_MBX_WORDS];
+	unsigned int i;
+
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_COMPLETED) != 0, "no DMA so far?");
+	CHECK(!ioctl(vf->device, VFIO_DEVICE_RESET), "%s", strerror(errno));
+	for (i = 0; i < ARRAY_SIZE(regs); i++)
+		CHECK(reg_read(vf, regs[i]) == 0, "reg 0x%x: 0x%x", regs[i],
+		      reg_read(vf, regs[i]));
+	vf->mbx_seen = 0;
+	CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_RESET), "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
+}
+
 static void test_second_vf(struct vf *vf)
 {
 	struct vf b = {};
@@ -1296,6 +1643,11 @@ static const struct {
 	{ "mmap_bad", test_mmap_bad },
 	{ "direct_mbx", test_direct_mbx },
 	{ "direct_revoke", test_direct_revoke },
+	{ "dma_ring_config", test_dma_ring_config },
+	{ "dma_copy_fill", test_dma_copy_fill },
+	{ "dma_bad_desc", test_dma_bad_desc },
+	{ "dma_halt", test_dma_halt },
+	{ "dma_reset", test_dma_reset },
 	{ "second_vf", test_second_vf },
 	{ "remove_while_open", test_remove_while_open },
 };
