@@ -13,15 +13,21 @@
 #include <linux/bits.h>
 #include <linux/types.h>
 
-/* Access rights of a view on a GFN range (EPT/NPT permission bits). */
-#define KVX_VIEW_ACCESS_READ		BIT(0)
-#define KVX_VIEW_ACCESS_WRITE		BIT(1)
-#define KVX_VIEW_ACCESS_EXEC		BIT(2)
+/*
+ * Access rights of a view on a GFN range (EPT/NPT permission bits), as in
+ * include/uapi/linux/kvx.h, which KVM's build includes first; KUnit builds
+ * this file without it.
+ */
+#ifndef KVX_VIEW_ACCESS_READ
+#define KVX_VIEW_ACCESS_READ		(1U << 0)
+#define KVX_VIEW_ACCESS_WRITE		(1U << 1)
+#define KVX_VIEW_ACCESS_EXEC		(1U << 2)
 #define KVX_VIEW_ACCESS_RWX		(KVX_VIEW_ACCESS_READ |		\
 					 KVX_VIEW_ACCESS_WRITE |	\
 					 KVX_VIEW_ACCESS_EXEC)
 /* Drop the view's override: the range gets view 0's access again. */
-#define KVX_VIEW_ACCESS_INHERIT		BIT(31)
+#define KVX_VIEW_ACCESS_INHERIT		(1U << 31)
+#endif
 
 /* One allowed byte range of a sub-page window; the page is 4 KiB. */
 #define KVX_SUBPAGE_SIZE		4096

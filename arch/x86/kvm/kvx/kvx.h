@@ -9,6 +9,14 @@
 #define ARCH_X86_KVM_KVX_KVX_H
 
 #include <linux/types.h>
+#include <linux/kvm_types.h>
+#include <uapi/linux/kvx.h>
+
+struct kvm;
+struct kvm_vcpu;
+struct kvm_enable_cap;
+struct kvm_page_fault;
+union kvm_cpu_role;
 
 #ifndef KVX_VERSION
 #define KVX_VERSION "unknown"
@@ -33,5 +41,34 @@ void kvx_vmx_module_init(void);
 
 /* kvm-amd.ko: svm_init(), after KVM's SVM setup succeeded. */
 void kvx_svm_module_init(void);
+
+/* kvm.ko, x86.c: the default: cases of KVM's ioctl switches. */
+int kvx_check_extension(struct kvm *kvm, long ext);
+int kvx_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap);
+int kvx_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp);
+int kvx_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
+		   void __user *argp);
+
+/* kvm.ko, x86.c: teardown, hypercall and emulator. */
+void kvx_views_vcpu_destroy(struct kvm_vcpu *vcpu);
+void kvx_views_destroy_vm(struct kvm *kvm);
+#define kvx_views_on(kvm) (READ_ONCE((kvm)->arch.kvx) != NULL)
+int kvx_view_hypercall(struct kvm_vcpu *vcpu, unsigned long flags,
+		       unsigned long view, int cpl);
+bool kvx_view_gpa_hidden(struct kvm_vcpu *vcpu, gpa_t gpa);
+
+/* kvm.ko, mmu/mmu.c: roots and faults. */
+u16 kvx_role_view(struct kvm_vcpu *vcpu, union kvm_cpu_role cpu_role);
+int kvx_mmu_load_views(struct kvm_vcpu *vcpu);
+void kvx_mmu_unload_views(struct kvm_vcpu *vcpu);
+void kvx_mmu_free_obsolete_views(struct kvm_vcpu *vcpu);
+int kvx_view_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+
+/* kvm-intel.ko, vmx/vmx.c: VMFUNC for L1. */
+void kvx_vmx_views_init(void);
+bool kvx_vmx_vmfunc_wanted(struct kvm_vcpu *vcpu);
+void kvx_vmx_load_eptp_list(struct kvm_vcpu *vcpu, u64 eptp);
+void kvx_vmx_sync_view(struct kvm_vcpu *vcpu);
+void kvx_vmx_hardware_setup(int (*handlers[])(struct kvm_vcpu *vcpu));
 
 #endif /* ARCH_X86_KVM_KVX_KVX_H */

@@ -70,4 +70,5 @@ void kvx_vmx_module_init(void)
 	pr_info("vmx cpu offers: %s\n", kvx_cpu_caps);
 	pr_info("vmx kvm enabled: ept=%d ept_ad=%d pml=%d\n",
 		enable_ept, enable_ept_ad_bits, enable_pml);
+	kvx_vmx_views_init();
 }

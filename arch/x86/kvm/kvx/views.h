@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kvx views: state shared by kvm.ko (views.c) and kvm-intel.ko (views_vmx.c).
+ *
+ * A view is a TDP MMU root whose kvm_mmu_page_role carries the view index,
+ * so every walk over the roots (zaps, MMU notifiers, dirty logging) reaches
+ * every view without change.  Documentation/virt/kvx/views.rst has the
+ * design and the rules.
+ */
+#ifndef ARCH_X86_KVM_KVX_VIEWS_H
+#define ARCH_X86_KVM_KVX_VIEWS_H
+
+#include <linux/kvm_host.h>
+#include <linux/maple_tree.h>
+#include <linux/mutex.h>
+#include <linux/xarray.h>
+#include <uapi/linux/kvx.h>
+
+/* Most access ranges one view may hold (maple tree entries). */
+#define KVX_VIEW_MAX_RANGES	65536
+
+struct kvx_view {
+	/* gfn range -> xa_mk_value(KVX_VIEW_ACCESS_*); RCU readers. */
+	struct maple_tree access;
+	unsigned long nr_ranges;
+};
+
+/*
+ * Per vCPU.  Only the vCPU's own thread reads or writes it, except for
+ * allocation (vcpu->mutex) and freeing (vCPU destruction).
+ *
+ * Invariant: the vCPU holds one reference on the root of every view it has
+ * loaded.  The active view's is root_mmu.root.hpa, as without views, and
+ * root[active] is INVALID_PAGE; the others are in root[].  A switch moves
+ * hpa_t values and takes no reference or lock.
+ */
+struct kvx_view_vcpu {
+	u16 active;
+	hpa_t root[KVX_VIEWS_MAX];
+	/* Views whose root was loaded since the list was last written. */
+	unsigned long new_roots;
+
+	/* VMX with VMFUNC only. */
+	u64 *eptp_list;			/* the EPTP_LIST_ADDRESS page */
+	u64 eptp[KVX_VIEWS_MAX];	/* EPTP of each view in the list */
+	u64 loaded_eptp;		/* EPT_POINTER as last written/read */
+	u64 list_gen;			/* kvx_views.gen the list was built at */
+	bool list_loaded;		/* EPTP_LIST_ADDRESS written once */
+};
+
+struct kvx_views {
+	u16 nr_views;
+	bool vmfunc;			/* VMFUNC switching on this VM */
+	/* Bumped (under lock) whenever what the EPTP lists hold changes. */
+	atomic64_t gen;
+	unsigned long visible;		/* bit v: the guest may switch to v */
+	struct mutex lock;		/* serializes configuration ioctls */
+	struct kvx_view view[KVX_VIEWS_MAX];
+	/* KVM_SET_USER_MEMORY_REGION slot (as_id << 16 | id) -> view mask. */
+	struct xarray slot_views;
+	atomic_t nr_slot_views;
+	struct kvx_view_vcpu **vcpu;	/* [KVM_MAX_VCPUS], by vcpu_idx */
+};
+
+static inline struct kvx_views *kvx_views(struct kvm *kvm)
+{
+	return smp_load_acquire(&kvm->arch.kvx);
+}
+
+static inline struct kvx_view_vcpu *kvx_view_vcpu(struct kvm_vcpu *vcpu)
+{
+	struct kvx_views *kv = kvx_views(vcpu->kvm);
+
+	return kv ? READ_ONCE(kv->vcpu[vcpu->vcpu_idx]) : NULL;
+}
+
+/* Set by the vendor module at load: what this host can do. */
+struct kvx_views_vendor {
+	bool vmfunc;		/* VMFUNC EPTP switching usable for L1 */
+	bool exec_only;		/* execute-only mappings (EPT) */
+	bool root_tagged_tlb;	/* TLB tagged by root (EPT): no flush on switch */
+};
+void kvx_views_set_vendor(const struct kvx_views_vendor *v);
+
+/* Make @view the vCPU's active view (from KVM: ioctl, hypercall, exit). */
+void kvx_view_set_active(struct kvm_vcpu *vcpu, u16 view);
+/* The CPU switched to @view by itself (VMFUNC); its root is loaded. */
+void kvx_view_hw_switched(struct kvm_vcpu *vcpu, u16 view);
+
+#endif /* ARCH_X86_KVM_KVX_VIEWS_H */

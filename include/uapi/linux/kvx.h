@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * kvx: extensions of the KVM API (views).
+ *
+ * Capabilities, ioctls and exit reasons sit in ranges that the kernel's own
+ * <linux/kvm.h> does not use; kvm.ko checks that at build time.  See
+ * Documentation/virt/kvx/api.rst.
+ */
+#ifndef _UAPI_LINUX_KVX_H
+#define _UAPI_LINUX_KVX_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#ifndef KVMIO
+#define KVMIO 0xAE
+#endif
+
+/*
+ * KVM_CHECK_EXTENSION (VM fd): the number of views a VM can have (0: none).
+ * KVM_ENABLE_CAP (VM fd, before any vCPU): args[0] = number of views
+ * (2..max), other args 0.
+ */
+#define KVX_CAP_VIEWS			0x4b580001
+/* KVM_CHECK_EXTENSION: 1 if guests switch views with VMFUNC (no exit). */
+#define KVX_CAP_VIEWS_VMFUNC		0x4b580002
+
+#define KVX_VIEWS_MAX			16
+
+/* Access of a view to a GFN range; INHERIT drops the view's own setting. */
+#define KVX_VIEW_ACCESS_READ		(1U << 0)
+#define KVX_VIEW_ACCESS_WRITE		(1U << 1)
+#define KVX_VIEW_ACCESS_EXEC		(1U << 2)
+#define KVX_VIEW_ACCESS_RWX		(KVX_VIEW_ACCESS_READ |		\
+					 KVX_VIEW_ACCESS_WRITE |	\
+					 KVX_VIEW_ACCESS_EXEC)
+#define KVX_VIEW_ACCESS_INHERIT		(1U << 31)
+
+/* KVX_SET_VIEW_ACCESS (VM fd) */
+struct kvx_view_access {
+	__u16 view;
+	__u16 pad;		/* 0 */
+	__u32 access;		/* KVX_VIEW_ACCESS_* */
+	__u64 gfn;
+	__u64 npages;
+	__u64 flags;		/* 0 */
+	__u64 reserved[4];	/* 0 */
+};
+
+/* KVX_SET_SLOT_VIEWS (VM fd): memslot (as_id << 16 | id) visible in @views */
+#define KVX_SLOT_VIEWS_ALL		(~0ULL)
+struct kvx_slot_views {
+	__u32 slot;
+	__u32 flags;		/* 0 */
+	__u64 views;		/* bit v: the slot exists in view v */
+	__u64 reserved[2];	/* 0 */
+};
+
+/* KVX_SET_VIEW_VISIBILITY (VM fd): views the guest may switch to. */
+struct kvx_view_visibility {
+	__u64 visible;		/* bit v: view v; bit 0 must be set */
+	__u64 flags;		/* 0 */
+	__u64 reserved[2];	/* 0 */
+};
+
+/* KVX_GET_VCPU_VIEW, KVX_SET_VCPU_VIEW (vCPU fd) */
+struct kvx_vcpu_view {
+	__u16 view;
+	__u16 pad;		/* 0 */
+	__u32 flags;		/* 0 */
+	__u64 reserved[3];	/* 0 */
+};
+
+/*
+ * A guest access a view does not allow: KVM_RUN fails with EFAULT and
+ * kvm_run.exit_reason is KVX_EXIT_VIEW_FAULT; the details are at
+ * kvx_run_view_fault(run) (the start of the exit union).
+ */
+#define KVX_EXIT_VIEW_FAULT		0x4b580001
+#define KVX_VIEW_FAULT_HIDDEN		(1ULL << 0) /* slot not in this view */
+struct kvx_view_fault {
+	__u64 flags;		/* KVX_VIEW_FAULT_* */
+	__u64 gpa;
+	__u32 access;		/* the access tried: one KVX_VIEW_ACCESS_* bit */
+	__u32 allowed;		/* what the view allows there */
+	__u16 view;
+	__u16 pad[3];
+};
+#define kvx_run_view_fault(run)	((struct kvx_view_fault *)(run)->padding)
+
+#define KVX_SET_VIEW_ACCESS	_IOW(KVMIO, 0xf0, struct kvx_view_access)
+#define KVX_SET_SLOT_VIEWS	_IOW(KVMIO, 0xf1, struct kvx_slot_views)
+#define KVX_SET_VIEW_VISIBILITY	_IOW(KVMIO, 0xf2, struct kvx_view_visibility)
+#define KVX_GET_VCPU_VIEW	_IOR(KVMIO, 0xf3, struct kvx_vcpu_view)
+#define KVX_SET_VCPU_VIEW	_IOW(KVMIO, 0xf4, struct kvx_vcpu_view)
+
+/*
+ * Guest ABI.  Switch to view V:
+ *   VMFUNC hosts:  EAX = 0, ECX = V, VMFUNC (0f 01 d4); no exit.
+ *   every host:    EAX = KVX_HC_VIEW_SWITCH, EBX = 0, ECX = V, VMCALL
+ *                  (VMMCALL on AMD) at CPL 0; RAX = 0 on return.
+ * An invalid or hidden V raises #UD on both paths.
+ */
+#define KVX_HC_VIEW_SWITCH		0x4b580001
+
+#endif /* _UAPI_LINUX_KVX_H */
