@@ -10,6 +10,7 @@
 #define _UAPI_LINUX_KVX_MVF_H
 
 #include <linux/const.h>
+#include <linux/ioctl.h>
 #include <linux/types.h>
 
 /* Bumped on any incompatible change of this file's registers or messages. */
@@ -159,5 +160,28 @@ struct kvx_mvf_dma_desc {
 #define KVX_MVF_ERR_NOSPC		5	/* filter table full */
 
 #define KVX_MVF_LINK_UP			_BITUL(0)	/* GET_LINK word 1 */
+
+/*
+ * Device fd ioctls of kvx-mvf (VFIO_TYPE, numbers 0xf0-0xff).
+ *
+ * KVX_MVF_DMA_LOGGING_REPORT reads and clears the DMA log like
+ * VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, for kernels built without
+ * CONFIG_IOMMUFD_DRIVER, where the VFIO core's REPORT fails with
+ * -EOPNOTSUPP.  Same bitmap format: bit n of the u64 array @bitmap stands
+ * for the page at @iova + n * @page_size; bits are only set.  @flags must
+ * be 0; @iova and @length must be multiples of @page_size, a power of two
+ * of at least 4096.
+ */
+struct kvx_mvf_dma_logging_report {
+	__u32 argsz;
+	__u32 flags;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 page_size;
+	__aligned_u64 bitmap;
+};
+
+#define KVX_MVF_IOCTL_TYPE		';'	/* VFIO_TYPE */
+#define KVX_MVF_DMA_LOGGING_REPORT	_IO(KVX_MVF_IOCTL_TYPE, 0xf0)
 
 #endif /* _UAPI_LINUX_KVX_MVF_H */

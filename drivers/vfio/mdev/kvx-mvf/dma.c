@@ -15,7 +15,8 @@
  * container's IOVA mappings for each access: the engine holds no pins, so
  * an unmap by the VMM needs no callback, and an IOVA that is not mapped
  * fails the one descriptor that names it (ERR_FAULT).  Every write to guest
- * memory goes through kvx_mvf_dma_to_iova().
+ * memory goes through kvx_mvf_dma_to_iova(), which logs it for DMA
+ * logging (dirty.c) before it writes.
  *
  * Bus mastering is honoured: with PCI_COMMAND_MASTER clear a doorbell is
  * refused (NO_MASTER) and nothing is touched.  While migration has the
@@ -48,6 +49,7 @@ int kvx_mvf_dma_init(struct kvx_mvf_vf *vf)
 
 void kvx_mvf_dma_destroy(struct kvx_mvf_vf *vf)
 {
+	kvx_mvf_dirty_stop(vf);
 	mutex_destroy(&vf->dma.lock);
 	free_page((unsigned long)vf->dma.bounce);
 	vf->dma.bounce = NULL;
@@ -67,10 +69,11 @@ bool kvx_mvf_dma_is_reg(unsigned int off)
 	       off < KVX_MVF_DMA_PAGE + KVX_MVF_PAGE_SIZE;
 }
 
-/* The one way the engine writes guest memory. */
+/* The one way the engine writes guest memory: logged, then written. */
 static int kvx_mvf_dma_to_iova(struct kvx_mvf_vf *vf, u64 iova, void *buf,
 			       size_t len)
 {
+	kvx_mvf_dirty_log(vf, iova, len);
 	return vfio_dma_rw(&vf->vdev, iova, buf, len, true);
 }
 

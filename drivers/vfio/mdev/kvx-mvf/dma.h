@@ -9,6 +9,8 @@
 #include <linux/types.h>
 #include <linux/kvx_mvf.h>
 
+#include "dirty.h"
+
 struct kvx_mvf_vf;
 
 /*
@@ -35,10 +37,11 @@ struct kvx_mvf_dma_regs {
  * migration has the device stopped: doorbells are remembered, not served.
  */
 struct kvx_mvf_dma {
-	/* Protects @regs and @quiesced, and serialises the engine. */
+	/* Protects the rest, and serialises the engine. */
 	struct mutex lock;
 	struct kvx_mvf_dma_regs regs;
 	bool quiesced;
+	struct kvx_mvf_dirty dirty;
 	/* One page: data moves through it, a chunk at a time. */
 	void *bounce;
 };

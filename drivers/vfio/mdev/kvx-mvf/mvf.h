@@ -19,6 +19,7 @@
 #include <linux/vfio.h>
 #include <linux/workqueue.h>
 
+#include "dirty.h"
 #include "dma.h"
 #include "mbx.h"
 #include "pf.h"

@@ -10,7 +10,9 @@
  * debugfs (kvx-mvf/<pf>/) shows the PF's link and, per VF (<uuid>/), the
  * configuration; writing "reset" to a VF's "event" file is a PF reset notice
  * (RSTI) the VF driver must answer with a RESET request.  A VF's "mode"
- * file shows and sets its mailbox mode, "trapped" or "direct".
+ * file shows and sets its mailbox mode, "trapped" or "direct".  "config"
+ * also shows the DMA logging session (its number of ranges, 0 without one)
+ * and the bytes the device wrote outside its ranges.
  */
 
 #include <linux/debugfs.h>
@@ -277,6 +279,8 @@ static int kvx_mvf_vf_config_show(struct seq_file *s, void *unused)
 	const struct kvx_mvf_vf_config *cfg = &vf->cfg;
 	unsigned int i;
 
+	/* The DMA engine's lock comes first (mvf.h). */
+	mutex_lock(&vf->dma.lock);
 	mutex_lock(&vf->lock);
 	seq_printf(s, "api %u.%u\n", cfg->api >> 8, cfg->api & 0xff);
 	seq_printf(s, "cts %d\n", cfg->cts);
@@ -294,7 +298,10 @@ static int kvx_mvf_vf_config_show(struct seq_file *s, void *unused)
 	seq_printf(s, "protocol_errors %llu\n", vf->mbx.stats.protocol_errors);
 	seq_printf(s, "doorbells %u\n", vf->doorbell.count);
 	seq_printf(s, "doorbell_last 0x%08x\n", vf->doorbell.last);
+	seq_printf(s, "dma_log %u\n", vf->dma.dirty.nr_ranges);
+	seq_printf(s, "dma_untracked %llu\n", vf->dma.dirty.untracked);
 	mutex_unlock(&vf->lock);
+	mutex_unlock(&vf->dma.lock);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kvx_mvf_vf_config);

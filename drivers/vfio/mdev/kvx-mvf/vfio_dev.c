@@ -238,6 +238,8 @@ static long kvx_mvf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		return kvx_mvf_ioctl_get_irq_info(uarg);
 	case VFIO_DEVICE_RESET:
 		return kvx_mvf_reset(vf);
+	case KVX_MVF_DMA_LOGGING_REPORT:
+		return kvx_mvf_dirty_ioctl_report(vf, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -261,9 +263,11 @@ static int kvx_mvf_open_device(struct vfio_device *vdev)
 	return 0;
 }
 
+/* The DMA logging session belongs to the user that opened the device. */
 static void kvx_mvf_close_device(struct vfio_device *vdev)
 {
 	kvx_mvf_direct_close(vdev_to_vf(vdev));
+	kvx_mvf_dirty_stop(vdev_to_vf(vdev));
 }
 
 static int kvx_mvf_init_dev(struct vfio_device *vdev)
@@ -286,6 +290,7 @@ static int kvx_mvf_init_dev(struct vfio_device *vdev)
 
 	vf->pf = pf;
 	vf->index = index;
+	vdev->log_ops = &kvx_mvf_log_ops;
 	INIT_LIST_HEAD(&vf->pf_node);
 	mutex_init(&vf->lock);
 	kvx_mvf_direct_init(vf);

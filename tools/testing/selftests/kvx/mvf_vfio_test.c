@@ -1544,6 +1544,308 @@ static void test_dma_reset(struct vf *vf)
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
 }
 
+/* DMA logging. */
+
+static int feature(struct vf *vf, u32 flags, void *data, size_t size)
+{
+	u64 buf[(sizeof(struct vfio_device_feature) + 256) / sizeof(u64)];
+	struct vfio_device_feature *f = (void *)buf;
+
+	CHECK(size <= 256, "");
+	f->argsz = sizeof(*f) + size;
+	f->flags = flags;
+	memcpy(f->data, data, size);
+	if (ioctl(vf->device, VFIO_DEVICE_FEATURE, f))
+		return -errno;
+	memcpy(data, f->data, size);
+	return 0;
+}
+
+static int log_start(struct vf *vf, u64 *page_size,
+		     struct vfio_device_feature_dma_logging_range *ranges,
+		     u32 nr)
+{
+	struct vfio_device_feature_dma_logging_control c = {
+		.page_size = *page_size,
+		.num_ranges = nr,
+		.ranges = (u64)(unsigned long)ranges,
+	};
+	int ret;
+
+	ret = feature(vf, VFIO_DEVICE_FEATURE_SET |
+		      VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &c, sizeof(c));
+	if (!ret)
+		*page_size = c.page_size;
+	return ret;
+}
+
+static int log_start_guest(struct vf *vf, u64 page_size)
+{
+	struct vfio_device_feature_dma_logging_range r = {
+		GUEST_IOVA, GUEST_SIZE
+	};
+
+	return log_start(vf, &page_size, &r, 1);
+}
+
+static int log_stop(struct vf *vf)
+{
+	return feature(vf, VFIO_DEVICE_FEATURE_SET |
+		       VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, NULL, 0);
+}
+
+static int private_report(struct vf *vf, u64 iova, u64 length, u64 page_size,
+			  u64 *bitmap)
+{
+	struct kvx_mvf_dma_logging_report r = {
+		.argsz = sizeof(r), .iova = iova, .length = length,
+		.page_size = page_size, .bitmap = (u64)(unsigned long)bitmap,
+	};
+
+	return ioctl(vf->device, KVX_MVF_DMA_LOGGING_REPORT, &r) ? -errno : 0;
+}
+
+/* Which REPORT this kernel serves (see mvf.rst): 1 the VFIO core's. */
+static int core_report = -1;
+
+/*
+ * REPORT through the VFIO core; where the kernel has no iova_bitmap (no
+ * CONFIG_IOMMUFD_DRIVER) the core says -EOPNOTSUPP and the driver's own
+ * ioctl reports the same log.
+ */
+static int log_report(struct vf *vf, u64 iova, u64 length, u64 page_size,
+		      u64 *bitmap)
+{
+	struct vfio_device_feature_dma_logging_report r = {
+		iova, length, page_size, (u64)(unsigned long)bitmap
+	};
+	int ret;
+
+	if (core_report != 0) {
+		ret = feature(vf, VFIO_DEVICE_FEATURE_GET |
+			      VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &r,
+			      sizeof(r));
+		if (core_report < 0 && ret == -EOPNOTSUPP) {
+			ksft_print_msg("core REPORT: %s, using %s\n",
+				       strerror(-ret),
+				       "KVX_MVF_DMA_LOGGING_REPORT");
+			core_report = 0;
+		} else {
+			if (core_report < 0 && !ret)
+				core_report = 1;
+			return ret;
+		}
+	}
+	return private_report(vf, iova, length, page_size, bitmap);
+}
+
+#define GPAGES		(GUEST_SIZE / GPAGE)
+
+static u64 dirty_bm[GPAGES / 64];
+static bool dirty_want[GPAGES];
+
+static void want_range(unsigned long off, unsigned long len)
+{
+	unsigned long p;
+
+	for (p = off / GPAGE; p <= (off + len - 1) / GPAGE; p++)
+		dirty_want[p] = true;
+}
+
+/* Report the whole guest at 4 KiB and compare with what the test wrote. */
+static void check_dirty(struct vf *vf, const char *what)
+{
+	unsigned int p, missed = 0, extra = 0, n = 0;
+	bool got;
+
+	memset(dirty_bm, 0, sizeof(dirty_bm));
+	CHECK(!log_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE, dirty_bm),
+	      "%s: report: %s", what, strerror(errno));
+	for (p = 0; p < GPAGES; p++) {
+		got = dirty_bm[p / 64] & (1ULL << (p % 64));
+		missed += dirty_want[p] && !got;
+		extra += got && !dirty_want[p];
+		n += got;
+		if (got != dirty_want[p])
+			ksft_print_msg("%s: page 0x%x: reported %d, written %d\n",
+				       what, p, got, dirty_want[p]);
+	}
+	CHECK(!missed && !extra, "%s: %u missed, %u extra", what, missed,
+	      extra);
+	memset(dirty_want, 0, sizeof(dirty_want));
+}
+
+static void test_dma_log_start(struct vf *vf)
+{
+	struct vfio_device_feature_dma_logging_range r[2];
+	const u32 set = VFIO_DEVICE_FEATURE_SET;
+	u64 ps;
+	int ret;
+
+	CHECK(!feature(vf, VFIO_DEVICE_FEATURE_PROBE | set |
+		       VFIO_DEVICE_FEATURE_DMA_LOGGING_START, NULL, 0),
+	      "no DMA logging: %s", strerror(errno));
+	CHECK(!strcmp(vf_state(vf, "dma_log"), "0"), "");
+
+	/* Refused ranges leave no session behind. */
+	ps = GPAGE;
+	CHECK(log_start(vf, &ps, r, 0) == -EINVAL, "no ranges");
+	r[0] = (typeof(r[0])){ GUEST_IOVA + 100, GPAGE };
+	CHECK(log_start(vf, &ps, r, 1) == -EINVAL, "unaligned");
+	r[0] = (typeof(r[0])){ GUEST_IOVA, 2 * GPAGE };
+	r[1] = (typeof(r[1])){ GUEST_IOVA + GPAGE, 2 * GPAGE };
+	CHECK(log_start(vf, &ps, r, 2) == -EINVAL, "overlap");
+	r[0] = (typeof(r[0])){ ~0ULL - GPAGE + 1, 2 * GPAGE };
+	CHECK(log_start(vf, &ps, r, 1) == -EOVERFLOW, "wrap");
+	CHECK(!strcmp(vf_state(vf, "dma_log"), "0"), "session left: %s",
+	      vf_state(vf, "dma_log"));
+	CHECK(log_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE, dirty_bm) == -EINVAL,
+	      "report without a session");
+
+	/* One session at a time. */
+	r[0] = (typeof(r[0])){ GUEST_IOVA, GUEST_SIZE / 2 };
+	r[1] = (typeof(r[1])){ GUEST_IOVA + GUEST_SIZE / 2, GUEST_SIZE / 2 };
+	CHECK(!log_start(vf, &ps, r, 2), "%s", strerror(errno));
+	CHECK(ps == GPAGE, "page size %llu", (unsigned long long)ps);
+	CHECK(!strcmp(vf_state(vf, "dma_log"), "2"), "");
+	ret = log_start_guest(vf, GPAGE);
+	CHECK(ret == -EBUSY, "second START: %d", ret);
+	CHECK(!strcmp(vf_state(vf, "dma_log"), "2"), "second START changed it");
+	CHECK(!log_stop(vf), "");
+	CHECK(!strcmp(vf_state(vf, "dma_log"), "0"), "");
+	CHECK(!log_stop(vf), "STOP without a session");
+	CHECK(log_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE, dirty_bm) == -EINVAL,
+	      "report after STOP");
+
+	/* The page size: the hint if the device can, its own choice else. */
+	r[0] = (typeof(r[0])){ GUEST_IOVA, GUEST_SIZE };
+	ps = 65536;
+	CHECK(!log_start(vf, &ps, r, 1) && ps == 65536, "ps %llu",
+	      (unsigned long long)ps);
+	CHECK(!log_stop(vf), "");
+	ps = 3 * 1024;
+	CHECK(!log_start(vf, &ps, r, 1) && ps == GPAGE, "ps %llu",
+	      (unsigned long long)ps);
+	CHECK(!log_stop(vf), "");
+	/* 256 TiB at 4 KiB is too many bits: coarser, down to 2^26 pages. */
+	r[0] = (typeof(r[0])){ 0, 1ULL << 48 };
+	ps = GPAGE;
+	CHECK(!log_start(vf, &ps, r, 1), "%s", strerror(errno));
+	CHECK(ps == 1ULL << 22, "ps %llu", (unsigned long long)ps);
+	CHECK(!log_stop(vf), "");
+}
+
+static void test_dma_log_report(struct vf *vf)
+{
+	const unsigned long a = DATA_OFF + 0x200000;
+	u32 idx, st;
+
+	bus_master(vf, true);
+	CHECK(dma_ring(vf, giova(RING_OFF), 16) == KVX_MVF_DMA_STATUS_ENABLED,
+	      "");
+	log_stop(vf);	/* whatever a failed test left */
+	/* Writes before the session are not reported. */
+	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 1, giova(a), 64) == DMA_OK, "");
+	CHECK(!log_start_guest(vf, GPAGE), "%s", strerror(errno));
+	memset(dirty_want, 0, sizeof(dirty_want));
+	check_dirty(vf, "fresh session");
+
+	/* Each kind of write: data pages and the status dwords. */
+	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 7, giova(a), GPAGE) == DMA_OK,
+	      "");
+	want_range(a, GPAGE);
+	CHECK(dma_run(vf, KVX_MVF_DMA_OP_COPY, giova(DATA_OFF),
+		      giova(a + 0x40000 + 100), 3 * GPAGE) == DMA_OK, "");
+	want_range(a + 0x40000 + 100, 3 * GPAGE);
+	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 7, giova(a + 0x80000 + GPAGE - 1),
+		      1) == DMA_OK, "");
+	want_range(a + 0x80000 + GPAGE - 1, 1);
+	/* A refused descriptor writes its status only. */
+	idx = dma_post(vf, KVX_MVF_DMA_OP_FILL, 7, giova(a + 0xc0000), 64);
+	ring_desc(vf, idx)->flags = 1;
+	dma_kick(vf);
+	CHECK(desc_status(vf, idx) ==
+	      (KVX_MVF_DMA_STS_DONE | KVX_MVF_DMA_ERR_INVAL), "");
+	/* A write outside the session's ranges is counted, not reported. */
+	st = dma_run(vf, KVX_MVF_DMA_OP_FILL, 7, BAD_IOVA, 64);
+	CHECK(st == (KVX_MVF_DMA_STS_DONE | KVX_MVF_DMA_ERR_FAULT), "0x%x", st);
+	CHECK(!strcmp(vf_state(vf, "dma_untracked"), "64"), "untracked %s",
+	      vf_state(vf, "dma_untracked"));
+	want_range(RING_OFF, 16 * KVX_MVF_DMA_DESC_SIZE);
+	check_dirty(vf, "writes");
+	/* Read and clear: nothing new since. */
+	check_dirty(vf, "second report");
+
+	/* A coarser report page sets the bit of each 64 KiB holding a write. */
+	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 7, giova(a + 0x100000), 8) ==
+	      DMA_OK, "");
+	memset(dirty_bm, 0, sizeof(dirty_bm));
+	dirty_bm[1] = 0xf0f0;	/* bits are set, never cleared */
+	CHECK(!log_report(vf, GUEST_IOVA, GUEST_SIZE, 65536, dirty_bm), "%s",
+	      strerror(errno));
+	CHECK(dirty_bm[0] == (1ULL << (RING_OFF / 65536) |
+			      1ULL << ((a + 0x100000) / 65536)) &&
+	      dirty_bm[1] == 0xf0f0, "0x%llx 0x%llx",
+	      (unsigned long long)dirty_bm[0], (unsigned long long)dirty_bm[1]);
+
+	/* A report of part of the range leaves the rest in the log. */
+	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 7, giova(a + 0x140000), 2 * GPAGE)
+	      == DMA_OK, "");
+	memset(dirty_bm, 0, sizeof(dirty_bm));
+	CHECK(!log_report(vf, giova(a + 0x140000), GPAGE, GPAGE, dirty_bm), "");
+	CHECK(dirty_bm[0] == 1, "0x%llx", (unsigned long long)dirty_bm[0]);
+	want_range(a + 0x140000 + GPAGE, GPAGE);
+	want_range(RING_OFF, 64);
+	check_dirty(vf, "rest");
+	CHECK(!log_stop(vf), "");
+}
+
+/* Refused reports leave the log as it was. */
+static void test_dma_log_bad_report(struct vf *vf)
+{
+	const unsigned long c = DATA_OFF + 0x380000;
+	struct kvx_mvf_dma_logging_report r;
+	u64 bm[4];
+
+	log_stop(vf);	/* whatever a failed test left */
+	CHECK(!log_start_guest(vf, GPAGE), "%s", strerror(errno));
+	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 9, giova(c), GPAGE) == DMA_OK, "");
+	want_range(c, GPAGE);
+	want_range(RING_OFF, 64);
+
+	CHECK(log_report(vf, GUEST_IOVA, GUEST_SIZE, 2048, dirty_bm) == -EINVAL,
+	      "page size 2048");
+	CHECK(log_report(vf, GUEST_IOVA, GUEST_SIZE, 3 * GPAGE, dirty_bm) ==
+	      -EINVAL, "page size 12 KiB");
+	CHECK(log_report(vf, ~0ULL - GPAGE + 1, 2 * GPAGE, GPAGE, bm) ==
+	      -EOVERFLOW, "wrap");
+
+	/* The driver's own ioctl checks its fields. */
+	r = (typeof(r)){ .argsz = sizeof(r), .flags = 1, .iova = GUEST_IOVA,
+			 .length = GPAGE, .page_size = GPAGE,
+			 .bitmap = (u64)(unsigned long)bm };
+	CHECK(ioctl(vf->device, KVX_MVF_DMA_LOGGING_REPORT, &r) == -1 &&
+	      errno == EINVAL, "flags");
+	r.flags = 0;
+	r.argsz = 8;
+	CHECK(ioctl(vf->device, KVX_MVF_DMA_LOGGING_REPORT, &r) == -1 &&
+	      errno == EINVAL, "argsz");
+	CHECK(private_report(vf, GUEST_IOVA + 512, GPAGE, GPAGE, bm) == -EINVAL,
+	      "unaligned iova");
+	CHECK(private_report(vf, GUEST_IOVA, GPAGE + 512, GPAGE, bm) == -EINVAL,
+	      "unaligned length");
+	CHECK(private_report(vf, GUEST_IOVA, 0, GPAGE, bm) == -EINVAL,
+	      "length 0");
+	CHECK(private_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE, NULL) == -EFAULT,
+	      "NULL bitmap");
+	CHECK(private_report(vf, giova(c), GPAGE, GPAGE, (u64 *)8) == -EFAULT,
+	      "bad bitmap");
+
+	/* Nothing was cleared: the write is still reported, and only it. */
+	check_dirty(vf, "after refused reports");
+	CHECK(!log_stop(vf), "");
+}
+
 static void test_second_vf(struct vf *vf)
 {
 	struct vf b = {};
@@ -1648,6 +1950,9 @@ static const struct {
 	{ "dma_bad_desc", test_dma_bad_desc },
 	{ "dma_halt", test_dma_halt },
 	{ "dma_reset", test_dma_reset },
+	{ "dma_log_start", test_dma_log_start },
+	{ "dma_log_report", test_dma_log_report },
+	{ "dma_log_bad_report", test_dma_log_bad_report },
 	{ "second_vf", test_second_vf },
 	{ "remove_while_open", test_remove_while_open },
 };
