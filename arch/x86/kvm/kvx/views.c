@@ -22,7 +22,7 @@
 #include "../smm.h"
 #include "../x86.h"
 
-static_assert(KVX_VIEWS_MAX <= 1 << 4, "role.view has 4 bits");
+static_assert(KVX_VIEWS_MAX <= 1 << 5, "role.view has 5 bits");
 static_assert(KVX_VIEWS_MAX <= BITS_PER_LONG);
 static_assert(sizeof(struct kvx_view_fault) <=
 	      sizeof(((struct kvm_run *)0)->padding));
