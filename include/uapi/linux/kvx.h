@@ -103,4 +103,44 @@ struct kvx_view_fault {
  */
 #define KVX_HC_VIEW_SWITCH		0x4b580001
 
+/*
+ * Write tracing.  KVM_CHECK_EXTENSION: the modes this host supports, as
+ * bits (1 << KVX_WTRACE_*).  KVM_ENABLE_CAP: args[0] = mode, or 0 to turn
+ * tracing off (dropping every traced range); other args 0.
+ */
+#define KVX_CAP_WRITE_TRACE		0x4b580003
+#define KVX_WTRACE_PML			1	/* hardware log, no exit per write */
+#define KVX_WTRACE_WRPROT		2	/* first write per epoch faults */
+
+/* Most GFNs traced at once per VM. */
+#define KVX_WTRACE_MAX_PAGES		(1U << 20)
+
+/* KVX_WTRACE_SET_RANGE (VM fd): start or stop tracing [gfn, gfn + npages). */
+#define KVX_WTRACE_RANGE_REMOVE		(1U << 0)
+struct kvx_wtrace_range {
+	__u64 gfn;
+	__u64 npages;
+	__u32 flags;		/* KVX_WTRACE_RANGE_* */
+	__u32 pad;		/* 0 */
+	__u64 reserved[2];	/* 0 */
+};
+
+/*
+ * KVX_WTRACE_HARVEST (VM fd): the traced GFNs written since they were last
+ * reported, at most @max of them into the __u64 array at @gfns; they are
+ * re-armed.  KVX_WTRACE_OVERFLOW: more remain, reported by the next call.
+ */
+#define KVX_WTRACE_OVERFLOW		(1ULL << 0)
+struct kvx_wtrace_harvest {
+	__u64 gfns;		/* in: user address of __u64[max] */
+	__u32 max;		/* in: 1..KVX_WTRACE_MAX_PAGES */
+	__u32 count;		/* out: GFNs written to @gfns */
+	__u64 flags;		/* in: 0; out: KVX_WTRACE_OVERFLOW */
+	__u64 epoch;		/* out: number of this harvest, from 1 */
+	__u64 reserved[4];	/* 0 */
+};
+
+#define KVX_WTRACE_SET_RANGE	_IOW(KVMIO, 0xf8, struct kvx_wtrace_range)
+#define KVX_WTRACE_HARVEST	_IOWR(KVMIO, 0xf9, struct kvx_wtrace_harvest)
+
 #endif /* _UAPI_LINUX_KVX_H */

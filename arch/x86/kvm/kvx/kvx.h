@@ -51,7 +51,7 @@ int kvx_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 
 /* kvm.ko, x86.c: teardown, hypercall and emulator. */
 void kvx_views_vcpu_destroy(struct kvm_vcpu *vcpu);
-void kvx_views_destroy_vm(struct kvm *kvm);
+void kvx_destroy_vm(struct kvm *kvm);
 #define kvx_views_on(kvm) (READ_ONCE((kvm)->arch.kvx) != NULL)
 int kvx_view_hypercall(struct kvm_vcpu *vcpu, unsigned long flags,
 		       unsigned long view, int cpl);
@@ -62,7 +62,19 @@ u16 kvx_role_view(struct kvm_vcpu *vcpu, union kvm_cpu_role cpu_role);
 int kvx_mmu_load_views(struct kvm_vcpu *vcpu);
 void kvx_mmu_unload_views(struct kvm_vcpu *vcpu);
 void kvx_mmu_free_obsolete_views(struct kvm_vcpu *vcpu);
-int kvx_view_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+int kvx_mmu_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+
+/* kvm.ko: views.c and wtrace.c, dispatched by main.c. */
+int kvx_views_check_extension(struct kvm *kvm, long ext);
+int kvx_views_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap);
+int kvx_views_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp);
+void kvx_views_destroy_vm(struct kvm *kvm);
+int kvx_views_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+int kvx_wtrace_check_extension(struct kvm *kvm, long ext);
+int kvx_wtrace_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap);
+int kvx_wtrace_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp);
+void kvx_wtrace_destroy_vm(struct kvm *kvm);
+void kvx_wtrace_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 
 /* kvm-intel.ko, vmx/vmx.c: VMFUNC for L1. */
 void kvx_vmx_views_init(void);

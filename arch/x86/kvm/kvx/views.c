@@ -44,7 +44,7 @@ static bool kvx_views_usable(struct kvm *kvm)
 	       (!kvm || kvm->arch.vm_type == KVM_X86_DEFAULT_VM);
 }
 
-int kvx_check_extension(struct kvm *kvm, long ext)
+int kvx_views_check_extension(struct kvm *kvm, long ext)
 {
 	switch (ext) {
 	case KVX_CAP_VIEWS:
@@ -125,7 +125,7 @@ out:
 	return r;
 }
 
-int kvx_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
+int kvx_views_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 {
 	if (cap->cap == KVX_CAP_VIEWS)
 		return kvx_views_enable(kvm, cap);
@@ -452,7 +452,7 @@ static int kvx_view_fault_exit(struct kvm_vcpu *vcpu,
  * change that races with the fault either zaps what the fault installs or
  * makes it stale (is_page_fault_stale()).
  */
-int kvx_view_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+int kvx_views_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct kvx_views *kv = kvx_views(vcpu->kvm);
 	u32 need, allowed;
@@ -648,7 +648,7 @@ static int kvx_set_view_visibility(struct kvm *kvm, struct kvx_views *kv,
 	return 0;
 }
 
-int kvx_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
+int kvx_views_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 {
 	struct kvx_views *kv;
 

@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvx write tracing: the traced pages the guest wrote, harvested at
+ * coherency points, without an exit per write.
+ *
+ * Every mode the host offers runs: PML (Bochs tigerlake: no exit per
+ * write) and write protection (everywhere: one exit per page per epoch).
+ * The guests write pseudo-random values at pseudo-random places; the host
+ * replays the same generator, so it knows exactly which pages each round
+ * wrote and checks that a harvest reports those and nothing else.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/kvx.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "kselftest.h"
+#include "kvx_util.h"
+
+#define TABLE_SLOT	10
+#define TABLE_GPA	0x10000000ULL
+#define TABLE_PAGES	64		/* the guest's "page table" */
+#define ENTRIES		(TABLE_PAGES * 512)
+#define NR_VCPUS	2
+#define ROUNDS		400
+#define WRITES		24		/* per vCPU per round */
+#define HUGE_SLOT	11
+#define HUGE_GPA	0x20000000ULL
+#define HUGE_PAGES	512
+#define EXIT_WRITES	10000
+
+static uint32_t mode;		/* KVX_WTRACE_* under test */
+
+/* ---- the generator, shared by guest and host ---- */
+
+static uint64_t next_rand(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+/* Entry index and value of write @i of a round, for @vcpu. */
+static void gen_write(uint64_t *state, int vcpu, uint64_t *index,
+		      uint64_t *value)
+{
+	uint64_t r = next_rand(state);
+
+	/* Each vCPU owns half of the table. */
+	*index = vcpu * (ENTRIES / NR_VCPUS) + r % (ENTRIES / NR_VCPUS);
+	*value = next_rand(state);
+}
+
+/* ---- guest ---- */
+
+static void guest_table(int vcpu)
+{
+	uint64_t *table = (uint64_t *)TABLE_GPA;
+	uint64_t state = 0x9e3779b97f4a7c15ULL * (vcpu + 1);
+	uint64_t index, value;
+	int round, i;
+
+	for (round = 0; round < ROUNDS; round++) {
+		for (i = 0; i < WRITES; i++) {
+			gen_write(&state, vcpu, &index, &value);
+			table[index] = value;
+		}
+		GUEST_SYNC(round);	/* coherency point */
+	}
+	GUEST_DONE();
+}
+
+static void guest_exits(uint64_t pages)
+{
+	volatile uint64_t *table = (uint64_t *)TABLE_GPA;
+	int epoch, i;
+
+	for (epoch = 0; epoch < 3; epoch++) {
+		for (i = 0; i < EXIT_WRITES; i++)
+			table[(i % pages) * 512 + i % 512] = i;
+		GUEST_SYNC(epoch);
+	}
+	GUEST_DONE();
+}
+
+static void guest_pages(uint64_t base, uint64_t npages, uint64_t stride)
+{
+	uint64_t i;
+
+	for (;;) {
+		for (i = 0; i < npages; i += stride)
+			*(volatile uint64_t *)(base + i * 4096) += 1;
+		GUEST_SYNC(0);
+	}
+}
+
+/* ---- host ---- */
+
+static void enable_trace(struct kvm_vm *vm, uint32_t m)
+{
+	vm_enable_cap(vm, KVX_CAP_WRITE_TRACE, m);
+}
+
+static int set_range(struct kvm_vm *vm, uint64_t gpa, uint64_t npages,
+		     uint32_t flags)
+{
+	struct kvx_wtrace_range a = {
+		.gfn = gpa >> 12, .npages = npages, .flags = flags,
+	};
+
+	return __vm_ioctl(vm, KVX_WTRACE_SET_RANGE, &a);
+}
+
+/* Harvest into @gfns (at most @max); returns the count, sets *overflow. */
+static uint32_t harvest(struct kvm_vm *vm, uint64_t *gfns, uint32_t max,
+			bool *overflow)
+{
+	struct kvx_wtrace_harvest h = {
+		.gfns = (uintptr_t)gfns, .max = max,
+	};
+
+	vm_ioctl(vm, KVX_WTRACE_HARVEST, &h);
+	if (overflow)
+		*overflow = h.flags & KVX_WTRACE_OVERFLOW;
+	else
+		TEST_ASSERT(!(h.flags & KVX_WTRACE_OVERFLOW), "unexpected overflow");
+	return h.count;
+}
+
+/* Harvest and turn the result into a bitmap of pages relative to @gpa. */
+static void harvest_pages(struct kvm_vm *vm, uint64_t gpa, uint64_t npages,
+			  bool *written)
+{
+	static uint64_t gfns[HUGE_PAGES];
+	uint32_t n, i;
+
+	memset(written, 0, npages);
+	n = harvest(vm, gfns, HUGE_PAGES, NULL);
+	for (i = 0; i < n; i++) {
+		uint64_t rel = gfns[i] - (gpa >> 12);
+
+		TEST_ASSERT(rel < npages, "harvest reported gfn 0x%lx outside the range",
+			    gfns[i]);
+		TEST_ASSERT(!written[rel], "gfn 0x%lx reported twice", gfns[i]);
+		written[rel] = true;
+	}
+}
+
+static uint64_t run_sync(struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_SYNC:
+		return uc.args[1];
+	case UCALL_DONE:
+		return -1ULL;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT(uc);
+	default:
+		TEST_FAIL("exit reason %s", exit_reason_str(vcpu->run->exit_reason));
+	}
+	return 0;
+}
+
+static const char *mode_name(uint32_t m)
+{
+	return m == KVX_WTRACE_PML ? "PML" : "write-protect";
+}
+
+static void test_caps(uint32_t *modes)
+{
+	int caps = kvm_check_cap(KVX_CAP_WRITE_TRACE);
+	int want = 1 << KVX_WTRACE_WRPROT;
+
+	/* The VMX testbed has PML: it must be offered, never skipped. */
+	if (kvx_host_is_vmx())
+		want |= 1 << KVX_WTRACE_PML;
+	TEST_ASSERT(caps == want, "KVX_CAP_WRITE_TRACE = 0x%x, expected 0x%x",
+		    caps, want);
+	*modes = caps;
+	ksft_test_result_pass("caps: modes 0x%x (%s)\n", caps,
+			      caps & (1 << KVX_WTRACE_PML) ? "PML and write-protect" :
+			      "write-protect");
+}
+
+static void test_enable(void)
+{
+	struct kvm_enable_cap cap = { .cap = KVX_CAP_WRITE_TRACE };
+	struct kvx_wtrace_harvest h = {};
+	struct kvm_vm *vm = vm_create_barebones();
+	int r;
+
+	r = __vm_ioctl(vm, KVX_WTRACE_HARVEST, &h);
+	TEST_ASSERT(r == -1 && errno == ENXIO, "harvest while off: %d/%d", r, errno);
+	cap.args[0] = 3;
+	TEST_ASSERT(__vm_ioctl(vm, KVM_ENABLE_CAP, &cap) == -1 && errno == EINVAL,
+		    "mode 3 accepted");
+	cap.args[0] = KVX_WTRACE_WRPROT;
+	cap.args[2] = 1;
+	TEST_ASSERT(__vm_ioctl(vm, KVM_ENABLE_CAP, &cap) == -1 && errno == EINVAL,
+		    "args[2] accepted");
+	cap.args[2] = 0;
+	if (!kvx_host_is_vmx()) {
+		cap.args[0] = KVX_WTRACE_PML;
+		TEST_ASSERT(__vm_ioctl(vm, KVM_ENABLE_CAP, &cap) == -1 &&
+			    errno == EOPNOTSUPP, "PML accepted without PML");
+		cap.args[0] = KVX_WTRACE_WRPROT;
+	}
+	TEST_ASSERT(!__vm_ioctl(vm, KVM_ENABLE_CAP, &cap), "enable: %d", errno);
+	TEST_ASSERT(__vm_ioctl(vm, KVM_ENABLE_CAP, &cap) == -1 && errno == EBUSY,
+		    "enabled twice");
+	cap.args[0] = 0;
+	TEST_ASSERT(!__vm_ioctl(vm, KVM_ENABLE_CAP, &cap), "disable: %d", errno);
+	TEST_ASSERT(__vm_ioctl(vm, KVX_WTRACE_HARVEST, &h) == -1 && errno == ENXIO,
+		    "harvest after disable");
+	kvm_vm_free(vm);
+	ksft_test_result_pass("enable: bad mode/args EINVAL, twice EBUSY, off ENXIO\n");
+}
+
+/* A VM whose vCPUs run @guest with the table traced in @mode. */
+static struct kvm_vm *trace_vm(struct kvm_vcpu **vcpus, int nr, void *guest)
+{
+	struct kvm_vm *vm = vm_create_with_vcpus(nr, guest, vcpus);
+
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, TABLE_GPA,
+				    TABLE_SLOT, TABLE_PAGES, 0);
+	virt_map(vm, TABLE_GPA, TABLE_GPA, TABLE_PAGES);
+	enable_trace(vm, mode);
+	TEST_ASSERT(!set_range(vm, TABLE_GPA, TABLE_PAGES, 0), "trace: %d", errno);
+	return vm;
+}
+
+/* The shadow-coherence test: the host shadows the guest's table using
+ * only harvests at the guest's coherency points.
+ */
+static void test_shadow(void)
+{
+	static uint64_t shadow[ENTRIES];
+	uint64_t state[NR_VCPUS], index, value;
+	struct kvm_vcpu *vcpus[NR_VCPUS];
+	bool expect[TABLE_PAGES], got[TABLE_PAGES];
+	uint64_t *table, reported = 0;
+	struct kvm_vm *vm;
+	int round, v, i, p;
+
+	vm = trace_vm(vcpus, NR_VCPUS, guest_table);
+	for (v = 0; v < NR_VCPUS; v++) {
+		vcpu_args_set(vcpus[v], 1, v);
+		state[v] = 0x9e3779b97f4a7c15ULL * (v + 1);
+	}
+	table = addr_gpa2hva(vm, TABLE_GPA);
+	memset(shadow, 0, sizeof(shadow));
+
+	for (round = 0; round < ROUNDS; round++) {
+		memset(expect, 0, sizeof(expect));
+		for (v = 0; v < NR_VCPUS; v++) {
+			TEST_ASSERT(run_sync(vcpus[v]) == round, "vCPU %d out of step", v);
+			for (i = 0; i < WRITES; i++) {
+				gen_write(&state[v], v, &index, &value);
+				expect[index / 512] = true;
+			}
+		}
+		harvest_pages(vm, TABLE_GPA, TABLE_PAGES, got);
+		for (p = 0; p < TABLE_PAGES; p++) {
+			TEST_ASSERT(got[p] == expect[p],
+				    "%s round %d: page %d %s", mode_name(mode), round, p,
+				    got[p] ? "reported but not written" :
+				    "written but not reported");
+			if (got[p]) {
+				memcpy(&shadow[p * 512], &table[p * 512], 4096);
+				reported++;
+			}
+		}
+		TEST_ASSERT(!memcmp(shadow, table, sizeof(shadow)),
+			    "%s round %d: shadow differs from the guest's table",
+			    mode_name(mode), round);
+	}
+	for (v = 0; v < NR_VCPUS; v++)
+		TEST_ASSERT(run_sync(vcpus[v]) == -1ULL, "vCPU %d not done", v);
+	kvm_vm_free(vm);
+	ksft_test_result_pass("%s: shadow coherent over %d rounds x %d vCPUs, %lu page reports\n",
+			      mode_name(mode), ROUNDS, NR_VCPUS, reported);
+}
+
+static void test_exits(void)
+{
+	uint64_t exits[3], irqs[3], pages = 16, e, irq;
+	bool got[TABLE_PAGES];
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = trace_vm(&vcpu, 1, guest_exits);
+	int epoch, p;
+
+	vcpu_args_set(vcpu, 1, pages);
+	for (epoch = 0; epoch < 3; epoch++) {
+		e = kvx_vcpu_stat(vcpu, "exits");
+		irq = kvx_vcpu_stat(vcpu, "irq_exits");
+		TEST_ASSERT(run_sync(vcpu) == epoch, "epoch %d", epoch);
+		exits[epoch] = kvx_vcpu_stat(vcpu, "exits") - e;
+		irqs[epoch] = kvx_vcpu_stat(vcpu, "irq_exits") - irq;
+		harvest_pages(vm, TABLE_GPA, TABLE_PAGES, got);
+		for (p = 0; p < TABLE_PAGES; p++)
+			TEST_ASSERT(got[p] == (p < pages), "epoch %d page %d", epoch, p);
+	}
+	/* Epochs after the first: the pages are mapped and re-armed. */
+	for (epoch = 1; epoch < 3; epoch++) {
+		uint64_t n = exits[epoch] - irqs[epoch];
+
+		if (mode == KVX_WTRACE_PML)
+			TEST_ASSERT(n == 1, "PML: %d writes to %lu pages took %lu exits (+%lu irq), expected 1 (the sync)",
+				    EXIT_WRITES, pages, n, irqs[epoch]);
+		else
+			TEST_ASSERT(n == pages + 1,
+				    "write-protect: %d writes to %lu pages took %lu exits, expected %lu",
+				    EXIT_WRITES, pages, n, pages + 1);
+	}
+	kvm_vm_free(vm);
+	ksft_test_result_pass("%s: %d writes to %lu traced pages: %lu exits (%lu irq) per epoch\n",
+			      mode_name(mode), EXIT_WRITES, pages, exits[2], irqs[2]);
+}
+
+/* Dirty logging and tracing of the same pages both see every write. */
+static void test_dirty_log(void)
+{
+	unsigned long bitmap[TABLE_PAGES / 64];
+	bool got[TABLE_PAGES];
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = vm_create_with_one_vcpu(&vcpu, guest_pages);
+	int round, p;
+
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, TABLE_GPA, TABLE_SLOT,
+				    TABLE_PAGES, KVM_MEM_LOG_DIRTY_PAGES);
+	virt_map(vm, TABLE_GPA, TABLE_GPA, TABLE_PAGES);
+	enable_trace(vm, mode);
+	TEST_ASSERT(!set_range(vm, TABLE_GPA, TABLE_PAGES, 0), "trace");
+	vcpu_args_set(vcpu, 3, TABLE_GPA, (uint64_t)TABLE_PAGES, 3ULL);
+	kvm_vm_get_dirty_log(vm, TABLE_SLOT, bitmap);
+	for (round = 0; round < 6; round++) {
+		run_sync(vcpu);
+		/* Alternate which of the two is read first. */
+		if (round & 1)
+			harvest_pages(vm, TABLE_GPA, TABLE_PAGES, got);
+		kvm_vm_get_dirty_log(vm, TABLE_SLOT, bitmap);
+		if (!(round & 1))
+			harvest_pages(vm, TABLE_GPA, TABLE_PAGES, got);
+		for (p = 0; p < TABLE_PAGES; p++) {
+			bool dirty = bitmap[p / 64] & (1UL << (p % 64));
+
+			TEST_ASSERT(dirty == !(p % 3) && got[p] == !(p % 3),
+				    "round %d page %d: dirty log %d, trace %d, written %d",
+				    round, p, dirty, got[p], !(p % 3));
+		}
+	}
+	kvm_vm_free(vm);
+	ksft_test_result_pass("%s: dirty log and trace on the same pages agree for 6 rounds\n",
+			      mode_name(mode));
+}
+
+/* A traced 4K page inside THP-backed memory, and a memslot removed and
+ * re-added under a trace.
+ */
+static void test_huge_and_slots(void)
+{
+	bool got[HUGE_PAGES];
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = vm_create_with_one_vcpu(&vcpu, guest_pages);
+	int round, p;
+
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS_THP, HUGE_GPA, HUGE_SLOT,
+				    HUGE_PAGES, 0);
+	virt_map(vm, HUGE_GPA, HUGE_GPA, HUGE_PAGES);
+	enable_trace(vm, mode);
+	TEST_ASSERT(!set_range(vm, HUGE_GPA + 100 * 4096, 1, 0), "trace");
+	TEST_ASSERT(!set_range(vm, HUGE_GPA + 300 * 4096, 2, 0), "trace");
+	vcpu_args_set(vcpu, 3, HUGE_GPA, (uint64_t)HUGE_PAGES, 1ULL);
+	for (round = 0; round < 4; round++) {
+		run_sync(vcpu);
+		harvest_pages(vm, HUGE_GPA, HUGE_PAGES, got);
+		for (p = 0; p < HUGE_PAGES; p++)
+			TEST_ASSERT(got[p] == (p == 100 || p == 300 || p == 301),
+				    "round %d page %d reported %d", round, p, got[p]);
+	}
+	/* Stop tracing one page: it is no longer reported. */
+	TEST_ASSERT(!set_range(vm, HUGE_GPA + 300 * 4096, 1, KVX_WTRACE_RANGE_REMOVE),
+		    "remove");
+	run_sync(vcpu);
+	harvest_pages(vm, HUGE_GPA, HUGE_PAGES, got);
+	for (p = 0; p < HUGE_PAGES; p++)
+		TEST_ASSERT(got[p] == (p == 100 || p == 301), "after remove: page %d %d",
+			    p, got[p]);
+
+	/* The slot goes away and comes back: harvests keep working. */
+	vm_mem_region_delete(vm, HUGE_SLOT);
+	harvest_pages(vm, HUGE_GPA, HUGE_PAGES, got);
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, HUGE_GPA, HUGE_SLOT,
+				    HUGE_PAGES, 0);
+	run_sync(vcpu);
+	harvest_pages(vm, HUGE_GPA, HUGE_PAGES, got);
+	for (p = 0; p < HUGE_PAGES; p++)
+		TEST_ASSERT(got[p] == (p == 100 || p == 301), "new slot: page %d %d",
+			    p, got[p]);
+	kvm_vm_free(vm);
+	ksft_test_result_pass("%s: 4K traces inside THP memory, range removal, slot delete/re-add\n",
+			      mode_name(mode));
+}
+
+static void test_overflow_and_fuzz(void)
+{
+	uint64_t gfns[8], seen = 0;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = vm_create_with_one_vcpu(&vcpu, guest_pages);
+	bool overflow, got[TABLE_PAGES];
+	uint32_t n, i, total = 0;
+	int r, rejected = 0;
+
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, TABLE_GPA, TABLE_SLOT,
+				    TABLE_PAGES, 0);
+	virt_map(vm, TABLE_GPA, TABLE_GPA, TABLE_PAGES);
+	enable_trace(vm, mode);
+	TEST_ASSERT(!set_range(vm, TABLE_GPA, 10, 0), "trace");
+	vcpu_args_set(vcpu, 3, TABLE_GPA, 10ULL, 1ULL);
+	run_sync(vcpu);
+	do {
+		n = harvest(vm, gfns, 4, &overflow);
+		for (i = 0; i < n; i++)
+			seen |= 1ULL << (gfns[i] - (TABLE_GPA >> 12));
+		total += n;
+	} while (overflow);
+	TEST_ASSERT(total == 10 && seen == 0x3ff, "overflowing harvests: %u GFNs, mask 0x%lx",
+		    total, seen);
+
+	/* Bad arguments: each rejected, and the traced set is unchanged. */
+	srandom(0x77);
+	for (i = 0; i < 2000; i++) {
+		struct kvx_wtrace_range a = { .gfn = TABLE_GPA >> 12, .npages = 1 };
+		struct kvx_wtrace_harvest h = { .gfns = (uintptr_t)gfns, .max = 8 };
+		uint64_t rnd = (uint64_t)random() << 31 ^ random();
+		int want = EINVAL;
+
+		switch (i % 8) {
+		case 0: a.flags = rnd | 2; break;
+		case 1: a.pad = rnd | 1; break;
+		case 2: a.reserved[rnd & 1] = rnd | 1; break;
+		case 3: a.npages = 0; break;
+		case 4: a.gfn = -1ULL - rnd % 1000; a.npages = 1 + rnd % 5000; break;
+		case 5: h.max = rnd & 1 ? 0 : KVX_WTRACE_MAX_PAGES + 1 + rnd % 1000; break;
+		case 6: h.reserved[rnd % 4] = rnd | 1; break;
+		case 7: h.gfns = 0xffff800000000000ULL + (rnd & 0xfffff000); want = EFAULT; break;
+		}
+		if (i % 8 < 5)
+			r = __vm_ioctl(vm, KVX_WTRACE_SET_RANGE, &a);
+		else
+			r = __vm_ioctl(vm, KVX_WTRACE_HARVEST, &h);
+		TEST_ASSERT(r == -1 && errno == want, "fuzz case %u: %d errno %d, expected %d",
+			    i % 8, r, errno, want);
+		rejected++;
+	}
+	run_sync(vcpu);
+	harvest_pages(vm, TABLE_GPA, TABLE_PAGES, got);
+	for (i = 0; i < TABLE_PAGES; i++)
+		TEST_ASSERT(got[i] == (i < 10), "after fuzz: page %u reported %d", i, got[i]);
+	kvm_vm_free(vm);
+	ksft_test_result_pass("%s: overflow reports the rest next time; %d bad arguments rejected, traces unchanged\n",
+			      mode_name(mode), rejected);
+}
+
+int main(void)
+{
+	uint32_t modes, m;
+
+	ksft_print_header();
+	ksft_set_plan(2 + 5 * (kvx_host_is_vmx() ? 2 : 1));
+	test_caps(&modes);
+	test_enable();
+	for (m = KVX_WTRACE_PML; m <= KVX_WTRACE_WRPROT; m++) {
+		if (!(modes & (1 << m)))
+			continue;
+		mode = m;
+		test_shadow();
+		test_exits();
+		test_dirty_log();
+		test_huge_and_slots();
+		test_overflow_and_fuzz();
+	}
+	ksft_finished();
+}
