@@ -15,8 +15,13 @@
 
 /* Bumped on any incompatible change of this file's registers or messages. */
 #define KVX_MVF_ABI_VERSION		1
-/* Device generation, also the PCI revision ID. */
+/*
+ * Device generation, also the PCI revision ID: the default one.  A VF takes
+ * the generation of the module parameter "generation" when it is created
+ * (1 or 2); generation 2 adds API 1.2.
+ */
 #define KVX_MVF_DEVICE_GENERATION	1
+#define KVX_MVF_DEVICE_GENERATION_MAX	2
 
 /*
  * PCI identity.  The IDs are experimental placeholders (not allocated by
@@ -151,6 +156,7 @@ struct kvx_mvf_dma_desc {
 /* API versions, major << 8 | minor. */
 #define KVX_MVF_API_1_0			0x0100
 #define KVX_MVF_API_1_1			0x0101
+#define KVX_MVF_API_1_2			0x0102	/* generation 2 */
 
 /* NACK error codes (reply word 1). */
 #define KVX_MVF_ERR_UNKNOWN		1	/* unknown message id */
@@ -183,5 +189,93 @@ struct kvx_mvf_dma_logging_report {
 
 #define KVX_MVF_IOCTL_TYPE		';'	/* VFIO_TYPE */
 #define KVX_MVF_DMA_LOGGING_REPORT	_IO(KVX_MVF_IOCTL_TYPE, 0xf0)
+
+/*
+ * The VFIO migration stream (migration v2 data_fd), little-endian: a
+ * header, then sections, each a struct kvx_mvf_mig_tlv followed by @length
+ * bytes of payload and zero padding to a multiple of 8.  The last section
+ * is END; nothing may follow it.  A section type may repeat (pre-copy sends
+ * a section again when its state changed): the last one counts.  A
+ * destination skips an unknown section unless it is REQUIRED, and rejects
+ * the stream then.  Documentation/virt/kvx/mvf.rst has the rules.
+ */
+#define KVX_MVF_MIG_MAGIC		0x474d564b	/* "KVMG" */
+#define KVX_MVF_MIG_VERSION		1
+#define KVX_MVF_MIG_MAX_SIZE		0x10000	/* a whole stream */
+
+/* What the source VF's generation can do (struct kvx_mvf_mig_header). */
+#define KVX_MVF_MIG_F_API_1_1		_BITUL(0)
+#define KVX_MVF_MIG_F_API_1_2		_BITUL(1)
+#define KVX_MVF_MIG_F_DMA		_BITUL(2)
+
+struct kvx_mvf_mig_header {
+	__le32 magic;
+	__le16 version;
+	__le16 generation;	/* of the source VF, non-zero */
+	__le32 features;	/* KVX_MVF_MIG_F_* */
+	__le32 flags;		/* must be 0 */
+};
+
+#define KVX_MVF_MIG_TLV_REQUIRED	0x0001	/* the only flag */
+
+struct kvx_mvf_mig_tlv {
+	__le16 type;
+	__le16 flags;
+	__le32 length;
+};
+
+/* Section types; all but STATS are REQUIRED. */
+#define KVX_MVF_MIG_END			0	/* no payload, last */
+#define KVX_MVF_MIG_PCI_CONFIG		1	/* 256 bytes of config space */
+#define KVX_MVF_MIG_VF_CONFIG		2	/* struct kvx_mvf_mig_vf_config */
+#define KVX_MVF_MIG_MAILBOX		3	/* struct kvx_mvf_mig_mailbox */
+#define KVX_MVF_MIG_DMA			4	/* struct kvx_mvf_mig_dma */
+#define KVX_MVF_MIG_DMA_PENDING		5	/* struct kvx_mvf_mig_dma_pending */
+#define KVX_MVF_MIG_STATS		6	/* struct kvx_mvf_mig_stats */
+
+/* What the VF negotiated with the PF. */
+struct kvx_mvf_mig_vf_config {
+	__u8 mac[6];
+	__le16 api;
+	__u8 cts;
+	__u8 nr_vlans;
+	__le16 vlans[KVX_MVF_MAX_VLANS];	/* sorted, unused ones 0 */
+	__u8 rsvd[6];				/* 0 */
+};
+
+/* BAR0 pages 0 and 1: the mailbox and the doorbell block. */
+struct kvx_mvf_mig_mailbox {
+	__le32 vfmailbox;	/* latched bits: no REQ, ACK or PFU */
+	__le32 vfmbmem[KVX_MVF_MBX_WORDS];
+	__le32 pf_msg_pending;	/* 0 or 1 */
+	__le32 db_count;
+	__le32 db_last;
+};
+
+/* The DMA engine's registers. */
+struct kvx_mvf_mig_dma {
+	__le32 ctrl;
+	__le32 status;		/* but ENABLED and QUIESCED */
+	__le64 ring_base;
+	__le32 ring_size;
+	__le32 head;
+	__le32 tail;
+	__le32 completed;
+	__le32 errors;
+	__le32 rsvd;		/* 0 */
+};
+
+/* Completions owed to the VF: unacknowledged ones, a deferred doorbell. */
+struct kvx_mvf_mig_dma_pending {
+	__le32 cpl_pending;
+	__le32 kick_pending;	/* 0 or 1 */
+};
+
+/* The PF's mailbox counters (debugfs); optional. */
+struct kvx_mvf_mig_stats {
+	__le64 requests;
+	__le64 nacks;
+	__le64 protocol_errors;
+};
 
 #endif /* _UAPI_LINUX_KVX_MVF_H */

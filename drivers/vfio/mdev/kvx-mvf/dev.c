@@ -10,10 +10,53 @@
  */
 
 #include <linux/lockdep.h>
+#include <linux/moduleparam.h>
 #include <linux/string.h>
 #include <linux/unaligned.h>
 
 #include "mvf.h"
+
+static unsigned int kvx_mvf_generation = KVX_MVF_DEVICE_GENERATION;
+
+static int kvx_mvf_generation_set(const char *val,
+				  const struct kernel_param *kp)
+{
+	unsigned int gen;
+	int ret;
+
+	ret = kstrtouint(val, 0, &gen);
+	if (ret)
+		return ret;
+	if (gen < 1 || gen > KVX_MVF_DEVICE_GENERATION_MAX)
+		return -EINVAL;
+	return param_set_uint(val, kp);
+}
+
+static const struct kernel_param_ops kvx_mvf_generation_ops = {
+	.set = kvx_mvf_generation_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(generation, &kvx_mvf_generation_ops, &kvx_mvf_generation,
+		0644);
+MODULE_PARM_DESC(generation,
+		 "Device generation of the VFs created from now on (1-2)");
+
+/* A VF keeps the generation it was created with. */
+unsigned int kvx_mvf_dev_new_generation(void)
+{
+	return READ_ONCE(kvx_mvf_generation);
+}
+
+/* What a generation can do, as the migration stream names it. */
+u32 kvx_mvf_dev_features(unsigned int generation)
+{
+	u32 features = KVX_MVF_MIG_F_API_1_1 | KVX_MVF_MIG_F_DMA;
+
+	if (generation >= 2)
+		features |= KVX_MVF_MIG_F_API_1_2;
+	return features;
+}
 
 /* Which bits of the config byte at @off software may write. */
 static u8 kvx_mvf_cfg_wmask(unsigned int off)
@@ -36,12 +79,12 @@ static u8 kvx_mvf_cfg_wmask(unsigned int off)
 	}
 }
 
-static void kvx_mvf_cfg_init(u8 *cfg)
+static void kvx_mvf_cfg_init(u8 *cfg, unsigned int generation)
 {
 	memset(cfg, 0, PCI_CFG_SPACE_SIZE);
 	put_unaligned_le16(KVX_MVF_PCI_VENDOR_ID, &cfg[PCI_VENDOR_ID]);
 	put_unaligned_le16(KVX_MVF_PCI_DEVICE_ID, &cfg[PCI_DEVICE_ID]);
-	cfg[PCI_REVISION_ID] = KVX_MVF_DEVICE_GENERATION;
+	cfg[PCI_REVISION_ID] = generation;
 	cfg[PCI_CLASS_PROG] = KVX_MVF_PCI_CLASS & 0xff;
 	put_unaligned_le16(KVX_MVF_PCI_CLASS >> 8, &cfg[PCI_CLASS_DEVICE]);
 	cfg[PCI_HEADER_TYPE] = PCI_HEADER_TYPE_NORMAL;
@@ -51,6 +94,38 @@ static void kvx_mvf_cfg_init(u8 *cfg)
 	put_unaligned_le16(KVX_MVF_PCI_SUBSYS_VENDOR_ID,
 			   &cfg[PCI_SUBSYSTEM_VENDOR_ID]);
 	put_unaligned_le16(KVX_MVF_PCI_SUBSYS_ID, &cfg[PCI_SUBSYSTEM_ID]);
+}
+
+/*
+ * A saved config space (migration) fits this VF if every bit software
+ * cannot write is what this VF has, but the revision (the generation).
+ */
+int kvx_mvf_cfg_check_saved(struct kvx_mvf_vf *vf, const u8 *saved)
+{
+	u8 fresh[PCI_CFG_SPACE_SIZE];
+	unsigned int off;
+
+	kvx_mvf_cfg_init(fresh, vf->generation);
+	for (off = 0; off < PCI_CFG_SPACE_SIZE; off++)
+		if (off != PCI_REVISION_ID &&
+		    (saved[off] ^ fresh[off]) & ~kvx_mvf_cfg_wmask(off))
+			return -EINVAL;
+	return 0;
+}
+
+/* Take the writable bits of a checked saved config space. */
+void kvx_mvf_cfg_restore(struct kvx_mvf_vf *vf, const u8 *saved)
+{
+	unsigned int off;
+	u8 wmask;
+
+	lockdep_assert_held(&vf->lock);
+
+	for (off = 0; off < PCI_CFG_SPACE_SIZE; off++) {
+		wmask = kvx_mvf_cfg_wmask(off);
+		vf->config[off] = (vf->config[off] & ~wmask) |
+				  (saved[off] & wmask);
+	}
 }
 
 /* Any length within config space; the caller checked the range. */
@@ -124,7 +199,7 @@ static void kvx_mvf_bar0_read_locked(struct kvx_mvf_vf *vf, unsigned int off,
 		break;
 	case KVX_MVF_REG_VERSION:
 		*val = KVX_MVF_ABI_VERSION << KVX_MVF_VERSION_ABI_SHIFT |
-		       KVX_MVF_DEVICE_GENERATION;
+		       vf->generation;
 		break;
 	case KVX_MVF_REG_STATUS:
 		*val = kvx_mvf_status(vf);
@@ -201,7 +276,7 @@ void kvx_mvf_dev_reset(struct kvx_mvf_vf *vf)
 	lockdep_assert_held(&vf->lock);
 
 	kvx_mvf_direct_zap(vf);
-	kvx_mvf_cfg_init(vf->config);
+	kvx_mvf_cfg_init(vf->config, vf->generation);
 	memset(&vf->doorbell, 0, sizeof(vf->doorbell));
 	kvx_mvf_mbx_reset(&vf->mbx);
 	kvx_mvf_pf_vf_reset(vf);

@@ -3,9 +3,9 @@
  * kvx-mvf: core objects shared by the files of the driver.
  *
  * A PF is an mdev parent; each mdev instance is a VF, a VFIO PCI device.
- * Lock order: kvx_mvf_pf.lock before kvx_mvf_vf.lock; kvx_mvf_dma.lock
- * before the mmap_lock (the engine touches user memory) before
- * kvx_mvf_vf.lock.
+ * Lock order: kvx_mvf_pf.lock before kvx_mvf_vf.lock; kvx_mvf_mig.state_mutex
+ * before a migration file's lock before kvx_mvf_dma.lock before the
+ * mmap_lock (the engine touches user memory) before kvx_mvf_vf.lock.
  */
 #ifndef KVX_MVF_H
 #define KVX_MVF_H
@@ -22,6 +22,7 @@
 #include "dirty.h"
 #include "dma.h"
 #include "mbx.h"
+#include "migration.h"
 #include "pf.h"
 
 #define KVX_MVF_NAME		"kvx-mvf"
@@ -61,6 +62,8 @@ struct kvx_mvf_vf {
 	struct kvx_mvf_pf *pf;
 	/* Index within the PF, used for the default MAC. */
 	unsigned int index;
+	/* Device generation, fixed at creation. */
+	unsigned int generation;
 	/* On pf->vfs, under pf->lock. */
 	struct list_head pf_node;
 	struct dentry *debugfs;
@@ -69,6 +72,8 @@ struct kvx_mvf_vf {
 	struct delayed_work poll_work;
 	/* The DMA engine, under its own lock (dma.h). */
 	struct kvx_mvf_dma dma;
+	/* Migration v2, under its own lock, taken first (migration.h). */
+	struct kvx_mvf_mig mig;
 
 	/*
 	 * Protects everything below: one VF, one lock.  Taken under the
@@ -93,6 +98,10 @@ static inline struct kvx_mvf_vf *vdev_to_vf(struct vfio_device *vdev)
 void kvx_mvf_dev_init(struct kvx_mvf_vf *vf);
 void kvx_mvf_dev_flr(struct kvx_mvf_vf *vf);
 void kvx_mvf_dev_reset(struct kvx_mvf_vf *vf);
+unsigned int kvx_mvf_dev_new_generation(void);
+u32 kvx_mvf_dev_features(unsigned int generation);
+int kvx_mvf_cfg_check_saved(struct kvx_mvf_vf *vf, const u8 *saved);
+void kvx_mvf_cfg_restore(struct kvx_mvf_vf *vf, const u8 *saved);
 int kvx_mvf_cfg_read(struct kvx_mvf_vf *vf, unsigned int off, void *buf,
 		     size_t count);
 int kvx_mvf_cfg_write(struct kvx_mvf_vf *vf, unsigned int off,

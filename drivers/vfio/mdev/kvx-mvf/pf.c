@@ -11,8 +11,9 @@
  * configuration; writing "reset" to a VF's "event" file is a PF reset notice
  * (RSTI) the VF driver must answer with a RESET request.  A VF's "mode"
  * file shows and sets its mailbox mode, "trapped" or "direct".  "config"
- * also shows the DMA logging session (its number of ranges, 0 without one)
- * and the bytes the device wrote outside its ranges.
+ * also shows the DMA logging session (its number of ranges, 0 without one),
+ * the bytes the device wrote outside its ranges, the device generation and
+ * how many resumes could not honour their stream (migration.c).
  */
 
 #include <linux/debugfs.h>
@@ -24,7 +25,6 @@
 
 #include "mvf.h"
 
-#define KVX_MVF_API_LATEST	KVX_MVF_API_1_1
 #define KVX_MVF_LINK_SPEED	10000	/* Mb/s */
 #define KVX_MVF_VID_MAX		4094
 
@@ -180,19 +180,31 @@ static int kvx_mvf_msg_set_vlan(struct kvx_mvf_vf *vf, const u32 *req,
 	return 0;
 }
 
+/* API 1.2 came with generation 2. */
+bool kvx_mvf_pf_api_supported(struct kvx_mvf_vf *vf, u32 api)
+{
+	switch (api) {
+	case KVX_MVF_API_1_0:
+	case KVX_MVF_API_1_1:
+		return true;
+	case KVX_MVF_API_1_2:
+		return vf->generation >= 2;
+	default:
+		return false;
+	}
+}
+
 static int kvx_mvf_msg_api_negotiate(struct kvx_mvf_vf *vf, const u32 *req,
 				     u32 *reply)
 {
-	switch (req[1]) {
-	case KVX_MVF_API_1_0:
-	case KVX_MVF_API_1_1:
-		vf->cfg.api = req[1];
-		reply[1] = vf->cfg.api;
-		return 0;
-	default:
-		reply[2] = KVX_MVF_API_LATEST;
+	if (!kvx_mvf_pf_api_supported(vf, req[1])) {
+		reply[2] = vf->generation >= 2 ? KVX_MVF_API_1_2 :
+						 KVX_MVF_API_1_1;
 		return KVX_MVF_ERR_API;
 	}
+	vf->cfg.api = req[1];
+	reply[1] = vf->cfg.api;
+	return 0;
 }
 
 static int kvx_mvf_msg_get_link(struct kvx_mvf_vf *vf, const u32 *req,
@@ -279,7 +291,8 @@ static int kvx_mvf_vf_config_show(struct seq_file *s, void *unused)
 	const struct kvx_mvf_vf_config *cfg = &vf->cfg;
 	unsigned int i;
 
-	/* The DMA engine's lock comes first (mvf.h). */
+	/* The lock order of mvf.h. */
+	mutex_lock(&vf->mig.state_mutex);
 	mutex_lock(&vf->dma.lock);
 	mutex_lock(&vf->lock);
 	seq_printf(s, "api %u.%u\n", cfg->api >> 8, cfg->api & 0xff);
@@ -300,8 +313,11 @@ static int kvx_mvf_vf_config_show(struct seq_file *s, void *unused)
 	seq_printf(s, "doorbell_last 0x%08x\n", vf->doorbell.last);
 	seq_printf(s, "dma_log %u\n", vf->dma.dirty.nr_ranges);
 	seq_printf(s, "dma_untracked %llu\n", vf->dma.dirty.untracked);
+	seq_printf(s, "generation %u\n", vf->generation);
+	seq_printf(s, "quiesced_resumes %llu\n", vf->mig.quiesced_resumes);
 	mutex_unlock(&vf->lock);
 	mutex_unlock(&vf->dma.lock);
+	mutex_unlock(&vf->mig.state_mutex);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kvx_mvf_vf_config);
@@ -381,7 +397,7 @@ static ssize_t kvx_mvf_vf_mode_write(struct file *file,
 	mode = sysfs_match_string(kvx_mvf_mbx_mode_names, buf);
 	if (mode < 0)
 		return mode;
-	kvx_mvf_direct_set_mode(vf, mode);
+	kvx_mvf_mig_set_mbx_mode(vf, mode);
 	return count;
 }
 

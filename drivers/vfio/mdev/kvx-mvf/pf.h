@@ -42,6 +42,7 @@ bool kvx_mvf_pf_link_up(struct kvx_mvf_pf *pf);
 void kvx_mvf_pf_vf_init(struct kvx_mvf_vf *vf);
 void kvx_mvf_pf_vf_reset(struct kvx_mvf_vf *vf);
 void kvx_mvf_pf_handle_msg(struct kvx_mvf_vf *vf, const u32 *req, u32 *reply);
+bool kvx_mvf_pf_api_supported(struct kvx_mvf_vf *vf, u32 api);
 
 void kvx_mvf_pf_debugfs_init(void);
 void kvx_mvf_pf_debugfs_exit(void);

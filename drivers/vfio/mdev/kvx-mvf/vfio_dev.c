@@ -219,7 +219,7 @@ static int kvx_mvf_ioctl_get_irq_info(void __user *arg)
 
 static int kvx_mvf_reset(struct kvx_mvf_vf *vf)
 {
-	kvx_mvf_dev_flr(vf);
+	kvx_mvf_mig_reset(vf);
 	return 0;
 }
 
@@ -255,19 +255,22 @@ static int kvx_mvf_open_device(struct vfio_device *vdev)
 {
 	struct kvx_mvf_vf *vf = vdev_to_vf(vdev);
 
-	kvx_mvf_dma_reset(vf);
+	kvx_mvf_mig_reset(vf);
 	mutex_lock(&vf->lock);
-	kvx_mvf_dev_reset(vf);
 	kvx_mvf_direct_open(vf);
 	mutex_unlock(&vf->lock);
 	return 0;
 }
 
-/* The DMA logging session belongs to the user that opened the device. */
+/*
+ * The DMA logging session and the migration state belong to the user that
+ * opened the device.
+ */
 static void kvx_mvf_close_device(struct vfio_device *vdev)
 {
 	kvx_mvf_direct_close(vdev_to_vf(vdev));
 	kvx_mvf_dirty_stop(vdev_to_vf(vdev));
+	kvx_mvf_mig_close(vdev_to_vf(vdev));
 }
 
 static int kvx_mvf_init_dev(struct vfio_device *vdev)
@@ -290,7 +293,9 @@ static int kvx_mvf_init_dev(struct vfio_device *vdev)
 
 	vf->pf = pf;
 	vf->index = index;
+	vf->generation = kvx_mvf_dev_new_generation();
 	vdev->log_ops = &kvx_mvf_log_ops;
+	kvx_mvf_mig_init(vf);
 	INIT_LIST_HEAD(&vf->pf_node);
 	mutex_init(&vf->lock);
 	kvx_mvf_direct_init(vf);
@@ -309,6 +314,7 @@ static void kvx_mvf_release_dev(struct vfio_device *vdev)
 	struct kvx_mvf_vf *vf = vdev_to_vf(vdev);
 
 	mutex_destroy(&vf->lock);
+	kvx_mvf_mig_destroy(vf);
 	kvx_mvf_dma_destroy(vf);
 	kvx_mvf_mbx_destroy(&vf->mbx);
 	ida_free(&vf->pf->vf_ida, vf->index);

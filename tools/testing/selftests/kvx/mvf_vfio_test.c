@@ -147,6 +147,16 @@ static const char *vf_state(struct vf *vf, const char *key)
 	return val;
 }
 
+/* Whether two keys hold the same value (vf_state() has one buffer). */
+static bool same_state(struct vf *a, const char *ka, struct vf *b,
+		       const char *kb)
+{
+	char va[128];
+
+	snprintf(va, sizeof(va), "%s", vf_state(a, ka));
+	return !strcmp(va, vf_state(b, kb));
+}
+
 static bool vf_state_dump(struct vf *vf, char *buf, size_t size)
 {
 	char path[PATH_MAX];
@@ -541,7 +551,7 @@ static void test_mbx_not_cts(struct vf *vf)
 	CHECK(r[0] == (KVX_MVF_MSG_NACK | KVX_MVF_MSG_SET_MAC), "0x%x", r[0]);
 	CHECK(r[1] == KVX_MVF_ERR_NOT_CTS, "err %u", r[1]);
 	CHECK(!strcmp(vf_state(vf, "cts"), "0"), "");
-	CHECK(!strcmp(vf_state(vf, "mac"), vf_state(vf, "admin_mac")), "");
+	CHECK(same_state(vf, "mac", vf, "admin_mac"), "");
 	CHECK(!strcmp(vf_state(vf, "nacks"), "1"), "");
 }
 
@@ -766,7 +776,7 @@ static void test_pf_reset_notice(struct vf *vf)
 	CHECK(!strcmp(vf_state(vf, "reset_pending"), "0"), "");
 	CHECK(!strcmp(vf_state(vf, "api"), "1.0"), "");
 	CHECK(!strcmp(vf_state(vf, "vlans"), ""), "%s", vf_state(vf, "vlans"));
-	CHECK(!strcmp(vf_state(vf, "mac"), vf_state(vf, "admin_mac")), "");
+	CHECK(same_state(vf, "mac", vf, "admin_mac"), "");
 }
 
 static void test_doorbell(struct vf *vf)
@@ -859,7 +869,7 @@ static void test_device_reset(struct vf *vf)
 	CHECK(!strcmp(vf_state(vf, "cts"), "0"), "");
 	CHECK(!strcmp(vf_state(vf, "vlans"), ""), "");
 	CHECK(!strcmp(vf_state(vf, "api"), "1.0"), "");
-	CHECK(!strcmp(vf_state(vf, "mac"), vf_state(vf, "admin_mac")), "");
+	CHECK(same_state(vf, "mac", vf, "admin_mac"), "");
 	CHECK((cfg_read32(vf, PCI_COMMAND) & 0xffff) == 0, "");
 	CHECK(cfg_read32(vf, PCI_BASE_ADDRESS_0) ==
 	      PCI_BASE_ADDRESS_SPACE_MEMORY, "");
@@ -1846,6 +1856,672 @@ static void test_dma_log_bad_report(struct vf *vf)
 	CHECK(!log_stop(vf), "");
 }
 
+/* Migration v2. */
+
+#define MIG_BUF		(KVX_MVF_MIG_MAX_SIZE + 64)
+#define GEN_PARAM	"/sys/module/kvx_mvf/parameters/generation"
+
+static int mig_set(struct vf *vf, u32 state, int *data_fd)
+{
+	struct vfio_device_feature_mig_state ms = {
+		.device_state = state, .data_fd = -1,
+	};
+	int ret;
+
+	ret = feature(vf, VFIO_DEVICE_FEATURE_SET |
+		      VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &ms, sizeof(ms));
+	if (data_fd)
+		*data_fd = ret ? -1 : ms.data_fd;
+	else if (!ret && ms.data_fd >= 0)
+		close(ms.data_fd);
+	return ret;
+}
+
+static u32 mig_get(struct vf *vf)
+{
+	struct vfio_device_feature_mig_state ms = {};
+
+	CHECK(!feature(vf, VFIO_DEVICE_FEATURE_GET |
+		       VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &ms, sizeof(ms)),
+	      "%s", strerror(errno));
+	return ms.device_state;
+}
+
+static int precopy_info(int fd, struct vfio_precopy_info *info)
+{
+	info->argsz = sizeof(*info);
+	info->flags = 0;
+	return ioctl(fd, VFIO_MIG_GET_PRECOPY_INFO, info) ? -errno : 0;
+}
+
+/* Read what the data_fd has now: until EOF (STOP_COPY) or ENOMSG. */
+static size_t mig_read(int fd, u8 *buf, size_t size, bool precopy)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	for (;;) {
+		CHECK(len < size, "stream too long");
+		n = read(fd, buf + len, 13);	/* odd chunks on purpose */
+		if (n < 0 && precopy && errno == ENOMSG)
+			break;
+		CHECK(n >= 0, "read: %s", strerror(errno));
+		if (!n) {
+			CHECK(!precopy, "EOF in PRE_COPY");
+			break;
+		}
+		len += n;
+	}
+	return len;
+}
+
+/* Save @vf through STOP -> STOP_COPY; leaves it in STOP. */
+static size_t mig_save_stopped(struct vf *vf, u8 *buf)
+{
+	size_t len;
+	int fd;
+
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP_COPY, &fd) && fd >= 0, "");
+	len = mig_read(fd, buf, MIG_BUF, false);
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	close(fd);
+	return len;
+}
+
+/* Feed @buf to @vf: 0, or the errno of the write or of RESUMING -> STOP. */
+static int mig_resume(struct vf *vf, const u8 *buf, size_t len)
+{
+	size_t off, n;
+	int fd, ret = 0;
+
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RESUMING, &fd) && fd >= 0, "");
+	for (off = 0; off < len && !ret; off += n) {
+		n = len - off < 7 ? len - off : 7;
+		if (write(fd, buf + off, n) != (ssize_t)n)
+			ret = -errno;
+	}
+	if (!ret)
+		ret = mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL);
+	close(fd);
+	return ret;
+}
+
+/* A second VF in the same container, so it sees the same guest memory. */
+static void vf_add(struct vf *b, struct vf *a)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+
+	*b = (struct vf){ .container = -1, .group = -1, .device = -1 };
+	CHECK(new_uuid(b->uuid), "");
+	CHECK(write_file(TYPE_DIR "/create", b->uuid) == 0, "");
+	snprintf(path, sizeof(path), MDEV_DIR "/%s/iommu_group", b->uuid);
+	n = readlink(path, link, sizeof(link) - 1);
+	CHECK(n > 0, "%s", strerror(errno));
+	link[n] = '\0';
+	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(link, '/') + 1);
+	b->group = open(path, O_RDWR);
+	CHECK(b->group >= 0, "%s", strerror(errno));
+	CHECK(!ioctl(b->group, VFIO_GROUP_SET_CONTAINER, &a->container), "%s",
+	      strerror(errno));
+	b->device = ioctl(b->group, VFIO_GROUP_GET_DEVICE_FD, b->uuid);
+	CHECK(b->device >= 0, "%s", strerror(errno));
+	b->cfg_off = a->cfg_off;
+	b->bar0_off = a->bar0_off;
+	b->mem = a->mem;
+}
+
+static void vf_del(struct vf *b)
+{
+	char path[PATH_MAX];
+
+	if (b->device >= 0)
+		close(b->device);
+	if (b->group >= 0)
+		close(b->group);
+	snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", b->uuid);
+	if (b->uuid[0] && exists(path))
+		write_file(path, "1");
+	b->device = -1;
+	b->group = -1;
+}
+
+static const unsigned int dma_regs[] = {
+	KVX_MVF_REG_DMA_CTRL, KVX_MVF_REG_DMA_STATUS, KVX_MVF_REG_DMA_RING_LO,
+	KVX_MVF_REG_DMA_RING_HI, KVX_MVF_REG_DMA_RING_SIZE,
+	KVX_MVF_REG_DMA_HEAD, KVX_MVF_REG_DMA_TAIL, KVX_MVF_REG_DMA_COMPLETED,
+	KVX_MVF_REG_DMA_ERRORS, KVX_MVF_REG_DMA_CPL_PENDING,
+};
+
+static const char * const mig_keys[] = {
+	"api", "cts", "mac", "vlans", "reset_pending", "pf_msg_pending",
+	"requests", "nacks", "protocol_errors", "doorbells", "doorbell_last",
+};
+
+/*
+ * The state a destination must have taken from its source: the PF's view,
+ * the DMA registers, VFMBMEM, config space; VFMAILBOX last (reading it
+ * clears bits, on both alike).
+ */
+static void mig_compare(struct vf *a, struct vf *b)
+{
+	char va[128];
+	unsigned int i;
+	u32 ra, rb;
+
+	for (i = 0; i < ARRAY_SIZE(mig_keys); i++) {
+		snprintf(va, sizeof(va), "%s", vf_state(a, mig_keys[i]));
+		CHECK(!strcmp(va, vf_state(b, mig_keys[i])), "%s: %s vs %s",
+		      mig_keys[i], va, vf_state(b, mig_keys[i]));
+	}
+	for (i = 0; i < ARRAY_SIZE(dma_regs); i++) {
+		ra = reg_read(a, dma_regs[i]);
+		rb = reg_read(b, dma_regs[i]);
+		CHECK(ra == rb, "DMA reg 0x%x: 0x%x vs 0x%x", dma_regs[i], ra, rb);
+	}
+	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
+		CHECK(reg_read(a, KVX_MVF_REG_VFMBMEM + 4 * i) ==
+		      reg_read(b, KVX_MVF_REG_VFMBMEM + 4 * i), "VFMBMEM %u", i);
+	CHECK(cfg_read32(a, PCI_COMMAND) == cfg_read32(b, PCI_COMMAND), "");
+	CHECK(cfg_read32(a, PCI_BASE_ADDRESS_0) ==
+	      cfg_read32(b, PCI_BASE_ADDRESS_0), "");
+	ra = reg_read(a, KVX_MVF_REG_VFMAILBOX);
+	rb = reg_read(b, KVX_MVF_REG_VFMAILBOX);
+	CHECK(ra == rb, "VFMAILBOX 0x%x vs 0x%x", ra, rb);
+}
+
+/* A VF driver brings @vf up: RESET, API, MAC, VLANs, DMA ring. */
+static void vf_bring_up(struct vf *vf, u32 api, const char *mac)
+{
+	u32 r[KVX_MVF_MBX_WORDS], w[2];
+
+	vf->mbx_seen = 0;
+	CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_RESET), "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
+	CHECK(mbx_xfer(vf, r, 2, KVX_MVF_MSG_API_NEGOTIATE, api), "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_API_NEGOTIATE), "0x%x", r[0]);
+	mac_words(mac, w);
+	CHECK(mbx_xfer(vf, r, 3, KVX_MVF_MSG_SET_MAC, w[0], w[1]), "");
+	vlan_op(vf, KVX_MVF_VLAN_ADD, 100, KVX_MVF_MSG_ACK, 0);
+	vlan_op(vf, KVX_MVF_VLAN_ADD, 200, KVX_MVF_MSG_ACK, 0);
+	bus_master(vf, true);
+	CHECK(dma_ring(vf, giova(RING_OFF), 16) == KVX_MVF_DMA_STATUS_ENABLED,
+	      "");
+	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 5, giova(DATA_OFF), 64) == DMA_OK,
+	      "");
+	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 5, giova(DATA_OFF), 64) == DMA_OK,
+	      "");
+	reg_write(vf, KVX_MVF_REG_DMA_CPL_PENDING, 1);
+}
+
+static void test_mig_caps(struct vf *vf)
+{
+	struct vfio_device_feature_migration mf = {};
+	struct vfio_device_feature_mig_data_size ds = {};
+	struct vfio_precopy_info info;
+	u8 byte;
+	int fd;
+
+	CHECK(!feature(vf, VFIO_DEVICE_FEATURE_GET |
+		       VFIO_DEVICE_FEATURE_MIGRATION, &mf, sizeof(mf)), "%s",
+	      strerror(errno));
+	CHECK(mf.flags == (VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+			   VFIO_MIGRATION_PRE_COPY), "flags 0x%llx",
+	      (unsigned long long)mf.flags);
+	CHECK(mig_get(vf) == VFIO_DEVICE_STATE_RUNNING, "");
+	CHECK(!feature(vf, VFIO_DEVICE_FEATURE_GET |
+		       VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &ds, sizeof(ds)), "");
+	CHECK(ds.stop_copy_length > sizeof(struct kvx_mvf_mig_header) &&
+	      ds.stop_copy_length < KVX_MVF_MIG_MAX_SIZE, "%llu",
+	      (unsigned long long)ds.stop_copy_length);
+
+	/* Invalid targets and arcs: -EINVAL, the state stays. */
+	CHECK(mig_set(vf, VFIO_DEVICE_STATE_ERROR, NULL) == -EINVAL, "");
+	CHECK(mig_set(vf, 99, NULL) == -EINVAL, "");
+	CHECK(mig_get(vf) == VFIO_DEVICE_STATE_RUNNING, "");
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP_COPY, &fd) && fd >= 0, "");
+	CHECK(mig_get(vf) == VFIO_DEVICE_STATE_STOP_COPY, "");
+	CHECK(mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY, NULL) == -EINVAL, "");
+	CHECK(mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY_P2P, NULL) == -EINVAL, "");
+	CHECK(mig_get(vf) == VFIO_DEVICE_STATE_STOP_COPY, "");
+	/* PRECOPY_INFO is for the PRE_COPY states only. */
+	CHECK(precopy_info(fd, &info) == -EINVAL, "");
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	/* The session ended with the arc: its fd is dead. */
+	CHECK(read(fd, &byte, 1) == -1 && errno == ENODEV, "read: %s",
+	      strerror(errno));
+	close(fd);
+
+	/* RESUMING -> STOP without a stream: -EINVAL, still RESUMING. */
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RESUMING, &fd) && fd >= 0, "");
+	CHECK(mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL) == -EINVAL, "");
+	CHECK(mig_get(vf) == VFIO_DEVICE_STATE_RESUMING, "");
+	CHECK(mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL) == -EINVAL, "");
+	/* Reset takes the device back to RUNNING and ends the session. */
+	CHECK(!ioctl(vf->device, VFIO_DEVICE_RESET), "");
+	CHECK(mig_get(vf) == VFIO_DEVICE_STATE_RUNNING, "");
+	CHECK(write(fd, &byte, 1) == -1 && errno == ENODEV, "write: %s",
+	      strerror(errno));
+	close(fd);
+	vf_bring_up(vf, KVX_MVF_API_1_1, "02:00:00:00:aa:01");
+}
+
+/* Leaving RUNNING quiesces: DMA deferred, mailbox TRAPPED. */
+static void test_mig_quiesce(struct vf *vf)
+{
+	u8 *buf = vf->mem + DATA_OFF + 0x1000;
+	u32 idx, st;
+
+	CHECK(vf_set_mode(vf, "direct") == 0, "");
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING_P2P, NULL), "");
+	CHECK(!strcmp(vf_mode(vf), "trapped\n"), "mode %s", vf_mode(vf));
+	memset(buf, 0, 64);
+	idx = dma_post(vf, KVX_MVF_DMA_OP_FILL, 0x33333333,
+		       giova(DATA_OFF + 0x1000), 64);
+	dma_kick(vf);
+	st = reg_read(vf, KVX_MVF_REG_DMA_STATUS);
+	CHECK(st == (KVX_MVF_DMA_STATUS_ENABLED | KVX_MVF_DMA_STATUS_QUIESCED),
+	      "status 0x%x", st);
+	CHECK(desc_status(vf, idx) == 0 && all_bytes(buf, 64, 0),
+	      "DMA while quiesced");
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	/* The PF's choice made while stopped waits for RUNNING. */
+	CHECK(vf_set_mode(vf, "trapped") == 0, "");
+	CHECK(vf_set_mode(vf, "direct") == 0, "");
+	CHECK(!strcmp(vf_mode(vf), "trapped\n"), "mode %s", vf_mode(vf));
+	CHECK(desc_status(vf, idx) == 0, "");
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(desc_status(vf, idx) == DMA_OK && all_bytes(buf, 64, 0x33),
+	      "deferred doorbell not served");
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_STATUS) ==
+	      KVX_MVF_DMA_STATUS_ENABLED, "");
+	CHECK(!strcmp(vf_mode(vf), "direct\n"), "mode %s", vf_mode(vf));
+	CHECK(vf_set_mode(vf, "trapped") == 0, "");
+}
+
+static u8 stream[MIG_BUF], stream2[MIG_BUF];
+
+/*
+ * PRE_COPY, then STOP_COPY, into a second VF: its state equals the
+ * source's, a doorbell deferred on the source is served on the
+ * destination, and DMA logging saw every page the DMA wrote meanwhile.
+ */
+static void test_mig_precopy(struct vf *vf)
+{
+	struct vfio_precopy_info info;
+	const unsigned long x = DATA_OFF + 0x2000, y = DATA_OFF + 0x3000;
+	size_t len, n;
+	struct vf b;
+	u32 r[KVX_MVF_MBX_WORDS], idx;
+	int fd;
+
+	vf_add(&b, vf);
+	log_stop(vf);
+	CHECK(!log_start_guest(vf, GPAGE), "%s", strerror(errno));
+	memset(dirty_want, 0, sizeof(dirty_want));
+
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY, &fd) && fd >= 0, "");
+	CHECK(!precopy_info(fd, &info), "%s", strerror(errno));
+	CHECK(info.initial_bytes > sizeof(struct kvx_mvf_mig_header) &&
+	      info.dirty_bytes == 0, "initial %llu dirty %llu",
+	      (unsigned long long)info.initial_bytes,
+	      (unsigned long long)info.dirty_bytes);
+	len = mig_read(fd, stream, MIG_BUF, true);
+	CHECK(len == info.initial_bytes, "read %zu of %llu", len,
+	      (unsigned long long)info.initial_bytes);
+	CHECK(!precopy_info(fd, &info) && !info.initial_bytes &&
+	      !info.dirty_bytes, "");
+
+	/* The VF keeps running: its mailbox and DMA change the state. */
+	vlan_op(vf, KVX_MVF_VLAN_ADD, 300, KVX_MVF_MSG_ACK, 0);
+	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 0x44444444, giova(x), 64) ==
+	      DMA_OK, "");
+	want_range(x, 64);
+	want_range(RING_OFF, 64);
+	CHECK(!precopy_info(fd, &info), "");
+	CHECK(!info.initial_bytes && info.dirty_bytes, "dirty %llu",
+	      (unsigned long long)info.dirty_bytes);
+	n = mig_read(fd, stream + len, MIG_BUF - len, true);
+	CHECK(n == info.dirty_bytes, "read %zu of %llu dirty", n,
+	      (unsigned long long)info.dirty_bytes);
+	len += n;
+	ksft_print_msg("pre-copy: %zu initial bytes, %zu dirty\n", len - n, n);
+	CHECK(!precopy_info(fd, &info) && !info.dirty_bytes, "");
+	check_dirty(vf, "pre-copy");
+
+	/* P2P: a doorbell waits, nothing is written. */
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY_P2P, NULL), "");
+	memset(vf->mem + y, 0, 64);
+	idx = dma_post(vf, KVX_MVF_DMA_OP_FILL, 0x55555555, giova(y), 64);
+	dma_kick(vf);
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_STATUS) & KVX_MVF_DMA_STATUS_QUIESCED,
+	      "");
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP_COPY, NULL), "");
+	n = mig_read(fd, stream + len, MIG_BUF - len, false);
+	ksft_print_msg("stop-copy: %zu bytes, stream %zu\n", n, len + n);
+	len += n;
+	close(fd);
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	check_dirty(vf, "stopped");
+	CHECK(desc_status(vf, idx) == 0 && all_bytes(vf->mem + y, 64, 0), "");
+
+	CHECK(mig_resume(&b, stream, len) == 0, "resume: %s", strerror(errno));
+	CHECK(mig_get(&b) == VFIO_DEVICE_STATE_STOP, "");
+	mig_compare(vf, &b);
+	CHECK(!strcmp(vf_state(&b, "vlans"), "100 200 300"), "");
+
+	/* Running, the destination serves the doorbell the source deferred. */
+	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(desc_status(vf, idx) == DMA_OK && all_bytes(vf->mem + y, 64, 0x55),
+	      "deferred doorbell lost");
+	CHECK(reg_read(&b, KVX_MVF_REG_DMA_HEAD) == (idx + 1) % 16, "");
+	CHECK(dma_run(&b, KVX_MVF_DMA_OP_FILL, 0x66666666, giova(y), 64) ==
+	      DMA_OK && all_bytes(vf->mem + y, 64, 0x66), "");
+	b.mbx_seen = 0;
+	CHECK(mbx_xfer(&b, r, 1, KVX_MVF_MSG_GET_LINK), "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_GET_LINK), "0x%x", r[0]);
+	CHECK(!log_stop(vf), "");
+	vf_del(&b);
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+}
+
+static void set_generation(const char *gen)
+{
+	CHECK(write_file(GEN_PARAM, gen) == 0, "generation %s", gen);
+}
+
+/*
+ * Across generations: a compatible stream resumes as is; one that uses
+ * what the destination lacks resumes quiesced with RSTI.
+ */
+static void test_mig_generation(struct vf *vf)
+{
+	u32 r[KVX_MVF_MBX_WORDS];
+	struct vf b2 = {}, b1 = {};
+	char buf[16];
+	size_t len;
+
+	CHECK(read_file(GEN_PARAM, buf, sizeof(buf)) == 0 &&
+	      !strcmp(buf, "1\n"), "generation %s", buf);
+	CHECK(write_file(GEN_PARAM, "0") == -EINVAL, "");
+	CHECK(write_file(GEN_PARAM, "3") == -EINVAL, "");
+	CHECK(write_file(GEN_PARAM, "two") == -EINVAL, "");
+	CHECK(read_file(GEN_PARAM, buf, sizeof(buf)) == 0 &&
+	      !strcmp(buf, "1\n"), "generation %s", buf);
+
+	set_generation("2");
+	vf_add(&b2, vf);
+	set_generation("1");
+	CHECK(!strcmp(vf_state(&b2, "generation"), "2"), "");
+	CHECK((cfg_read32(&b2, PCI_CLASS_REVISION) & 0xff) == 2, "");
+	CHECK((reg_read(&b2, KVX_MVF_REG_VERSION) &
+	       KVX_MVF_VERSION_GEN_MASK) == 2, "");
+
+	/* 1 -> 2, API 1.1: compatible. */
+	len = mig_save_stopped(vf, stream);
+	CHECK(mig_resume(&b2, stream, len) == 0, "");
+	mig_compare(vf, &b2);
+	CHECK(!strcmp(vf_state(&b2, "quiesced_resumes"), "0"), "");
+	CHECK((cfg_read32(&b2, PCI_CLASS_REVISION) & 0xff) == 2,
+	      "generation came with the stream");
+	CHECK(!mig_set(&b2, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+
+	/* Generation 2 negotiates API 1.2, which generation 1 lacks. */
+	b2.mbx_seen = 0;
+	CHECK(mbx_xfer(&b2, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_2),
+	      "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_API_NEGOTIATE), "0x%x", r[0]);
+	len = mig_save_stopped(&b2, stream);
+	vf_add(&b1, vf);
+	CHECK(mig_resume(&b1, stream, len) == 0, "");
+	CHECK(!strcmp(vf_state(&b1, "quiesced_resumes"), "1"), "");
+	CHECK(!strcmp(vf_state(&b1, "cts"), "0") &&
+	      !strcmp(vf_state(&b1, "api"), "1.0") &&
+	      !strcmp(vf_state(&b1, "vlans"), ""), "");
+	CHECK(!strcmp(vf_state(&b1, "reset_pending"), "1"), "");
+	CHECK(reg_read(&b1, KVX_MVF_REG_DMA_CTRL) == 0 &&
+	      reg_read(&b1, KVX_MVF_REG_DMA_RING_SIZE) == 0, "DMA not quiesced");
+	CHECK(cfg_read32(&b1, PCI_COMMAND) == cfg_read32(&b2, PCI_COMMAND),
+	      "config space not restored");
+	CHECK(!mig_set(&b1, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	b1.mbx_seen = 0;
+	CHECK(mbx_read_ctrl(&b1) & KVX_MVF_MBX_RSTI, "no RSTI");
+	CHECK(reg_read(&b1, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_RESET_PENDING,
+	      "");
+	/* The guest driver renegotiates. */
+	CHECK(mbx_xfer(&b1, r, 1, KVX_MVF_MSG_RESET), "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
+	CHECK(!(mbx_read_ctrl(&b1) & KVX_MVF_MBX_RSTI), "");
+	CHECK(mbx_xfer(&b1, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_2),
+	      "");
+	CHECK(r[0] == NACKED(KVX_MVF_MSG_API_NEGOTIATE) &&
+	      r[1] == KVX_MVF_ERR_API && r[2] == KVX_MVF_API_1_1,
+	      "0x%x %u 0x%x", r[0], r[1], r[2]);
+	CHECK(mbx_xfer(&b1, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1),
+	      "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_API_NEGOTIATE), "0x%x", r[0]);
+
+	/* 2 -> 1 with API 1.1: compatible again. */
+	CHECK(!mig_set(&b2, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(mbx_xfer(&b2, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1),
+	      "");
+	len = mig_save_stopped(&b2, stream);
+	CHECK(!ioctl(b1.device, VFIO_DEVICE_RESET), "");
+	CHECK(mig_resume(&b1, stream, len) == 0, "");
+	CHECK(!strcmp(vf_state(&b1, "quiesced_resumes"), "1"), "");
+	mig_compare(&b2, &b1);
+	vf_del(&b1);
+	vf_del(&b2);
+}
+
+/* The offset of the first section of @type in a stream, or 0. */
+static size_t tlv_find(const u8 *s, size_t len, u16 type)
+{
+	size_t off = sizeof(struct kvx_mvf_mig_header);
+	const struct kvx_mvf_mig_tlv *t;
+
+	while (off + sizeof(*t) <= len) {
+		t = (const void *)(s + off);
+		if (t->type == type)
+			return off;
+		off += sizeof(*t) + ((t->length + 7) & ~7u);
+	}
+	return 0;
+}
+
+static void *section(u8 *s, size_t len, u16 type)
+{
+	size_t off = tlv_find(s, len, type);
+
+	CHECK(off, "no TLV of type %u", type);
+	return s + off + sizeof(struct kvx_mvf_mig_tlv);
+}
+
+/* Copy @len of @src to stream2, inserting @ins at @at. */
+static size_t splice(const u8 *src, size_t len, size_t at, const void *ins,
+		     size_t ins_len)
+{
+	memcpy(stream2, src, at);
+	memcpy(stream2 + at, ins, ins_len);
+	memcpy(stream2 + at + ins_len, src + at, len - at);
+	return len + ins_len;
+}
+
+/* What a refused stream must not change. */
+struct dest_view {
+	char dbg[1024];
+	u32 dma[ARRAY_SIZE(dma_regs)];
+	u8 cfg[PCI_CFG_SPACE_SIZE];
+};
+
+static void dest_view(struct vf *b, struct dest_view *v)
+{
+	unsigned int i;
+
+	memset(v, 0, sizeof(*v));
+	CHECK(vf_state_dump(b, v->dbg, sizeof(v->dbg)), "");
+	for (i = 0; i < ARRAY_SIZE(dma_regs); i++)
+		v->dma[i] = reg_read(b, dma_regs[i]);
+	CHECK(region_pread(b, b->cfg_off, v->cfg, sizeof(v->cfg)) ==
+	      sizeof(v->cfg), "");
+}
+
+/* Resume @s into @b: the errno; a refusal must have changed nothing. */
+static int try_resume(struct vf *b, const u8 *s, size_t len, const char *what)
+{
+	struct dest_view before, after;
+	int ret;
+
+	CHECK(!ioctl(b->device, VFIO_DEVICE_RESET), "");
+	dest_view(b, &before);
+	ret = mig_resume(b, s, len);
+	if (ret) {
+		CHECK(ret == -EINVAL, "%s: %s", what, strerror(-ret));
+		dest_view(b, &after);
+		CHECK(!memcmp(&before, &after, sizeof(before)),
+		      "%s: refused stream changed the device:\n%s\n--\n%s",
+		      what, before.dbg, after.dbg);
+	}
+	return ret;
+}
+
+#define REFUSED(s, len, what) do {					\
+	const char *what_ = (what);					\
+									\
+	CHECK(try_resume(&b, s, len, what_) == -EINVAL, "%s accepted",	\
+	      what_);							\
+} while (0)
+
+static void test_mig_bad_streams(struct vf *vf)
+{
+	static const struct kvx_mvf_mig_tlv opt = { 0x7f01, 0, 12 };
+	static const struct kvx_mvf_mig_tlv req = {
+		0x7f02, KVX_MVF_MIG_TLV_REQUIRED, 8
+	};
+	u8 payload[32] = {};
+	struct kvx_mvf_mig_header *hdr = (void *)stream2;
+	struct kvx_mvf_mig_vf_config *cfg;
+	struct kvx_mvf_mig_mailbox *mbx;
+	struct kvx_mvf_mig_dma *dma;
+	struct kvx_mvf_mig_tlv *t;
+	unsigned int i, accepted = 0, refused = 0;
+	size_t len, at, n;
+	struct vf b;
+
+	vf_add(&b, vf);
+	len = mig_save_stopped(vf, stream);
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(try_resume(&b, stream, len, "valid") == 0, "valid stream");
+
+	for (n = 0; n < len; n++)
+		REFUSED(stream, n, "truncated");
+	memcpy(stream2, stream, len);
+	stream2[len] = 0;
+	REFUSED(stream2, len + 1, "trailing byte");
+	memset(stream2 + len, 0, 8);
+	REFUSED(stream2, len + 8, "trailing END-sized zeros");
+
+#define MUTATE(what, change) do {				\
+	memcpy(stream2, stream, len);				\
+	change;							\
+	REFUSED(stream2, len, what);				\
+} while (0)
+	MUTATE("magic", hdr->magic ^= 1);
+	MUTATE("version 2", hdr->version = 2);
+	MUTATE("version 0", hdr->version = 0);
+	MUTATE("generation 0", hdr->generation = 0);
+	MUTATE("header flags", hdr->flags = 1);
+	MUTATE("features without API 1.1",
+	       hdr->features &= ~KVX_MVF_MIG_F_API_1_1);
+	MUTATE("TLV flag", ((struct kvx_mvf_mig_tlv *)(stream2 +
+		tlv_find(stream2, len, KVX_MVF_MIG_MAILBOX)))->flags |= 2);
+	MUTATE("VF_CONFIG length", ((struct kvx_mvf_mig_tlv *)(stream2 +
+		tlv_find(stream2, len, KVX_MVF_MIG_VF_CONFIG)))->length = 40);
+	MUTATE("END length", ((struct kvx_mvf_mig_tlv *)(stream2 + len -
+		8))->length = 8);
+	MUTATE("vendor ID", ((u8 *)section(stream2, len,
+					   KVX_MVF_MIG_PCI_CONFIG))[0] ^= 1);
+
+	cfg = section(stream2, len, KVX_MVF_MIG_VF_CONFIG);
+	MUTATE("multicast MAC", cfg->mac[0] |= 1);
+	MUTATE("API 2.0", cfg->api = 0x0200);
+	MUTATE("cts 2", cfg->cts = 2);
+	MUTATE("17 VLANs", cfg->nr_vlans = 17);
+	MUTATE("unsorted VLANs", cfg->vlans[0] = 300);
+	MUTATE("stray VLAN", cfg->vlans[10] = 5);
+	MUTATE("VLAN 4095", cfg->vlans[1] = 4095);
+	MUTATE("cfg rsvd", cfg->rsvd[5] = 1);
+	mbx = section(stream2, len, KVX_MVF_MIG_MAILBOX);
+	MUTATE("VFMAILBOX REQ", mbx->vfmailbox |= KVX_MVF_MBX_REQ);
+	MUTATE("VFMAILBOX PFU", mbx->vfmailbox |= KVX_MVF_MBX_PFU);
+	MUTATE("pf_msg_pending 2", mbx->pf_msg_pending = 2);
+	dma = section(stream2, len, KVX_MVF_MIG_DMA);
+	MUTATE("DMA ctrl", dma->ctrl = 3);
+	MUTATE("DMA status ENABLED", dma->status |= KVX_MVF_DMA_STATUS_ENABLED);
+	MUTATE("ring size 3", dma->ring_size = 3);
+	MUTATE("ring base", dma->ring_base += 8);
+	MUTATE("head", dma->head = dma->ring_size);
+	MUTATE("errors", dma->errors = dma->completed + 1);
+	MUTATE("DMA rsvd", dma->rsvd = 1);
+	MUTATE("kick_pending 2",
+	       ((struct kvx_mvf_mig_dma_pending *)section(stream2, len,
+		KVX_MVF_MIG_DMA_PENDING))->kick_pending = 2);
+
+	/* Sections: unknown required ones refused, optional ones skipped. */
+	at = tlv_find(stream, len, KVX_MVF_MIG_DMA);
+	memcpy(payload, &req, sizeof(req));
+	REFUSED(stream2, splice(stream, len, at, payload, 16),
+		"unknown required section");
+	memcpy(payload, &opt, sizeof(opt));
+	n = splice(stream, len, at, payload, 16 + 8);
+	stream2[at + 8 + 12] = 1;
+	REFUSED(stream2, n, "non-zero padding");
+	stream2[at + 8 + 12] = 0;
+	CHECK(try_resume(&b, stream2, n, "optional") == 0,
+	      "unknown optional section refused");
+	mig_compare(vf, &b);
+	/* A missing required section. */
+	at = tlv_find(stream, len, KVX_MVF_MIG_DMA_PENDING);
+	t = (void *)(stream + at);
+	memcpy(stream2, stream, at);
+	memcpy(stream2 + at, stream + at + 8 + t->length,
+	       len - at - 8 - t->length);
+	REFUSED(stream2, len - 8 - t->length, "no DMA_PENDING");
+	/* A repeated section: the last copy counts. */
+	at = tlv_find(stream, len, KVX_MVF_MIG_VF_CONFIG);
+	t = (void *)(stream + at);
+	n = splice(stream, len, len - 8, stream + at, 8 + t->length);
+	cfg = (void *)(stream2 + len - 8 + 8);
+	cfg->mac[5] ^= 0x10;
+	CHECK(try_resume(&b, stream2, n, "repeat") == 0, "repeated section");
+	CHECK(!same_state(&b, "mac", vf, "mac"), "the first copy won");
+
+	/* Oversized: the write that passes the limit is refused. */
+	memset(stream2, 0, MIG_BUF);
+	memcpy(stream2, stream, sizeof(struct kvx_mvf_mig_header));
+	REFUSED(stream2, KVX_MVF_MIG_MAX_SIZE + 1, "oversized");
+
+	/* Bit flips: refused with nothing changed, or a valid stream. */
+	srand(1);
+	for (i = 0; i < 300; i++) {
+		memcpy(stream2, stream, len);
+		for (n = 0; n <= (unsigned int)rand() % 3; n++) {
+			at = rand() % len;
+			stream2[at] ^= 1 << (rand() % 8);
+		}
+		if (try_resume(&b, stream2, len, "bit flip"))
+			refused++;
+		else
+			accepted++;
+	}
+	ksft_print_msg("bit flips: %u refused, %u valid\n", refused, accepted);
+	CHECK(refused > 0, "");
+	vf_del(&b);
+}
+
 static void test_second_vf(struct vf *vf)
 {
 	struct vf b = {};
@@ -1953,6 +2629,11 @@ static const struct {
 	{ "dma_log_start", test_dma_log_start },
 	{ "dma_log_report", test_dma_log_report },
 	{ "dma_log_bad_report", test_dma_log_bad_report },
+	{ "mig_caps", test_mig_caps },
+	{ "mig_quiesce", test_mig_quiesce },
+	{ "mig_precopy", test_mig_precopy },
+	{ "mig_generation", test_mig_generation },
+	{ "mig_bad_streams", test_mig_bad_streams },
 	{ "second_vf", test_second_vf },
 	{ "remove_while_open", test_remove_while_open },
 };
