@@ -360,12 +360,15 @@ out_unlock:
 /*
  * initial_bytes: what is left of the bytes queued on entering PRE_COPY;
  * dirty_bytes: the rest of the queue and the sections changed since.
+ * A saving session is in the PRE_COPY states until END is queued.  Like
+ * read, this touches the VF only while the file is enabled, under the
+ * file's lock: closing the device disables the file under that lock first,
+ * so a data_fd that outlives its VF never reaches it.
  */
 static long kvx_mvf_mig_precopy_ioctl(struct file *filp, unsigned int cmd,
 				      unsigned long arg)
 {
 	struct kvx_mvf_mig_file *migf = filp->private_data;
-	struct kvx_mvf_vf *vf = migf->vf;
 	unsigned long minsz = offsetofend(struct vfio_precopy_info,
 					  dirty_bytes);
 	struct vfio_precopy_info info;
@@ -384,18 +387,16 @@ static long kvx_mvf_mig_precopy_ioctl(struct file *filp, unsigned int cmd,
 	if (!img)
 		return -ENOMEM;
 
-	mutex_lock(&vf->mig.state_mutex);
-	if (vf->mig.state != VFIO_DEVICE_STATE_PRE_COPY &&
-	    vf->mig.state != VFIO_DEVICE_STATE_PRE_COPY_P2P) {
-		ret = -EINVAL;
-		goto out_unlock_state;
-	}
 	mutex_lock(&migf->lock);
 	if (migf->disabled) {
 		ret = -ENODEV;
 		goto out_unlock;
 	}
-	kvx_mvf_mig_snapshot(vf, img);
+	if (migf->final) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	kvx_mvf_mig_snapshot(migf->vf, img);
 	unread = migf->end - migf->start;
 	info.flags = 0;
 	info.initial_bytes = migf->consumed < migf->initial ?
@@ -406,8 +407,6 @@ static long kvx_mvf_mig_precopy_ioctl(struct file *filp, unsigned int cmd,
 	info.dirty_bytes = unread - info.initial_bytes + dirty;
 out_unlock:
 	mutex_unlock(&migf->lock);
-out_unlock_state:
-	mutex_unlock(&vf->mig.state_mutex);
 	kfree(img);
 	if (ret)
 		return ret;
