@@ -111,6 +111,7 @@ struct kvx_view_fault {
 #define KVX_CAP_WRITE_TRACE		0x4b580003
 #define KVX_WTRACE_PML			1	/* hardware log, no exit per write */
 #define KVX_WTRACE_WRPROT		2	/* first write per epoch faults */
+#define KVX_WTRACE_TRAP			3	/* every write exits (baseline) */
 
 /* Most GFNs traced at once per VM. */
 #define KVX_WTRACE_MAX_PAGES		(1U << 20)

@@ -12,6 +12,10 @@
  * kvm_arch_mmu_enable_log_dirty_pt_masked(), the function dirty logging
  * uses: it clears the dirty bit with PML and write-protects otherwise.
  *
+ * KVX_WTRACE_TRAP is the baseline to measure against: the pages are
+ * write-tracked as KVMGT's shadow page tables are, so every write exits and
+ * is emulated (and marks the GFN on its way through the emulator).
+ *
  * The rule: a write that completes before a harvest starts is reported by
  * that harvest or the next one (a vCPU's PML buffer is flushed at its next
  * exit; the harvest kicks every vCPU first).
@@ -28,13 +32,14 @@
 #include "uapi_check.h"
 #include "../mmu.h"
 #include "../mmu/mmu_internal.h"
+#include "../mmu/page_track.h"
 #include "../mmu/spte.h"
 
 /* Marks GFNs written since their last report. */
 #define KVX_WTRACE_WRITTEN	XA_MARK_0
 
 struct kvx_wtrace {
-	u32 mode;			/* KVX_WTRACE_PML or _WRPROT */
+	u32 mode;			/* KVX_WTRACE_* */
 	struct xarray gfns;		/* traced gfn -> xa_mk_value(1) */
 	unsigned long nr_gfns;
 	u64 epoch;
@@ -48,6 +53,9 @@ static struct kvx_wtrace *kvx_wtrace(struct kvm *kvm)
 static u32 kvx_wtrace_modes(void)
 {
 	u32 modes = BIT(KVX_WTRACE_WRPROT);
+
+	if (IS_ENABLED(CONFIG_KVM_EXTERNAL_WRITE_TRACKING))
+		modes |= BIT(KVX_WTRACE_TRAP);
 
 	if (!tdp_enabled || !tdp_mmu_enabled)
 		return 0;
@@ -112,8 +120,17 @@ void kvx_wtrace_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 
 /* ---- enable / disable ---- */
 
+static void kvx_wtrace_track(struct kvm *kvm, u64 first, u64 end, bool add);
+
 static void kvx_wtrace_free(struct kvm *kvm, struct kvx_wtrace *wt)
 {
+	unsigned long gfn;
+	void *e;
+
+	if (wt->mode == KVX_WTRACE_TRAP) {
+		xa_for_each(&wt->gfns, gfn, e)
+			kvx_wtrace_track(kvm, gfn, gfn + 1, false);
+	}
 	if (wt->mode == KVX_WTRACE_PML) {
 		/* As kvm_commit_memory_region() does, under slots_lock. */
 		atomic_set(&kvm->nr_memslots_dirty_logging,
@@ -132,7 +149,7 @@ int kvx_wtrace_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 
 	if (cap->args[1] || cap->args[2] || cap->args[3])
 		return -EINVAL;
-	if (mode && mode != KVX_WTRACE_PML && mode != KVX_WTRACE_WRPROT)
+	if (mode > KVX_WTRACE_TRAP)
 		return -EINVAL;
 	if (mode && !(kvx_wtrace_modes() & BIT(mode)))
 		return -EOPNOTSUPP;
@@ -151,6 +168,11 @@ int kvx_wtrace_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 	r = -EBUSY;
 	if (wt)
 		goto out;
+	if (mode == KVX_WTRACE_TRAP) {
+		r = kvm_enable_external_write_tracking(kvm);
+		if (r)
+			goto out;
+	}
 	r = -ENOMEM;
 	wt = kzalloc(sizeof(*wt), GFP_KERNEL_ACCOUNT);
 	if (!wt)
@@ -183,6 +205,32 @@ void kvx_wtrace_destroy_vm(struct kvm *kvm)
 
 /* ---- ranges ---- */
 
+/*
+ * KVX_WTRACE_TRAP: write-track [first, end) in the slots that exist now.
+ * A slot created later starts untracked; its traced pages then behave as in
+ * KVX_WTRACE_WRPROT.  Removal only drops counts this VM's trace added.
+ */
+static void kvx_wtrace_track(struct kvm *kvm, u64 first, u64 end, bool add)
+{
+	struct kvm_memory_slot *slot;
+	u64 gfn;
+	int idx;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	write_lock(&kvm->mmu_lock);
+	for (gfn = first; gfn < end; gfn++) {
+		slot = gfn_to_memslot(kvm, gfn);
+		if (!slot)
+			continue;
+		if (add)
+			__kvm_write_track_add_gfn(kvm, slot, gfn);
+		else if (kvm_gfn_is_write_tracked(kvm, slot, gfn))
+			__kvm_write_track_remove_gfn(kvm, slot, gfn);
+	}
+	write_unlock(&kvm->mmu_lock);
+	srcu_read_unlock(&kvm->srcu, idx);
+}
+
 static int kvx_wtrace_set_range(struct kvm *kvm, struct kvx_wtrace *wt,
 				void __user *argp)
 {
@@ -204,8 +252,11 @@ static int kvx_wtrace_set_range(struct kvm *kvm, struct kvx_wtrace *wt,
 
 	if (a.flags & KVX_WTRACE_RANGE_REMOVE) {
 		for (gfn = a.gfn; gfn < end; gfn++) {
-			if (xa_erase(&wt->gfns, gfn))
-				wt->nr_gfns--;
+			if (!xa_erase(&wt->gfns, gfn))
+				continue;
+			wt->nr_gfns--;
+			if (wt->mode == KVX_WTRACE_TRAP)
+				kvx_wtrace_track(kvm, gfn, gfn + 1, false);
 			cond_resched();
 		}
 		/* Untraced pages may be mapped huge and writable again. */
@@ -217,25 +268,36 @@ static int kvx_wtrace_set_range(struct kvm *kvm, struct kvx_wtrace *wt,
 	r = -ENOSPC;
 	if (a.npages > KVX_WTRACE_MAX_PAGES - wt->nr_gfns)
 		goto out;
+	/*
+	 * New entries hold 2 until the whole range is in, so a failure can
+	 * take out exactly what this call added.
+	 */
 	for (gfn = a.gfn; gfn < end; gfn++) {
-		void *old = xa_store(&wt->gfns, gfn, xa_mk_value(1),
-				     GFP_KERNEL_ACCOUNT);
-
-		r = xa_err(old);
+		r = xa_insert(&wt->gfns, gfn, xa_mk_value(2), GFP_KERNEL_ACCOUNT);
+		if (r == -EBUSY) {
+			r = 0;
+			continue;
+		}
 		if (r)
 			break;
-		if (!old)
-			wt->nr_gfns++;
+		wt->nr_gfns++;
 		cond_resched();
 	}
-	if (r) {
-		/* Undo: the range is traced entirely or not at all. */
-		for (end = gfn, gfn = a.gfn; gfn < end; gfn++) {
-			if (xa_erase(&wt->gfns, gfn))
-				wt->nr_gfns--;
+	for (end = gfn, gfn = a.gfn; gfn < end; gfn++) {
+		if (xa_load(&wt->gfns, gfn) != xa_mk_value(2))
+			continue;
+		if (r) {
+			xa_erase(&wt->gfns, gfn);
+			wt->nr_gfns--;
+			continue;
 		}
-		goto out;
+		xa_store(&wt->gfns, gfn, xa_mk_value(1), GFP_KERNEL_ACCOUNT);
+		if (wt->mode == KVX_WTRACE_TRAP)
+			kvx_wtrace_track(kvm, gfn, gfn + 1, true);
+		cond_resched();
 	}
+	if (r)
+		goto out;
 	/* Existing mappings may be writable or huge: fault them in again. */
 	kvm_zap_gfn_range(kvm, a.gfn, end);
 out:

@@ -174,13 +174,14 @@ static uint64_t run_sync(struct kvm_vcpu *vcpu)
 
 static const char *mode_name(uint32_t m)
 {
-	return m == KVX_WTRACE_PML ? "PML" : "write-protect";
+	return m == KVX_WTRACE_PML ? "PML" :
+	       m == KVX_WTRACE_WRPROT ? "write-protect" : "trap (page-track)";
 }
 
 static void test_caps(uint32_t *modes)
 {
 	int caps = kvm_check_cap(KVX_CAP_WRITE_TRACE);
-	int want = 1 << KVX_WTRACE_WRPROT;
+	int want = 1 << KVX_WTRACE_WRPROT | 1 << KVX_WTRACE_TRAP;
 
 	/* The VMX testbed has PML: it must be offered, never skipped. */
 	if (kvx_host_is_vmx())
@@ -189,8 +190,8 @@ static void test_caps(uint32_t *modes)
 		    caps, want);
 	*modes = caps;
 	ksft_test_result_pass("caps: modes 0x%x (%s)\n", caps,
-			      caps & (1 << KVX_WTRACE_PML) ? "PML and write-protect" :
-			      "write-protect");
+			      caps & (1 << KVX_WTRACE_PML) ? "PML, write-protect, trap" :
+			      "write-protect, trap");
 }
 
 static void test_enable(void)
@@ -202,9 +203,9 @@ static void test_enable(void)
 
 	r = __vm_ioctl(vm, KVX_WTRACE_HARVEST, &h);
 	TEST_ASSERT(r == -1 && errno == ENXIO, "harvest while off: %d/%d", r, errno);
-	cap.args[0] = 3;
+	cap.args[0] = 4;
 	TEST_ASSERT(__vm_ioctl(vm, KVM_ENABLE_CAP, &cap) == -1 && errno == EINVAL,
-		    "mode 3 accepted");
+		    "mode 4 accepted");
 	cap.args[0] = KVX_WTRACE_WRPROT;
 	cap.args[2] = 1;
 	TEST_ASSERT(__vm_ioctl(vm, KVM_ENABLE_CAP, &cap) == -1 && errno == EINVAL,
@@ -294,7 +295,7 @@ static void test_shadow(void)
 
 static void test_exits(void)
 {
-	uint64_t exits[3], irqs[3], pages = 16, e, irq;
+	uint64_t exits[3], irqs[3], emul[3], pages = 16, e, irq, em;
 	bool got[TABLE_PAGES];
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm = trace_vm(&vcpu, 1, guest_exits);
@@ -304,9 +305,11 @@ static void test_exits(void)
 	for (epoch = 0; epoch < 3; epoch++) {
 		e = kvx_vcpu_stat(vcpu, "exits");
 		irq = kvx_vcpu_stat(vcpu, "irq_exits");
+		em = kvx_vcpu_stat(vcpu, "insn_emulation");
 		TEST_ASSERT(run_sync(vcpu) == epoch, "epoch %d", epoch);
 		exits[epoch] = kvx_vcpu_stat(vcpu, "exits") - e;
 		irqs[epoch] = kvx_vcpu_stat(vcpu, "irq_exits") - irq;
+		emul[epoch] = kvx_vcpu_stat(vcpu, "insn_emulation") - em;
 		harvest_pages(vm, TABLE_GPA, TABLE_PAGES, got);
 		for (p = 0; p < TABLE_PAGES; p++)
 			TEST_ASSERT(got[p] == (p < pages), "epoch %d page %d", epoch, p);
@@ -318,14 +321,18 @@ static void test_exits(void)
 		if (mode == KVX_WTRACE_PML)
 			TEST_ASSERT(n == 1, "PML: %d writes to %lu pages took %lu exits (+%lu irq), expected 1 (the sync)",
 				    EXIT_WRITES, pages, n, irqs[epoch]);
+		else if (mode == KVX_WTRACE_TRAP)
+			TEST_ASSERT(n >= EXIT_WRITES + 1 && emul[epoch] >= EXIT_WRITES,
+				    "trap: %d writes took %lu exits, %lu emulations; expected one each per write",
+				    EXIT_WRITES, n, emul[epoch]);
 		else
 			TEST_ASSERT(n == pages + 1,
 				    "write-protect: %d writes to %lu pages took %lu exits, expected %lu",
 				    EXIT_WRITES, pages, n, pages + 1);
 	}
 	kvm_vm_free(vm);
-	ksft_test_result_pass("%s: %d writes to %lu traced pages: %lu exits (%lu irq) per epoch\n",
-			      mode_name(mode), EXIT_WRITES, pages, exits[2], irqs[2]);
+	ksft_test_result_pass("%s: %d writes to %lu traced pages: %lu exits (%lu irq), %lu emulated per epoch\n",
+			      mode_name(mode), EXIT_WRITES, pages, exits[2], irqs[2], emul[2]);
 }
 
 /* Dirty logging and tracing of the same pages both see every write. */
@@ -478,10 +485,10 @@ int main(void)
 	uint32_t modes, m;
 
 	ksft_print_header();
-	ksft_set_plan(2 + 5 * (kvx_host_is_vmx() ? 2 : 1));
+	ksft_set_plan(2 + 5 * (kvx_host_is_vmx() ? 3 : 2));
 	test_caps(&modes);
 	test_enable();
-	for (m = KVX_WTRACE_PML; m <= KVX_WTRACE_WRPROT; m++) {
+	for (m = KVX_WTRACE_PML; m <= KVX_WTRACE_TRAP; m++) {
 		if (!(modes & (1 << m)))
 			continue;
 		mode = m;
