@@ -2522,6 +2522,36 @@ static void test_mig_bad_streams(struct vf *vf)
 	vf_del(&b);
 }
 
+/*
+ * Closing the device ends its DMA logging session and its migration data
+ * transfer session; a data_fd that outlives the VF only says -ENODEV.
+ */
+static void test_mig_close(struct vf *vf)
+{
+	struct vfio_precopy_info info;
+	char path[PATH_MAX];
+	struct vf b;
+	u8 byte;
+	int fd;
+
+	vf_add(&b, vf);
+	CHECK(!log_start_guest(&b, GPAGE), "%s", strerror(errno));
+	CHECK(!strcmp(vf_state(&b, "dma_log"), "1"), "");
+	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_PRE_COPY, &fd) && fd >= 0, "");
+	CHECK(!precopy_info(fd, &info) && info.initial_bytes, "");
+	close(b.device);
+	b.device = -1;
+	CHECK(!strcmp(vf_state(&b, "dma_log"), "0"), "logging survived close");
+	CHECK(read(fd, &byte, 1) == -1 && errno == ENODEV, "read: %s",
+	      strerror(errno));
+	vf_del(&b);
+	snprintf(path, sizeof(path), MDEV_DIR "/%s", b.uuid);
+	CHECK(!exists(path), "VF not removed");
+	CHECK(precopy_info(fd, &info) == -ENODEV, "");
+	CHECK(read(fd, &byte, 1) == -1 && errno == ENODEV, "");
+	close(fd);
+}
+
 static void test_second_vf(struct vf *vf)
 {
 	struct vf b = {};
@@ -2634,6 +2664,7 @@ static const struct {
 	{ "mig_precopy", test_mig_precopy },
 	{ "mig_generation", test_mig_generation },
 	{ "mig_bad_streams", test_mig_bad_streams },
+	{ "mig_close", test_mig_close },
 	{ "second_vf", test_second_vf },
 	{ "remove_while_open", test_remove_while_open },
 };
