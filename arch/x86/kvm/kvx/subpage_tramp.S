@@ -25,6 +25,8 @@
  *   no call, no ret; only direct branches.  RSP points into this read-only
  *   page meanwhile, so an event frame pushed there faults.
  * - Interrupts are off from entry until after the switch back.
+ * - Writes to a window flagged KVX_SUBPAGE_WIN_WRITE_HC take the hypercall
+ *   even in VMFUNC mode.
  * - Offset 0 is ud2: code that runs off the end of the page before this
  *   one (after a VMFUNC of its own) faults here.
  *
@@ -184,6 +186,8 @@ kvx_subpage_tramp_start:
 .Lwrite_vmfunc:
 	VALIDATE KVX_SUBPAGE_WRITE, 0, .Lwrite_refused
 	andq	$-KVX_SUBPAGE_WINDOW_SIZE, %r8
+	testb	$KVX_SUBPAGE_WIN_WRITE_HC, KVX_SUBPAGE_WIN_FLAGS(%r8)
+	jnz	.Lwrite_hypercall
 	movzwl	KVX_SUBPAGE_WIN_VIEW(%r8), %ecx
 	leaq	GUARD(%rip), %rsp
 	xorl	%eax, %eax
@@ -226,6 +230,8 @@ kvx_subpage_tramp_start:
 	ud2
 
 /* ---- hypercall: view 0, ECX = access << 8 ---- */
+.Lwrite_hypercall:
+	movl	$(KVX_SUBPAGE_WRITE << KVX_SUBPAGE_HC_ACCESS_SHIFT), %ecx
 .Lhypercall:
 	orl	%r10d, %ecx
 	pushq	%rbx

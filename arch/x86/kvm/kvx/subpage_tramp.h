@@ -40,6 +40,7 @@
 /* Field offsets for the assembly. */
 #define KVX_SUBPAGE_HDR_MODE		6
 #define KVX_SUBPAGE_WIN_VIEW		0
+#define KVX_SUBPAGE_WIN_FLAGS		2
 #define KVX_SUBPAGE_WIN_RANGES		8
 #define KVX_SUBPAGE_RANGE_START		0
 #define KVX_SUBPAGE_RANGE_ACCESS	2
@@ -49,6 +50,13 @@
 #define KVX_SUBPAGE_MODE_OFF		0	/* every call: -EOPNOTSUPP */
 #define KVX_SUBPAGE_MODE_VMFUNC		1	/* VMFUNC into the window view */
 #define KVX_SUBPAGE_MODE_HYPERCALL	2	/* KVX_HC_WINDOW_ACCESS */
+
+/*
+ * kvx_subpage_tramp_window.flags.  WRITE_HC: in VMFUNC mode, writes to
+ * this window still take the hypercall; its view maps the page read-only
+ * (subpage.rst, "Page walks through the window page").
+ */
+#define KVX_SUBPAGE_WIN_WRITE_HC	1
 
 /* Range access bits, and the direction of one access. */
 #define KVX_SUBPAGE_READ		1
@@ -112,7 +120,8 @@ struct kvx_subpage_tramp_range {
 /* One window: one page, one view.  view 0 means no window. */
 struct kvx_subpage_tramp_window {
 	__u16 view;
-	__u16 pad[3];
+	__u16 flags;		/* KVX_SUBPAGE_WIN_* */
+	__u16 pad[2];
 	struct kvx_subpage_tramp_range range[KVX_SUBPAGE_MAX_RANGES];
 };
 
