@@ -147,20 +147,17 @@ extern const __u16 kvx_subpage_tramp_vmcall_sites[KVX_SUBPAGE_NR_VMCALL_SITES];
 
 /*
  * The check the trampoline makes, for KVM's hypercall handler (against its
- * own copy of the windows, never the guest's page) and for the unit test.
- * Same checks, same order, same status as the assembly.
+ * own copy of the window, never the guest's page) and for the unit test.
+ * Same checks, same order, same status as the assembly.  @w is the window
+ * the id names, or NULL for none.
  */
-static inline int kvx_subpage_check(const struct kvx_subpage_tramp_window *windows,
-				    __u32 id, __u32 offset, __u32 size,
-				    __u32 access)
+static inline int kvx_subpage_check_window(const struct kvx_subpage_tramp_window *w,
+					   __u32 offset, __u32 size,
+					   __u32 access)
 {
-	const struct kvx_subpage_tramp_window *w;
 	int i;
 
-	if (id >= KVX_SUBPAGE_MAX_WINDOWS)
-		return -KVX_SUBPAGE_EINVAL;
-	w = &windows[id];
-	if (!w->view)
+	if (!w || !w->view)
 		return -KVX_SUBPAGE_ENOENT;
 	if (size - 1 > 7 || (size & (size - 1)) || (offset & (size - 1)) ||
 	    offset >= KVX_SUBPAGE_TRAMP_SIZE ||
@@ -174,6 +171,16 @@ static inline int kvx_subpage_check(const struct kvx_subpage_tramp_window *windo
 			return 0;
 	}
 	return -KVX_SUBPAGE_EPERM;
+}
+
+/* The same for window @id of a whole table. */
+static inline int kvx_subpage_check(const struct kvx_subpage_tramp_window *windows,
+				    __u32 id, __u32 offset, __u32 size,
+				    __u32 access)
+{
+	if (id >= KVX_SUBPAGE_MAX_WINDOWS)
+		return -KVX_SUBPAGE_EINVAL;
+	return kvx_subpage_check_window(&windows[id], offset, size, access);
 }
 
 /*
