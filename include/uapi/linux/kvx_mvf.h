@@ -78,6 +78,7 @@
 #define KVX_MVF_REG_DMA_CPL_PENDING	0x2028	/* RW: write n to ack n */
 
 #define KVX_MVF_DMA_CTRL_ENABLE		_BITUL(0)
+#define KVX_MVF_DMA_CTRL_IRQ		_BITUL(1)	/* MSI on completion */
 
 #define KVX_MVF_DMA_STATUS_ENABLED	_BITUL(0)
 #define KVX_MVF_DMA_STATUS_CFG_ERR	_BITUL(1)	/* enable refused */

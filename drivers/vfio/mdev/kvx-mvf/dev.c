@@ -2,11 +2,12 @@
 /*
  * kvx-mvf: the device model: PCI config space, BAR0 decode and VF reset.
  *
- * Config space is a type 0 header with one 32-bit memory BAR and no
- * capabilities yet.  Only the bits a real function lets software change are
- * writable (kvx_mvf_cfg_wmask); BAR sizing works as on hardware.  BAR0 is
- * accessed as dwords only; unimplemented offsets read as zero and ignore
- * writes, as MMIO would.
+ * Config space is a type 0 header with one 32-bit memory BAR and one
+ * capability, MSI with a single vector and 64-bit addresses (irq.c).  Only
+ * the bits a real function lets software change are writable
+ * (kvx_mvf_cfg_wmask); BAR sizing works as on hardware.  BAR0 is accessed
+ * as dwords only; unimplemented offsets read as zero and ignore writes, as
+ * MMIO would.
  */
 
 #include <linux/lockdep.h>
@@ -74,6 +75,13 @@ static u8 kvx_mvf_cfg_wmask(unsigned int off)
 		return 0xff;
 	case PCI_BASE_ADDRESS_0 ... PCI_BASE_ADDRESS_0 + 3:
 		return bar0_mask >> ((off - PCI_BASE_ADDRESS_0) * 8);
+	case KVX_MVF_MSI_CAP + PCI_MSI_FLAGS:
+		return PCI_MSI_FLAGS_ENABLE;
+	case KVX_MVF_MSI_CAP + PCI_MSI_ADDRESS_LO:
+		return 0xfc;
+	case KVX_MVF_MSI_CAP + PCI_MSI_ADDRESS_LO + 1 ...
+	     KVX_MVF_MSI_CAP + PCI_MSI_DATA_64 + 1:
+		return 0xff;
 	default:
 		return 0;
 	}
@@ -94,6 +102,11 @@ static void kvx_mvf_cfg_init(u8 *cfg, unsigned int generation)
 	put_unaligned_le16(KVX_MVF_PCI_SUBSYS_VENDOR_ID,
 			   &cfg[PCI_SUBSYSTEM_VENDOR_ID]);
 	put_unaligned_le16(KVX_MVF_PCI_SUBSYS_ID, &cfg[PCI_SUBSYSTEM_ID]);
+	put_unaligned_le16(PCI_STATUS_CAP_LIST, &cfg[PCI_STATUS]);
+	cfg[PCI_CAPABILITY_LIST] = KVX_MVF_MSI_CAP;
+	cfg[KVX_MVF_MSI_CAP + PCI_CAP_LIST_ID] = PCI_CAP_ID_MSI;
+	put_unaligned_le16(PCI_MSI_FLAGS_64BIT,
+			   &cfg[KVX_MVF_MSI_CAP + PCI_MSI_FLAGS]);
 }
 
 /*

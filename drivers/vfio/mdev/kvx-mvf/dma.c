@@ -18,8 +18,10 @@
  * memory goes through kvx_mvf_dma_to_iova(), which logs it for DMA
  * logging (dirty.c) before it writes.
  *
- * Bus mastering is honoured: with PCI_COMMAND_MASTER clear a doorbell is
- * refused (NO_MASTER) and nothing is touched.  While migration has the
+ * A doorbell that completed descriptors raises the MSI vector when
+ * DMA_CTRL.IRQ is set (irq.c).  Bus mastering is honoured: with
+ * PCI_COMMAND_MASTER clear a doorbell is refused (NO_MASTER) and nothing
+ * is touched.  While migration has the
  * device quiesced (kvx_mvf_dma_set_quiesced()) a doorbell is remembered and
  * served when the device runs again.
  */
@@ -154,6 +156,7 @@ static u32 kvx_mvf_dma_exec(struct kvx_mvf_vf *vf,
 static void kvx_mvf_dma_process(struct kvx_mvf_vf *vf)
 {
 	struct kvx_mvf_dma_regs *regs = &vf->dma.regs;
+	u32 completed = regs->completed;
 	struct kvx_mvf_dma_desc desc;
 	__le32 status;
 	u64 addr;
@@ -179,14 +182,14 @@ static void kvx_mvf_dma_process(struct kvx_mvf_vf *vf)
 		addr = regs->ring_base + (u64)regs->head * KVX_MVF_DMA_DESC_SIZE;
 		if (vfio_dma_rw(&vf->vdev, addr, &desc, sizeof(desc), false)) {
 			regs->status |= KVX_MVF_DMA_STATUS_RING_FAULT;
-			return;
+			break;
 		}
 		err = kvx_mvf_dma_exec(vf, &desc);
 		status = cpu_to_le32(KVX_MVF_DMA_STS_DONE | err);
 		if (kvx_mvf_dma_to_iova(vf, addr + offsetof(typeof(desc), status),
 					&status, sizeof(status))) {
 			regs->status |= KVX_MVF_DMA_STATUS_RING_FAULT;
-			return;
+			break;
 		}
 		regs->head = (regs->head + 1) & (regs->ring_size - 1);
 		regs->completed++;
@@ -194,6 +197,8 @@ static void kvx_mvf_dma_process(struct kvx_mvf_vf *vf)
 		if (err)
 			regs->errors++;
 	}
+	if (regs->completed != completed && (regs->ctrl & KVX_MVF_DMA_CTRL_IRQ))
+		kvx_mvf_irq_signal(vf);
 }
 
 /*
@@ -205,10 +210,12 @@ static void kvx_mvf_dma_set_ctrl(struct kvx_mvf_dma_regs *regs, u32 val)
 {
 	bool enable = val & KVX_MVF_DMA_CTRL_ENABLE;
 
+	regs->ctrl = (regs->ctrl & ~KVX_MVF_DMA_CTRL_IRQ) |
+		     (val & KVX_MVF_DMA_CTRL_IRQ);
 	if (enable == !!(regs->ctrl & KVX_MVF_DMA_CTRL_ENABLE))
 		return;
 	if (!enable) {
-		regs->ctrl = 0;
+		regs->ctrl &= ~KVX_MVF_DMA_CTRL_ENABLE;
 		regs->head = 0;
 		regs->tail = 0;
 		regs->status = 0;
@@ -222,7 +229,7 @@ static void kvx_mvf_dma_set_ctrl(struct kvx_mvf_dma_regs *regs, u32 val)
 		return;
 	}
 	regs->status &= ~KVX_MVF_DMA_STATUS_CFG_ERR;
-	regs->ctrl = KVX_MVF_DMA_CTRL_ENABLE;
+	regs->ctrl |= KVX_MVF_DMA_CTRL_ENABLE;
 }
 
 u32 kvx_mvf_dma_read(struct kvx_mvf_vf *vf, unsigned int off)
@@ -321,13 +328,22 @@ void kvx_mvf_dma_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val)
 
 /*
  * Migration stops the engine from touching guest memory (quiesced) and lets
- * it go again; a doorbell that arrived meanwhile is served on the way out.
+ * it go again.  On the way out a doorbell that arrived meanwhile is served,
+ * and else the interrupt for completions still unacknowledged is raised
+ * again: one the source raised just before it stopped may have been lost.
  */
 void kvx_mvf_dma_set_quiesced(struct kvx_mvf_vf *vf, bool quiesced)
 {
+	struct kvx_mvf_dma_regs *regs = &vf->dma.regs;
+	bool was;
+
 	mutex_lock(&vf->dma.lock);
+	was = vf->dma.quiesced;
 	vf->dma.quiesced = quiesced;
-	if (!quiesced && vf->dma.regs.kick_pending)
+	if (!quiesced && regs->kick_pending)
 		kvx_mvf_dma_process(vf);
+	else if (was && !quiesced && regs->cpl_pending &&
+		 (regs->ctrl & KVX_MVF_DMA_CTRL_IRQ))
+		kvx_mvf_irq_signal(vf);
 	mutex_unlock(&vf->dma.lock);
 }

@@ -617,7 +617,7 @@ static int kvx_mvf_mig_check_dma(const struct kvx_mvf_mig_dma *dma,
 	u32 tail = le32_to_cpu(dma->tail);
 	u32 ctrl = le32_to_cpu(dma->ctrl);
 
-	if (ctrl & ~KVX_MVF_DMA_CTRL_ENABLE ||
+	if (ctrl & ~(KVX_MVF_DMA_CTRL_ENABLE | KVX_MVF_DMA_CTRL_IRQ) ||
 	    le32_to_cpu(dma->status) & ~KVX_MVF_MIG_DMA_STATUS || dma->rsvd ||
 	    le32_to_cpu(dma->errors) > le32_to_cpu(dma->completed) ||
 	    le32_to_cpu(pending->kick_pending) > 1)

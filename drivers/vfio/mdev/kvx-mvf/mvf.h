@@ -5,7 +5,8 @@
  * A PF is an mdev parent; each mdev instance is a VF, a VFIO PCI device.
  * Lock order: kvx_mvf_pf.lock before kvx_mvf_vf.lock; kvx_mvf_mig.state_mutex
  * before a migration file's lock before kvx_mvf_dma.lock before the
- * mmap_lock (the engine touches user memory) before kvx_mvf_vf.lock.
+ * mmap_lock (the engine touches user memory) before kvx_mvf_vf.lock;
+ * kvx_mvf_irq.lock is a leaf, taken under the DMA engine's lock.
  */
 #ifndef KVX_MVF_H
 #define KVX_MVF_H
@@ -21,6 +22,7 @@
 
 #include "dirty.h"
 #include "dma.h"
+#include "irq.h"
 #include "mbx.h"
 #include "migration.h"
 #include "pf.h"
@@ -72,6 +74,8 @@ struct kvx_mvf_vf {
 	struct delayed_work poll_work;
 	/* The DMA engine, under its own lock (dma.h). */
 	struct kvx_mvf_dma dma;
+	/* The MSI vector's eventfd (irq.h). */
+	struct kvx_mvf_irq irq;
 	/* Migration v2, under its own lock, taken first (migration.h). */
 	struct kvx_mvf_mig mig;
 

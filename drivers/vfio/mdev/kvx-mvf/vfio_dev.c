@@ -200,7 +200,7 @@ static int kvx_mvf_ioctl_get_region_info(struct vfio_region_info __user *arg)
 	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
 }
 
-/* No interrupts yet: every index exists and has no vectors. */
+/* One MSI vector; every other index exists and has none. */
 static int kvx_mvf_ioctl_get_irq_info(void __user *arg)
 {
 	unsigned long minsz = offsetofend(struct vfio_irq_info, count);
@@ -211,8 +211,7 @@ static int kvx_mvf_ioctl_get_irq_info(void __user *arg)
 	if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
 		return -EINVAL;
 
-	info.flags = 0;
-	info.count = 0;
+	kvx_mvf_irq_info(&info);
 
 	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
 }
@@ -236,6 +235,8 @@ static long kvx_mvf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		return kvx_mvf_ioctl_get_region_info(uarg);
 	case VFIO_DEVICE_GET_IRQ_INFO:
 		return kvx_mvf_ioctl_get_irq_info(uarg);
+	case VFIO_DEVICE_SET_IRQS:
+		return kvx_mvf_irq_set(vf, uarg);
 	case VFIO_DEVICE_RESET:
 		return kvx_mvf_reset(vf);
 	case KVX_MVF_DMA_LOGGING_REPORT:
@@ -263,14 +264,15 @@ static int kvx_mvf_open_device(struct vfio_device *vdev)
 }
 
 /*
- * The DMA logging session and the migration state belong to the user that
- * opened the device.
+ * The DMA logging session, the migration state and the interrupt's eventfd
+ * belong to the user that opened the device.
  */
 static void kvx_mvf_close_device(struct vfio_device *vdev)
 {
 	kvx_mvf_direct_close(vdev_to_vf(vdev));
 	kvx_mvf_dirty_stop(vdev_to_vf(vdev));
 	kvx_mvf_mig_close(vdev_to_vf(vdev));
+	kvx_mvf_irq_release(vdev_to_vf(vdev));
 }
 
 static int kvx_mvf_init_dev(struct vfio_device *vdev)
@@ -296,6 +298,7 @@ static int kvx_mvf_init_dev(struct vfio_device *vdev)
 	vf->generation = kvx_mvf_dev_new_generation();
 	vdev->log_ops = &kvx_mvf_log_ops;
 	kvx_mvf_mig_init(vf);
+	kvx_mvf_irq_init(vf);
 	INIT_LIST_HEAD(&vf->pf_node);
 	mutex_init(&vf->lock);
 	kvx_mvf_direct_init(vf);
@@ -314,6 +317,7 @@ static void kvx_mvf_release_dev(struct vfio_device *vdev)
 	struct kvx_mvf_vf *vf = vdev_to_vf(vdev);
 
 	mutex_destroy(&vf->lock);
+	kvx_mvf_irq_destroy(vf);
 	kvx_mvf_mig_destroy(vf);
 	kvx_mvf_dma_destroy(vf);
 	kvx_mvf_mbx_destroy(&vf->mbx);

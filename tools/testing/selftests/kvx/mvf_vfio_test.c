@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -437,7 +438,12 @@ static void test_region_info(struct vf *vf)
 	for (i = 0; i < VFIO_PCI_NUM_IRQS; i++) {
 		ii.index = i;
 		CHECK(!ioctl(vf->device, VFIO_DEVICE_GET_IRQ_INFO, &ii), "");
-		CHECK(ii.count == 0, "irq %u count %u", i, ii.count);
+		if (i == VFIO_PCI_MSI_IRQ_INDEX)
+			CHECK(ii.count == 1 && ii.flags ==
+			      (VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE),
+			      "MSI count %u flags 0x%x", ii.count, ii.flags);
+		else
+			CHECK(ii.count == 0, "irq %u count %u", i, ii.count);
 	}
 	ii.index = VFIO_PCI_NUM_IRQS;
 	CHECK(ioctl(vf->device, VFIO_DEVICE_GET_IRQ_INFO, &ii) == -1 &&
@@ -495,6 +501,23 @@ static void test_config_space(struct vf *vf)
 	CHECK((cfg[PCI_CLASS_PROG] | cfg[PCI_CLASS_DEVICE] << 8 |
 	       cfg[PCI_CLASS_DEVICE + 1] << 16) == KVX_MVF_PCI_CLASS, "");
 	CHECK(cfg[PCI_HEADER_TYPE] == PCI_HEADER_TYPE_NORMAL, "");
+	/* One capability: MSI, one vector, 64-bit. */
+	CHECK(cfg[PCI_STATUS] & PCI_STATUS_CAP_LIST, "");
+	CHECK(cfg[PCI_CAPABILITY_LIST] == 0x40, "0x%x",
+	      cfg[PCI_CAPABILITY_LIST]);
+	CHECK(cfg[0x40 + PCI_CAP_LIST_ID] == PCI_CAP_ID_MSI &&
+	      cfg[0x40 + PCI_CAP_LIST_NEXT] == 0, "");
+	CHECK((cfg[0x40 + PCI_MSI_FLAGS] | cfg[0x41 + PCI_MSI_FLAGS] << 8) ==
+	      PCI_MSI_FLAGS_64BIT, "");
+	CHECK(!cfg_write32(vf, 0x40 + PCI_MSI_ADDRESS_LO, 0xfee00003), "");
+	CHECK(cfg_read32(vf, 0x40 + PCI_MSI_ADDRESS_LO) == 0xfee00000, "");
+	CHECK(!cfg_write32(vf, 0x40 + PCI_MSI_DATA_64, 0xffff4041), "");
+	CHECK(cfg_read32(vf, 0x40 + PCI_MSI_DATA_64) == 0x4041, "");
+	CHECK(!cfg_write32(vf, 0x40, 0xffffffff), "");
+	CHECK(cfg_read32(vf, 0x40) == ((PCI_MSI_FLAGS_64BIT |
+					 PCI_MSI_FLAGS_ENABLE) << 16 |
+					PCI_CAP_ID_MSI), "0x%x",
+	      cfg_read32(vf, 0x40));
 
 	/* BAR sizing, as firmware does it. */
 	CHECK(!cfg_write32(vf, PCI_BASE_ADDRESS_0, 0xffffffff), "");
@@ -2459,7 +2482,7 @@ static void test_mig_bad_streams(struct vf *vf)
 	MUTATE("VFMAILBOX PFU", mbx->vfmailbox |= KVX_MVF_MBX_PFU);
 	MUTATE("pf_msg_pending 2", mbx->pf_msg_pending = 2);
 	dma = section(stream2, len, KVX_MVF_MIG_DMA);
-	MUTATE("DMA ctrl", dma->ctrl = 3);
+	MUTATE("DMA ctrl", dma->ctrl = 5);
 	MUTATE("DMA status ENABLED", dma->status |= KVX_MVF_DMA_STATUS_ENABLED);
 	MUTATE("ring size 3", dma->ring_size = 3);
 	MUTATE("ring base", dma->ring_base += 8);
@@ -2550,6 +2573,118 @@ static void test_mig_close(struct vf *vf)
 	CHECK(precopy_info(fd, &info) == -ENODEV, "");
 	CHECK(read(fd, &byte, 1) == -1 && errno == ENODEV, "");
 	close(fd);
+}
+
+/* Set the MSI trigger with @data_type and @count; 0 or -errno. */
+static int set_msi(struct vf *vf, u32 data_type, u32 count, s32 data)
+{
+	u64 buf[(sizeof(struct vfio_irq_set) + 8) / 8] = {};
+	struct vfio_irq_set *s = (void *)buf;
+
+	s->argsz = sizeof(*s) + (data_type == VFIO_IRQ_SET_DATA_EVENTFD ? 4 :
+				 data_type == VFIO_IRQ_SET_DATA_BOOL ? 1 : 0);
+	s->flags = data_type | VFIO_IRQ_SET_ACTION_TRIGGER;
+	s->index = VFIO_PCI_MSI_IRQ_INDEX;
+	s->count = count;
+	memcpy(s->data, &data, 4);
+	return ioctl(vf->device, VFIO_DEVICE_SET_IRQS, s) ? -errno : 0;
+}
+
+/* Interrupts signalled since the last call (the eventfd's counter). */
+static u64 irqs(int efd)
+{
+	u64 n = 0;
+
+	if (read(efd, &n, sizeof(n)) != sizeof(n))
+		CHECK(errno == EAGAIN, "eventfd: %s", strerror(errno));
+	return n;
+}
+
+/* The MSI vector: SET_IRQS, DMA completions, re-raise after quiesce. */
+static void test_dma_irq(struct vf *vf)
+{
+	u64 buf[(sizeof(struct vfio_irq_set) + 8) / 8] = {};
+	struct vfio_irq_set *s = (void *)buf;
+	const u64 dst = giova(DATA_OFF + 0x4000);
+	int efd, efd2;
+	u32 ctrl;
+
+	efd = eventfd(0, EFD_NONBLOCK);
+	CHECK(efd >= 0, "");
+	/* Refused: other indices, actions, counts, a bad fd. */
+	*s = (struct vfio_irq_set){ .argsz = sizeof(*s) + 4, .index =
+		VFIO_PCI_INTX_IRQ_INDEX, .count = 1, .flags =
+		VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER };
+	memcpy(s->data, &efd, 4);
+	CHECK(ioctl(vf->device, VFIO_DEVICE_SET_IRQS, s) == -1 &&
+	      errno == EINVAL, "INTx");
+	s->index = VFIO_PCI_MSIX_IRQ_INDEX;
+	CHECK(ioctl(vf->device, VFIO_DEVICE_SET_IRQS, s) == -1 &&
+	      errno == EINVAL, "MSI-X");
+	s->index = VFIO_PCI_MSI_IRQ_INDEX;
+	s->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_MASK;
+	CHECK(ioctl(vf->device, VFIO_DEVICE_SET_IRQS, s) == -1 &&
+	      errno == EINVAL, "mask");
+	s->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	s->count = 2;
+	CHECK(ioctl(vf->device, VFIO_DEVICE_SET_IRQS, s) == -1 &&
+	      errno == EINVAL, "count 2");
+	s->count = 1;
+	s->argsz = sizeof(*s);
+	CHECK(ioctl(vf->device, VFIO_DEVICE_SET_IRQS, s) == -1 &&
+	      errno == EINVAL, "short argsz");
+	CHECK(set_msi(vf, VFIO_IRQ_SET_DATA_EVENTFD, 1, 12345) == -EBADF, "");
+
+	CHECK(!set_msi(vf, VFIO_IRQ_SET_DATA_EVENTFD, 1, efd), "%s",
+	      strerror(errno));
+	ctrl = reg_read(vf, KVX_MVF_REG_DMA_CTRL);
+	CHECK(ctrl == KVX_MVF_DMA_CTRL_ENABLE, "ctrl 0x%x", ctrl);
+	/* Without DMA_CTRL.IRQ, completions are silent. */
+	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 1, dst, 64) == DMA_OK, "");
+	CHECK(irqs(efd) == 0, "interrupt without DMA_CTRL.IRQ");
+	reg_write(vf, KVX_MVF_REG_DMA_CTRL, ctrl | KVX_MVF_DMA_CTRL_IRQ);
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_CTRL) ==
+	      (ctrl | KVX_MVF_DMA_CTRL_IRQ), "");
+	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 1, dst, 64) == DMA_OK, "");
+	CHECK(irqs(efd) == 1, "no interrupt");
+	/* One per doorbell that completed something. */
+	dma_post(vf, KVX_MVF_DMA_OP_FILL, 1, dst, 64);
+	dma_post(vf, KVX_MVF_DMA_OP_FILL, 1, dst, 64);
+	dma_kick(vf);
+	dma_kick(vf);
+	CHECK(irqs(efd) == 1, "");
+	/* DATA_BOOL and DATA_NONE fire it by hand. */
+	CHECK(!set_msi(vf, VFIO_IRQ_SET_DATA_BOOL, 1, 1), "");
+	CHECK(!set_msi(vf, VFIO_IRQ_SET_DATA_BOOL, 1, 0), "");
+	CHECK(!set_msi(vf, VFIO_IRQ_SET_DATA_NONE, 1, 0), "");
+	CHECK(irqs(efd) == 2, "");
+
+	/* Leaving a quiesced state raises it again for pending completions. */
+	CHECK(reg_read(vf, KVX_MVF_REG_DMA_CPL_PENDING), "");
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(irqs(efd) == 1, "not raised again");
+	reg_write(vf, KVX_MVF_REG_DMA_CPL_PENDING, ~0u);
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(irqs(efd) == 0, "raised with nothing pending");
+
+	/* Another eventfd replaces the first; -1 and count 0 detach. */
+	efd2 = eventfd(0, EFD_NONBLOCK);
+	CHECK(efd2 >= 0 && !set_msi(vf, VFIO_IRQ_SET_DATA_EVENTFD, 1, efd2),
+	      "");
+	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 1, dst, 64) == DMA_OK, "");
+	CHECK(irqs(efd) == 0 && irqs(efd2) == 1, "");
+	CHECK(!set_msi(vf, VFIO_IRQ_SET_DATA_EVENTFD, 1, -1), "");
+	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 1, dst, 64) == DMA_OK, "");
+	CHECK(irqs(efd2) == 0, "detached eventfd signalled");
+	CHECK(!set_msi(vf, VFIO_IRQ_SET_DATA_EVENTFD, 1, efd), "");
+	CHECK(!set_msi(vf, VFIO_IRQ_SET_DATA_NONE, 0, 0), "");
+	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 1, dst, 64) == DMA_OK, "");
+	CHECK(irqs(efd) == 0, "detached eventfd signalled");
+	close(efd);
+	close(efd2);
+	reg_write(vf, KVX_MVF_REG_DMA_CPL_PENDING, ~0u);
 }
 
 static void test_second_vf(struct vf *vf)
@@ -2665,6 +2800,7 @@ static const struct {
 	{ "mig_generation", test_mig_generation },
 	{ "mig_bad_streams", test_mig_bad_streams },
 	{ "mig_close", test_mig_close },
+	{ "dma_irq", test_dma_irq },
 	{ "second_vf", test_second_vf },
 	{ "remove_while_open", test_remove_while_open },
 };
