@@ -162,6 +162,123 @@ static void tramp_writable(bool on)
 		abort();
 }
 
+/*
+ * The tracer of window-view code.  Only the forms the trampoline is meant
+ * to use there are accepted: register arithmetic, direct branches, loads
+ * from the page itself (RIP- or R8-relative), one access through (%rsi),
+ * LFENCE, VMFUNC and ud2.  A push, pop, call, ret, indirect branch, any
+ * other memory operand or an unknown instruction is an error, so a change
+ * to the trampoline that adds one fails here until this list is reviewed.
+ */
+#define TF		0x100UL
+static bool tracing;
+static unsigned long traced, trace_bad, trace_accesses, trace_stores;
+static long trace_bad_off = -1;
+
+static void trace_fail(const uint8_t *p)
+{
+	if (!trace_bad++)
+		trace_bad_off = p - tramp;
+}
+
+/* A memory operand: 0 none, 1 the page itself, 2 (%rsi), -1 other. */
+static int trace_operand(uint8_t rex, uint8_t modrm)
+{
+	uint8_t mod = modrm >> 6, rm = modrm & 7;
+
+	if (mod == 3)
+		return 0;
+	if (mod == 0 && rm == 5)
+		return 1;			/* RIP-relative */
+	if ((rex & 1) && rm == 0)
+		return 1;			/* disp(%r8), the table */
+	if (!(rex & 1) && mod == 0 && rm == 6)
+		return 2;			/* (%rsi), the access */
+	return -1;
+}
+
+static void trace_insn(const uint8_t *p)
+{
+	const uint8_t *start = p;
+	uint8_t rex = 0, op, modrm;
+	bool store = false;
+	int mem = 0;
+
+	traced++;
+	if (p < tramp || p >= tramp + KVX_SUBPAGE_TABLE_OFFSET) {
+		trace_fail(p);
+		return;
+	}
+	if (*p == 0x66)
+		p++;
+	if ((*p & 0xf0) == 0x40)
+		rex = *p++;
+	op = *p++;
+	modrm = *p;
+	switch (op) {
+	case 0x0f:
+		op = *p++;
+		modrm = *p;
+		if ((op == 0x01 && modrm == 0xd4) || op == 0x0b ||
+		    (op == 0xae && modrm == 0xe8) || (op & 0xf0) == 0x80)
+			break;
+		if (op == 0xb6 || op == 0xb7) {
+			mem = trace_operand(rex, modrm);
+			break;
+		}
+		trace_fail(start);
+		return;
+	case 0x70 ... 0x7f:
+	case 0xe9:
+	case 0xeb:
+	case 0xb8 ... 0xbf:
+	case 0x8d:				/* lea: no access */
+		break;
+	case 0x01:
+	case 0x31:
+	case 0x39:
+	case 0x85:
+	case 0x81:
+	case 0x83:
+	case 0xc1:
+	case 0xff:
+		if (modrm >> 6 != 3 || (op == 0xff && ((modrm >> 3) & 7) > 1))
+			mem = -1;		/* read-modify-write, or a branch */
+		break;
+	case 0x3b:
+	case 0x8b:
+		mem = trace_operand(rex, modrm);
+		break;
+	case 0xf6:
+		mem = ((modrm >> 3) & 7) ? -1 : trace_operand(rex, modrm);
+		break;
+	case 0x88:
+	case 0x89:
+		mem = trace_operand(rex, modrm);
+		store = mem != 0;
+		break;
+	default:
+		trace_fail(start);
+		return;
+	}
+	if (mem < 0 || (store && mem != 2))
+		trace_fail(start);
+	if (mem == 2)
+		trace_accesses++;
+	if (store)
+		trace_stores++;
+}
+
+static void on_sigtrap(int sig, siginfo_t *si, void *ctx)
+{
+	greg_t *g = ((ucontext_t *)ctx)->uc_mcontext.gregs;
+
+	if (cur_view && tracing)
+		trace_insn((uint8_t *)g[REG_RIP]);
+	else
+		g[REG_EFL] &= ~TF;
+}
+
 static void emulate_vmfunc(greg_t *g, long off)
 {
 	uint32_t view = g[REG_RCX];
@@ -195,6 +312,13 @@ static void emulate_vmfunc(greg_t *g, long off)
 		}
 	}
 	set_view(view);
+	/* Single-step what runs in a window view (test_window_view_code). */
+	if (tracing && view) {
+		g[REG_EFL] |= TF;
+		trace_insn((uint8_t *)g[REG_RIP] + 3);
+	} else {
+		g[REG_EFL] &= ~TF;
+	}
 }
 
 /* One access of exactly @size bytes, as get_user()/put_user() make. */
@@ -695,6 +819,54 @@ static int rogue(long site, struct rogue_regs *regs, int *jump)
 }
 
 /*
+ * Single-step every instruction run in a window view: only accepted forms,
+ * at most one access per call, a store only when writing.
+ */
+static bool test_window_view_code(void)
+{
+	static const uint32_t offs[] = { 0x0, 0x8, 0x10, 0x20, 0x100, 0x400,
+					 0x7f8, 0x800, 0xc00, 0xff8 };
+	unsigned long calls = 0, wrong = 0;
+	unsigned int n;
+
+	fill_table(KVX_SUBPAGE_MODE_VMFUNC);
+	traced = 0;
+	trace_bad = 0;
+	tracing = true;
+	for (n = 0; n < NR_IDS * ARRAY_SIZE(offs) * 4 * 2; n++) {
+		uint32_t id = n / (ARRAY_SIZE(offs) * 8);
+		uint32_t off = offs[n / 8 % ARRAY_SIZE(offs)];
+		unsigned int size = 1 << (n / 2 % 4);
+		bool write = n % 2;
+		int pid = spec[id].view ? (int)id : 0;
+		int want = expect(id, off, size, write ? W : R);
+		__u64 val = 0x0102030405060708ULL;
+		int r, jump;
+
+		trace_accesses = 0;
+		trace_stores = 0;
+		deny_all = want != 0;
+		r = tcall(write, id, wpage[pid] + off, size, &val, &jump);
+		deny_all = false;
+		calls++;
+		if (jump || r != want || trace_accesses > 1 ||
+		    (trace_stores && !write)) {
+			wrong++;
+			continue;
+		}
+		if (write && !want)
+			memcpy(&shadow[pid][off], &val, size);
+	}
+	tracing = false;
+	ksft_print_msg("window view code: %lu calls, %lu instructions traced, %lu wrong\n",
+		       calls, traced, wrong);
+	if (trace_bad)
+		ksft_print_msg("%lu unexpected instructions, first at %#lx\n",
+			       trace_bad, trace_bad_off);
+	return !wrong && !trace_bad && traced && pages_match();
+}
+
+/*
  * A guest that jumps straight to an enter VMFUNC with registers of its
  * choice: the view it lands in (ECX) and the window it names (EDI) differ,
  * or the size is not one of the four.  Nothing outside the named window's
@@ -712,6 +884,8 @@ static bool test_rogue_enter(void)
 	unsigned long n, bad = 0, calls = 0;
 
 	fill_table(KVX_SUBPAGE_MODE_VMFUNC);
+	trace_bad = 0;
+	tracing = true;		/* the failure paths of the second check too */
 	for (n = 0; n < 2 * 15 * per_view; n++) {
 		int o = n % ARRAY_SIZE(offs);
 		int s = n / ARRAY_SIZE(offs) % ARRAY_SIZE(sizes);
@@ -744,8 +918,10 @@ static bool test_rogue_enter(void)
 		if (site && !want)
 			memcpy(&shadow[vp][offs[o]], &regs.rdx, size);
 	}
-	ksft_print_msg("rogue enter: %lu jumps, %lu wrong\n", calls, bad);
-	return pages_match() && !bad;
+	tracing = false;
+	ksft_print_msg("rogue enter: %lu jumps, %lu wrong, %lu unexpected instructions\n",
+		       calls, bad, trace_bad);
+	return pages_match() && !bad && !trace_bad;
 }
 
 /* A guest that jumps to the leave VMFUNC with ECX = a window view. */
@@ -843,6 +1019,7 @@ static const struct {
 	{ "vmfunc_path_all_offsets", test_vmfunc_path },
 	{ "hypercall_path_all_offsets", test_hypercall_path },
 	{ "mode_off", test_mode_off },
+	{ "window_view_code", test_window_view_code },
 	{ "rogue_enter", test_rogue_enter },
 	{ "rogue_leave", test_rogue_leave },
 	{ "removal_races", test_races },
@@ -863,6 +1040,8 @@ static void setup(void)
 	sigaction(SIGILL, &sa, NULL);
 	sa.sa_sigaction = on_sigsegv;
 	sigaction(SIGSEGV, &sa, NULL);
+	sa.sa_sigaction = on_sigtrap;
+	sigaction(SIGTRAP, &sa, NULL);
 
 	tramp = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
