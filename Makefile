@@ -32,7 +32,7 @@ JOBS	?= $(shell nproc)
 
 export KVX_VERSION KSRC KDIR BUILD TOP JOBS
 
-.PHONY: all modules deps kvm mvf source selftests kunit lint check check-qemu \
+.PHONY: all modules deps kvm mvf source selftests kunit lint check bench check-qemu \
 	check-bochs demo bench install dkms clean help
 
 all: modules
@@ -40,6 +40,7 @@ all: modules
 help:
 	@echo 'kvx targets:'
 	@echo '  make            build kvm.ko, kvm-intel.ko, kvm-amd.ko (patched) and kvx-mvf.ko into build/'
+	@echo '  make bench      benchmarks on QEMU and Bochs: exits and guest TSC, as ratios'
 	@echo '  make demo       boot Bochs (VMX+EPT+VMFUNC+PML) with kvx and run a guest'
 	@echo '  make check      W=1 build + lint + kunit + tests on QEMU and Bochs'
 	@echo '  make deps       install Debian packages (as root) and pick the kernel'
@@ -97,6 +98,9 @@ check: source
 
 demo: modules selftests
 	$(TOP)/scripts/demo
+
+bench: modules selftests
+	$(TOP)/scripts/bench
 
 install: modules
 	$(MAKE) -C $(KDIR) M=$(KVM_M) INSTALL_MOD_DIR=updates/kvx modules_install

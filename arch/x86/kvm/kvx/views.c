@@ -644,7 +644,7 @@ static int kvx_set_view_visibility(struct kvm *kvm, struct kvx_views *kv,
 	 * enters again (LOAD_MMU_PGD waits for the acknowledgement), so a
 	 * hidden view cannot be reached once this returns.
 	 */
-	kvm_make_all_cpus_request(kvm, KVM_REQ_LOAD_MMU_PGD);
+	kvm_make_all_cpus_request(kvm, KVM_REQ_LOAD_MMU_PGD | KVM_REQUEST_WAIT);
 	return 0;
 }
 

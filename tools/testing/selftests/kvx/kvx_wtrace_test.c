@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <linux/kvx.h>
 
@@ -35,6 +36,7 @@
 #define EXIT_WRITES	10000
 
 static uint32_t mode;		/* KVX_WTRACE_* under test */
+static bool verbose;
 
 /* ---- the generator, shared by guest and host ---- */
 
@@ -285,6 +287,16 @@ static void test_shadow(void)
 		TEST_ASSERT(!memcmp(shadow, table, sizeof(shadow)),
 			    "%s round %d: shadow differs from the guest's table",
 			    mode_name(mode), round);
+		if (verbose || !(round % 100)) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ksft_print_msg("%s: round %d coherent at %ld.%03ld s, exits %lu %lu\n",
+				       mode_name(mode), round, (long)ts.tv_sec,
+				       ts.tv_nsec / 1000000,
+				       kvx_vcpu_stat(vcpus[0], "exits"),
+				       kvx_vcpu_stat(vcpus[1], "exits"));
+		}
 	}
 	for (v = 0; v < NR_VCPUS; v++)
 		TEST_ASSERT(run_sync(vcpus[v]) == -1ULL, "vCPU %d not done", v);
@@ -480,15 +492,19 @@ static void test_overflow_and_fuzz(void)
 			      mode_name(mode), rejected);
 }
 
-int main(void)
+/* Usage: kvx_wtrace_test [MODE [verbose]]: only MODE (KVX_WTRACE_*). */
+int main(int argc, char **argv)
 {
-	uint32_t modes, m;
+	uint32_t modes, m, only = argc > 1 ? atoi(argv[1]) : 0;
 
+	verbose = argc > 2;
 	ksft_print_header();
-	ksft_set_plan(2 + 5 * (kvx_host_is_vmx() ? 3 : 2));
+	ksft_set_plan(2 + 5 * (only ? 1 : kvx_host_is_vmx() ? 3 : 2));
 	test_caps(&modes);
 	test_enable();
-	for (m = KVX_WTRACE_PML; m <= KVX_WTRACE_TRAP; m++) {
+	if (only)
+		modes &= 1 << only;
+	for (m = KVX_WTRACE_TRAP; m >= KVX_WTRACE_PML; m--) {
 		if (!(modes & (1 << m)))
 			continue;
 		mode = m;
