@@ -32,7 +32,7 @@ JOBS	?= $(shell nproc)
 
 export KVX_VERSION KSRC KDIR BUILD TOP JOBS
 
-.PHONY: all modules deps kvm mvf source selftests kunit lint check bench check-qemu \
+.PHONY: all modules deps kvm mvf source selftests kunit lint check check-qemu \
 	check-bochs demo bench install dkms clean help
 
 all: modules
