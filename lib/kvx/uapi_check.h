@@ -19,14 +19,14 @@
  * this file without it.
  */
 #ifndef KVX_VIEW_ACCESS_READ
-#define KVX_VIEW_ACCESS_READ		(1U << 0)
-#define KVX_VIEW_ACCESS_WRITE		(1U << 1)
-#define KVX_VIEW_ACCESS_EXEC		(1U << 2)
+#define KVX_VIEW_ACCESS_READ		BIT(0)
+#define KVX_VIEW_ACCESS_WRITE		BIT(1)
+#define KVX_VIEW_ACCESS_EXEC		BIT(2)
 #define KVX_VIEW_ACCESS_RWX		(KVX_VIEW_ACCESS_READ |		\
 					 KVX_VIEW_ACCESS_WRITE |	\
 					 KVX_VIEW_ACCESS_EXEC)
 /* Drop the view's override: the range gets view 0's access again. */
-#define KVX_VIEW_ACCESS_INHERIT		(1U << 31)
+#define KVX_VIEW_ACCESS_INHERIT		BIT(31)
 #endif
 
 /* One allowed byte range of a sub-page window; the page is 4 KiB. */

@@ -86,6 +86,7 @@ struct kvx_view_fault {
 	__u16 view;
 	__u16 pad[3];
 };
+
 #define kvx_run_view_fault(run)	((struct kvx_view_fault *)(run)->padding)
 
 #define KVX_SET_VIEW_ACCESS	_IOW(KVMIO, 0xf0, struct kvx_view_access)

@@ -52,7 +52,7 @@ int kvx_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 /* kvm.ko, x86.c: teardown, hypercall and emulator. */
 void kvx_views_vcpu_destroy(struct kvm_vcpu *vcpu);
 void kvx_destroy_vm(struct kvm *kvm);
-#define kvx_views_on(kvm) (READ_ONCE((kvm)->arch.kvx) != NULL)
+#define kvx_views_on(kvm) (!!READ_ONCE((kvm)->arch.kvx))
 int kvx_view_hypercall(struct kvm_vcpu *vcpu, unsigned long flags,
 		       unsigned long view, int cpl);
 bool kvx_view_gpa_hidden(struct kvm_vcpu *vcpu, gpa_t gpa);
@@ -81,6 +81,7 @@ void kvx_vmx_views_init(void);
 bool kvx_vmx_vmfunc_wanted(struct kvm_vcpu *vcpu);
 void kvx_vmx_load_eptp_list(struct kvm_vcpu *vcpu, u64 eptp);
 void kvx_vmx_sync_view(struct kvm_vcpu *vcpu);
-void kvx_vmx_hardware_setup(int (*handlers[])(struct kvm_vcpu *vcpu));
+typedef int (*kvx_exit_handler_t)(struct kvm_vcpu *vcpu);
+void kvx_vmx_hardware_setup(kvx_exit_handler_t handlers[]);
 
 #endif /* ARCH_X86_KVM_KVX_KVX_H */

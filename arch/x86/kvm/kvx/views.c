@@ -115,6 +115,7 @@ static int kvx_views_enable(struct kvm *kvm, struct kvm_enable_cap *cap)
 	}
 	if (kvm->arch.kvx)
 		goto out;
+	/* Pairs with kvx_views(): the state is complete before it is seen. */
 	smp_store_release(&kvm->arch.kvx, kv);
 	kv = NULL;
 	r = 0;
@@ -368,9 +369,9 @@ int kvx_view_hypercall(struct kvm_vcpu *vcpu, unsigned long flags,
 		   !kvx_view_vcpu_get(vcpu, kv)) {
 		kvm_queue_exception(vcpu, UD_VECTOR);
 		return 1;
-	} else {
-		kvx_view_set_active(vcpu, view);
 	}
+	if (!ret)
+		kvx_view_set_active(vcpu, view);
 	kvm_rax_write(vcpu, ret);
 	return kvm_skip_emulated_instruction(vcpu);
 }
@@ -641,7 +642,7 @@ static int kvx_set_view_visibility(struct kvm *kvm, struct kvx_views *kv,
 	mutex_unlock(&kv->lock);
 	/*
 	 * Every vCPU leaves the guest and rewrites its EPTP list before it
-	 * enters again (LOAD_MMU_PGD waits for the acknowledgement), so a
+	 * enters again (LOAD_MMU_PGD waits for the acknowledgment), so a
 	 * hidden view cannot be reached once this returns.
 	 */
 	kvm_make_all_cpus_request(kvm, KVM_REQ_LOAD_MMU_PGD | KVM_REQUEST_WAIT);

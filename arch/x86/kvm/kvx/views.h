@@ -64,6 +64,7 @@ struct kvx_views {
 
 static inline struct kvx_views *kvx_views(struct kvm *kvm)
 {
+	/* Pairs with the release in kvx_views_enable(). */
 	return smp_load_acquire(&kvm->arch.kvx);
 }
 
@@ -80,6 +81,7 @@ struct kvx_views_vendor {
 	bool exec_only;		/* execute-only mappings (EPT) */
 	bool root_tagged_tlb;	/* TLB tagged by root (EPT): no flush on switch */
 };
+
 void kvx_views_set_vendor(const struct kvx_views_vendor *v);
 
 /* Make @view the vCPU's active view (from KVM: ioctl, hypercall, exit). */

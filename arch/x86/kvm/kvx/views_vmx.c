@@ -175,7 +175,7 @@ static int kvx_vmx_handle_vmfunc(struct kvm_vcpu *vcpu)
 	return 1;
 }
 
-void kvx_vmx_hardware_setup(int (*handlers[])(struct kvm_vcpu *vcpu))
+void kvx_vmx_hardware_setup(kvx_exit_handler_t handlers[])
 {
 	kvx_vmx_vmfunc_fallback = handlers[EXIT_REASON_VMFUNC];
 	handlers[EXIT_REASON_VMFUNC] = kvx_vmx_handle_vmfunc;

@@ -47,6 +47,7 @@ struct kvx_wtrace {
 
 static struct kvx_wtrace *kvx_wtrace(struct kvm *kvm)
 {
+	/* Pairs with the release in kvx_wtrace_enable_cap(). */
 	return smp_load_acquire(&kvm->arch.kvx_wtrace);
 }
 
@@ -86,7 +87,7 @@ static bool kvx_wtrace_any(struct kvx_wtrace *wt, unsigned long first,
 {
 	unsigned long index = first;
 
-	return xa_find(&wt->gfns, &index, last, XA_PRESENT) != NULL;
+	return !!xa_find(&wt->gfns, &index, last, XA_PRESENT);
 }
 
 /*
@@ -185,6 +186,7 @@ int kvx_wtrace_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 			   atomic_read(&kvm->nr_memslots_dirty_logging) + 1);
 		kvm_make_all_cpus_request(kvm, KVM_REQ_UPDATE_CPU_DIRTY_LOGGING);
 	}
+	/* Pairs with kvx_wtrace(): hooks see a complete state. */
 	smp_store_release(&kvm->arch.kvx_wtrace, wt);
 	r = 0;
 out:

@@ -31,6 +31,16 @@
 #define DATA_SLOT	10
 #define MAX_PAGES	16384
 
+/* Result lines too long for one source line. */
+#define KVX_BENCH_MSG1 \
+	"views: hypercall switch: %.2f exits, %lu TSC per switch (no VMFUNC on this host)\n"
+#define KVX_BENCH_MSG2 \
+	"views: per switch VMFUNC %.4f exits %lu TSC, hypercall %.2f exits %lu TSC: hypercall/VMFUNC TSC ratio %.1f\n"
+#define KVX_BENCH_MSG3 \
+	"wtrace: %d writes to 16 pages: untraced %lu exits %lu TSC/write; trap %lu exits %lu emulated %lu TSC/write; write-protect %lu exits %lu TSC/write (%.1fx faster than trap)%s\n"
+#define KVX_BENCH_MSG4 \
+	"harvest (%s): 16 written of 64 traced %lu ns, of 16384 traced %lu ns (x%.1f for 256x traced); 1024 written of 16384 %lu ns (x%.1f for 64x written)\n"
+
 static bool guest_vmfunc;
 
 /* ---- views ---- */
@@ -98,12 +108,12 @@ static void bench_views(void)
 	int n = 2 * SWITCHES;
 
 	if (!kvm_check_cap(KVX_CAP_VIEWS_VMFUNC)) {
-		ksft_test_result_pass("views: hypercall switch: %.2f exits, %lu TSC per switch (no VMFUNC on this host)\n",
+		ksft_test_result_pass(KVX_BENCH_MSG1,
 				      (double)hc.exits / n, hc.tsc / n);
 		return;
 	}
 	vf = bench_switch(true);
-	ksft_test_result_pass("views: per switch VMFUNC %.4f exits %lu TSC, hypercall %.2f exits %lu TSC: hypercall/VMFUNC TSC ratio %.1f\n",
+	ksft_test_result_pass(KVX_BENCH_MSG2,
 			      (double)vf.exits / n, vf.tsc / n,
 			      (double)hc.exits / n, hc.tsc / n,
 			      (double)hc.tsc / (vf.tsc ? vf.tsc : 1));
@@ -113,14 +123,14 @@ static void bench_views(void)
 
 static void guest_write(uint64_t pages)
 {
-	volatile uint64_t *p = (uint64_t *)DATA_GPA;
+	uint64_t *p = (uint64_t *)DATA_GPA;
 	uint64_t t0;
 	int i;
 
 	for (;;) {
 		t0 = rdtsc();
 		for (i = 0; i < WRITES; i++)
-			p[(i % pages) * 512 + i % 512] = i;
+			WRITE_ONCE(p[(i % pages) * 512 + i % 512], i);
 		GUEST_SYNC(rdtsc() - t0);
 	}
 }
@@ -186,7 +196,7 @@ static void bench_wtrace(void)
 			 pml.exits, pml.tsc / WRITES,
 			 (double)trap.tsc / (pml.tsc ? pml.tsc : 1));
 	}
-	ksft_test_result_pass("wtrace: %d writes to 16 pages: untraced %lu exits %lu TSC/write; trap %lu exits %lu emulated %lu TSC/write; write-protect %lu exits %lu TSC/write (%.1fx faster than trap)%s\n",
+	ksft_test_result_pass(KVX_BENCH_MSG3,
 			      WRITES, none.exits, none.tsc / WRITES,
 			      trap.exits, trap.emul, trap.tsc / WRITES,
 			      wp.exits, wp.tsc / WRITES,
@@ -222,7 +232,7 @@ static void bench_harvest(void)
 			kvm_vm_free(vm);
 		}
 	}
-	ksft_test_result_pass("harvest (%s): 16 written of 64 traced %lu ns, of 16384 traced %lu ns (x%.1f for 256x traced); 1024 written of 16384 %lu ns (x%.1f for 64x written)\n",
+	ksft_test_result_pass(KVX_BENCH_MSG4,
 			      mode == KVX_WTRACE_PML ? "PML" : "write-protect",
 			      ns[0][0], ns[1][0], (double)ns[1][0] / ns[0][0],
 			      ns[1][1], (double)ns[1][1] / ns[1][0]);

@@ -49,15 +49,25 @@
 #define P_PAGE		(DATA_GPA + 2 * 4096)	/* probe, RWX everywhere */
 #define INV_PAGE	(DATA_GPA + 3 * 4096)	/* invalidation test */
 
+/* Result lines too long for one source line. */
+#define KVX_VIEWS_TEST_MSG1 \
+	"switch loop: %d switches, %lu exits (%lu irq), view data checked each time\n"
+#define KVX_VIEWS_TEST_MSG2 \
+	"restrictions: W and X denied in view 1 only, exit names GPA/access/view\n"
+#define KVX_VIEWS_TEST_MSG3 \
+	"huge page: one read-only 4K page inside 2M, its neighbours writable\n"
+#define KVX_VIEWS_TEST_MSG4 \
+	"dirty log: 3 rounds of writes made in view 1 all logged, nothing else\n"
+
 static bool use_vmfunc;		/* host side: the VM switches by VMFUNC */
 static bool guest_vmfunc;	/* the same, in the guest */
-static volatile int ud_count;	/* guest: #UDs taken */
+static int ud_count;		/* guest: #UDs taken */
 
 /* ---- guest side ---- */
 
 static void guest_ud_handler(struct ex_regs *regs)
 {
-	ud_count++;
+	WRITE_ONCE(ud_count, ud_count + 1);
 	regs->rip += 3;		/* VMFUNC, VMCALL and VMMCALL are 3 bytes */
 }
 
@@ -80,12 +90,12 @@ static void view_switch(uint32_t view)
 
 static uint64_t rd(uint64_t gpa)
 {
-	return *(volatile uint64_t *)gpa;
+	return READ_ONCE(*(uint64_t *)gpa);
 }
 
 static void wr(uint64_t gpa, uint64_t val)
 {
-	*(volatile uint64_t *)gpa = val;
+	WRITE_ONCE(*(uint64_t *)gpa, val);
 }
 
 static void guest_switch_loop(void)
@@ -185,14 +195,14 @@ static void guest_ud(void)
 
 	/* An index past the views, past the list, beyond 511, a bad leaf. */
 	raw_switch(guest_vmfunc, 0, NR_VIEWS);
-	GUEST_ASSERT_EQ(ud_count, ++expect);
+	GUEST_ASSERT_EQ(READ_ONCE(ud_count), ++expect);
 	raw_switch(guest_vmfunc, 0, 511);
-	GUEST_ASSERT_EQ(ud_count, ++expect);
+	GUEST_ASSERT_EQ(READ_ONCE(ud_count), ++expect);
 	raw_switch(guest_vmfunc, 0, 512);
-	GUEST_ASSERT_EQ(ud_count, ++expect);
+	GUEST_ASSERT_EQ(READ_ONCE(ud_count), ++expect);
 	if (guest_vmfunc) {
 		raw_switch(true, 1, 1);
-		GUEST_ASSERT_EQ(ud_count, ++expect);
+		GUEST_ASSERT_EQ(READ_ONCE(ud_count), ++expect);
 	}
 	/* Still in view 0, and switching still works. */
 	view_switch(1);
@@ -201,7 +211,7 @@ static void guest_ud(void)
 	GUEST_SYNC(0);
 	/* The host hid view 2. */
 	raw_switch(guest_vmfunc, 0, 2);
-	GUEST_ASSERT_EQ(ud_count, ++expect);
+	GUEST_ASSERT_EQ(READ_ONCE(ud_count), ++expect);
 	view_switch(1);
 	view_switch(0);
 	GUEST_SYNC(1);
@@ -444,7 +454,7 @@ static void test_switch_loop(void)
 	expect_mmio_read(vcpu, V1_GPA);
 	expect_done(vcpu);
 	kvm_vm_free(vm);
-	ksft_test_result_pass("switch loop: %d switches, %lu exits (%lu irq), view data checked each time\n",
+	ksft_test_result_pass(KVX_VIEWS_TEST_MSG1,
 			      3 * SWITCH_LOOPS, exits, irqs);
 }
 
@@ -476,7 +486,7 @@ static void test_restrict(void)
 	TEST_ASSERT(kvx_vcpu_stat(vcpu, "kvx_view_faults") == 2,
 		    "kvx_view_faults = %lu", kvx_vcpu_stat(vcpu, "kvx_view_faults"));
 	kvm_vm_free(vm);
-	ksft_test_result_pass("restrictions: W and X denied in view 1 only, exit names GPA/access/view\n");
+	ksft_test_result_pass(KVX_VIEWS_TEST_MSG2);
 }
 
 static void test_huge(void)
@@ -495,7 +505,7 @@ static void test_huge(void)
 	}
 	expect_view_fault(vcpu, HUGE_GPA + 7 * 4096, KVX_VIEW_ACCESS_WRITE, 1, 0);
 	kvm_vm_free(vm);
-	ksft_test_result_pass("huge page: one read-only 4K page inside 2M, its neighbours writable\n");
+	ksft_test_result_pass(KVX_VIEWS_TEST_MSG3);
 }
 
 static void test_invalidate(void)
@@ -538,7 +548,7 @@ static void test_dirty(void)
 	}
 	expect_done(vcpu);
 	kvm_vm_free(vm);
-	ksft_test_result_pass("dirty log: 3 rounds of writes made in view 1 all logged, nothing else\n");
+	ksft_test_result_pass(KVX_VIEWS_TEST_MSG4);
 }
 
 static void set_visible(struct kvm_vm *vm, uint64_t mask)
@@ -608,15 +618,35 @@ static void test_fuzz(void)
 		uint64_t rnd = (uint64_t)random() << 33 ^ random();
 
 		switch (i % 9) {
-		case 0: a.view = NR_VIEWS + rnd % 60000; break;
-		case 1: a.access = (rnd | 8) & ~(1U << 31); break;
-		case 2: a.npages = 0; a.gfn = rnd; break;
-		case 3: a.gfn = -1ULL - rnd % 4096; a.npages = 1 + rnd % 8192; break;
-		case 4: a.flags = rnd | 1; break;
-		case 5: a.reserved[rnd % 4] = rnd | 1; break;
-		case 6: sv.views = (rnd | 8) & ~(1ULL << 63); break;
-		case 7: sv.slot = (2 + rnd % 100) << 16 | (uint16_t)rnd; break;
-		case 8: cv.view = NR_VIEWS + rnd % 60000; break;
+		case 0:
+			a.view = NR_VIEWS + rnd % 60000;
+			break;
+		case 1:
+			a.access = (rnd | 8) & ~(1U << 31);
+			break;
+		case 2:
+			a.npages = 0;
+			a.gfn = rnd;
+			break;
+		case 3:
+			a.gfn = -1ULL - rnd % 4096;
+			a.npages = 1 + rnd % 8192;
+			break;
+		case 4:
+			a.flags = rnd | 1;
+			break;
+		case 5:
+			a.reserved[rnd % 4] = rnd | 1;
+			break;
+		case 6:
+			sv.views = (rnd | 8) & ~(1ULL << 63);
+			break;
+		case 7:
+			sv.slot = (2 + rnd % 100) << 16 | (uint16_t)rnd;
+			break;
+		case 8:
+			cv.view = NR_VIEWS + rnd % 60000;
+			break;
 		}
 		if (i % 9 < 6)
 			r = __vm_ioctl(vm, KVX_SET_VIEW_ACCESS, &a);
