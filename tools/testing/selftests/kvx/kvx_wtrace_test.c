@@ -270,6 +270,7 @@ static void test_shadow(void)
 	int round, v, i, p;
 
 	vm = trace_vm(vcpus, NR_VCPUS, guest_table);
+	sync_global_to_guest(vm, rounds);
 	for (v = 0; v < NR_VCPUS; v++) {
 		vcpu_args_set(vcpus[v], 1, v);
 		state[v] = 0x9e3779b97f4a7c15ULL * (v + 1);
