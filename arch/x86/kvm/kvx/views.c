@@ -283,29 +283,33 @@ void kvx_mmu_unload_views(struct kvm_vcpu *vcpu)
 	vv->list_gen = -1ULL;
 }
 
+static bool kvx_view_root_obsolete(struct kvx_view_vcpu *vv, int v)
+{
+	return VALID_PAGE(vv->root[v]) && root_to_sp(vv->root[v])->role.invalid;
+}
+
 /* kvm_mmu_free_obsolete_roots(): put view roots that were invalidated. */
 void kvx_mmu_free_obsolete_views(struct kvm_vcpu *vcpu)
 {
 	struct kvx_view_vcpu *vv = kvx_view_vcpu(vcpu);
-	bool locked = false;
 	int v;
 
 	if (!vv)
 		return;
 	for (v = 0; v < KVX_VIEWS_MAX; v++) {
-		if (!VALID_PAGE(vv->root[v]) ||
-		    !root_to_sp(vv->root[v])->role.invalid)
-			continue;
-		if (!locked) {
-			read_lock(&vcpu->kvm->mmu_lock);
-			locked = true;
-		}
-		kvx_view_put_root(vcpu, vv, v);
+		if (kvx_view_root_obsolete(vv, v))
+			break;
 	}
-	if (locked) {
-		read_unlock(&vcpu->kvm->mmu_lock);
-		vv->list_gen = -1ULL;
+	if (v == KVX_VIEWS_MAX)
+		return;
+
+	read_lock(&vcpu->kvm->mmu_lock);
+	for (; v < KVX_VIEWS_MAX; v++) {
+		if (kvx_view_root_obsolete(vv, v))
+			kvx_view_put_root(vcpu, vv, v);
 	}
+	read_unlock(&vcpu->kvm->mmu_lock);
+	vv->list_gen = -1ULL;
 }
 
 /* ---- switching ---- */
