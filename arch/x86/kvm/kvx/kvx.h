@@ -64,6 +64,10 @@ void kvx_mmu_unload_views(struct kvm_vcpu *vcpu);
 void kvx_mmu_free_obsolete_views(struct kvm_vcpu *vcpu);
 int kvx_mmu_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 
+/* kvm.ko, uapi_assert.c: compiled for its build-time checks only. */
+int kvx_uapi_numbers_unique(unsigned long cap, unsigned long exit,
+			    unsigned int nr);
+
 /* kvm.ko: views.c and wtrace.c, dispatched by main.c. */
 int kvx_views_check_extension(struct kvm *kvm, long ext);
 int kvx_views_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap);
