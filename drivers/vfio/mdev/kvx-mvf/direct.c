@@ -9,8 +9,9 @@
  * (kvx_mvf_mbx_poll()).
  *
  * The mapping is revoked (its PTEs zapped) whenever the VF must not see the
- * page: when the PF switches it to TRAPPED, on reset and on close.  The
- * fault handler maps the page only while the VF is open and DIRECT, and
+ * page: when the PF switches it to TRAPPED (unless a KVM guest has the page
+ * and its writes trap, ktrap.c), on reset and on close.  The fault handler
+ * maps the page only while the VF is open and mapped (mbx->mapped), and
  * both the handler and every revocation run under the VF's lock, so once a
  * revocation returned no access to the page goes unseen by the PF: a later
  * access faults and gets SIGBUS.
@@ -35,6 +36,13 @@ static bool kvx_mvf_direct_active(struct kvx_mvf_vf *vf)
 	lockdep_assert_held(&vf->lock);
 
 	return vf->open && vf->mbx.mode == KVX_MVF_MBX_DIRECT;
+}
+
+static bool kvx_mvf_direct_mappable(struct kvx_mvf_vf *vf)
+{
+	lockdep_assert_held(&vf->lock);
+
+	return vf->open && vf->mbx.mapped;
 }
 
 /* Stops by itself once the VF left DIRECT or was closed. */
@@ -84,9 +92,11 @@ void kvx_mvf_direct_close(struct kvx_mvf_vf *vf)
 }
 
 /*
- * Leaving DIRECT: first no new access (mode, then zap), then the last pass
- * over what the VF left in the page, so that a request posted before the
- * switch is answered and REQ/ACK are not left latched for the trapped path.
+ * Leaving DIRECT: first no new untrapped access (mode, then the write
+ * tracking of a KVM guest's page or else the zap), then the last pass over
+ * what the VF left in the page, so that a request posted before the switch
+ * is answered and REQ/ACK are not left latched for the trapped path.
+ * Entering DIRECT drops the tracking; the poller takes over.
  */
 void kvx_mvf_direct_set_mode(struct kvx_mvf_vf *vf,
 			     enum kvx_mvf_mbx_mode mode)
@@ -95,10 +105,14 @@ void kvx_mvf_direct_set_mode(struct kvx_mvf_vf *vf,
 	if (vf->mbx.mode != mode) {
 		vf->mbx.mode = mode;
 		if (mode == KVX_MVF_MBX_TRAPPED) {
-			kvx_mvf_direct_zap(vf);
+			if (!kvx_mvf_ktrap_start(vf))
+				kvx_mvf_direct_zap(vf);
 			kvx_mvf_mbx_poll(vf);
-		} else if (kvx_mvf_direct_active(vf)) {
-			queue_delayed_work(system_wq, &vf->poll_work, 0);
+		} else {
+			kvx_mvf_ktrap_stop(vf);
+			if (kvx_mvf_direct_active(vf))
+				queue_delayed_work(system_wq, &vf->poll_work,
+						   0);
 		}
 	}
 	mutex_unlock(&vf->lock);
@@ -111,7 +125,7 @@ static vm_fault_t kvx_mvf_direct_fault(struct vm_fault *vmf)
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 
 	mutex_lock(&vf->lock);
-	if (kvx_mvf_direct_active(vf))
+	if (kvx_mvf_direct_mappable(vf))
 		ret = vmf_insert_pfn(vma, vmf->address,
 				     page_to_pfn(vf->mbx.page));
 	mutex_unlock(&vf->lock);
@@ -123,7 +137,8 @@ static const struct vm_operations_struct kvx_mvf_direct_vm_ops = {
 };
 
 /*
- * Only the mailbox page, whole and shared, and only while DIRECT.  The page
+ * Only the mailbox page, whole and shared, and only while DIRECT or with a
+ * KVM attached (whose guest may get the page trapped, ktrap.c).  The page
  * is inserted by pfn on fault so that revocation is a plain zap.
  */
 int kvx_mvf_direct_mmap(struct kvx_mvf_vf *vf, struct vm_area_struct *vma)
@@ -136,7 +151,7 @@ int kvx_mvf_direct_mmap(struct kvx_mvf_vf *vf, struct vm_area_struct *vma)
 		return -EINVAL;
 
 	mutex_lock(&vf->lock);
-	if (vf->mbx.mode != KVX_MVF_MBX_DIRECT)
+	if (vf->mbx.mode != KVX_MVF_MBX_DIRECT && !vf->vdev.kvm)
 		ret = -EACCES;
 	mutex_unlock(&vf->lock);
 	if (ret)

@@ -12,7 +12,9 @@
  * the buffer (PFU) is never visible to the VF.  In DIRECT mode the VF
  * writes the page itself and kvx_mvf_mbx_poll() reacts to the state it
  * finds there as the trapped path reacts to the writes: REQ from the owner
- * of the buffer posts the request, ACK ends the PF message.
+ * of the buffer posts the request, ACK ends the PF message.  A VF trapped
+ * through KVM write tracking keeps the DIRECT layout (mbx->mapped): its
+ * stores land in the page and kvx_mvf_mbx_poll() runs after each one.
  */
 
 #include <linux/gfp.h>
@@ -140,7 +142,7 @@ static void kvx_mvf_mbx_write_ctrl(struct kvx_mvf_vf *vf, u32 val)
 }
 
 /*
- * A region write of VFMAILBOX while DIRECT does what the same store through
+ * A region write of VFMAILBOX while mapped does what the same store through
  * the mapping would, without losing the PF's concurrent updates: the VF's
  * bits take the written value, the read-to-clear bits can only be cleared.
  */
@@ -193,7 +195,7 @@ static bool kvx_mvf_mbx_is_mem(unsigned int reg)
 }
 
 /*
- * @off is relative to KVX_MVF_MBX_PAGE and dword aligned.  While DIRECT a
+ * @off is relative to KVX_MVF_MBX_PAGE and dword aligned.  While mapped a
  * region read is a plain load, as through the mapping: nothing is cleared.
  */
 u32 kvx_mvf_mbx_read(struct kvx_mvf_vf *vf, unsigned int off)
@@ -204,7 +206,7 @@ u32 kvx_mvf_mbx_read(struct kvx_mvf_vf *vf, unsigned int off)
 	lockdep_assert_held(&vf->lock);
 
 	if (reg == KVX_MVF_REG_VFMAILBOX) {
-		if (mbx->mode == KVX_MVF_MBX_DIRECT)
+		if (mbx->mapped)
 			return atomic_read(mbx->ctrl);
 		return kvx_mvf_mbx_update(mbx, KVX_MVF_MBX_R2C_BITS, 0);
 	}
@@ -218,15 +220,19 @@ void kvx_mvf_mbx_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val)
 {
 	struct kvx_mvf_mbx *mbx = &vf->mbx;
 	unsigned int reg = KVX_MVF_MBX_PAGE + off;
-	bool direct = mbx->mode == KVX_MVF_MBX_DIRECT;
+	bool direct = mbx->mapped;
 
 	lockdep_assert_held(&vf->lock);
 
 	if (reg == KVX_MVF_REG_VFMAILBOX) {
-		if (direct)
+		if (direct) {
 			kvx_mvf_mbx_write_ctrl_direct(mbx, val);
-		else
+			/* Mapped and TRAPPED: handled at once (ktrap.c). */
+			if (mbx->mode == KVX_MVF_MBX_TRAPPED)
+				kvx_mvf_mbx_poll(vf);
+		} else {
 			kvx_mvf_mbx_write_ctrl(vf, val);
+		}
 		return;
 	}
 	if (kvx_mvf_mbx_is_mem(reg)) {

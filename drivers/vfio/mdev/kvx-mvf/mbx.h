@@ -19,8 +19,9 @@ struct kvx_mvf_mbx_stats {
 };
 
 /*
- * How the VF reaches its mailbox page.  TRAPPED: through VFIO region
- * read/write only, every access handled at once.  DIRECT: the page is
+ * How the VF reaches its mailbox page.  TRAPPED: every write handled at
+ * once, through VFIO region read/write, or through KVM write tracking when
+ * the VMM mapped the page into a guest (ktrap.c).  DIRECT: the page is
  * mapped into the VF's user (direct.c) and the PF polls it.
  */
 enum kvx_mvf_mbx_mode {
@@ -35,15 +36,18 @@ enum kvx_mvf_mbx_mode {
  * as levels, PFSTS, PFACK and RSTD until the VF reads them; REQ and ACK are
  * actions and never latched.  In DIRECT mode the VF writes the page itself:
  * REQ and ACK stay set until the PF's poller takes them, and the VF clears
- * the read-to-clear bits.  Both sides change @ctrl with atomic operations
- * only.  @pf_msg_pending is set while a PF message (a reply, for now)
- * waits for the VF's ACK.
+ * the read-to-clear bits.  @mapped says the VF reaches the page that way:
+ * DIRECT, or TRAPPED through KVM write tracking (ktrap.c), where the
+ * guest's stores land in the page too, each reported at once.  Both sides
+ * change @ctrl with atomic operations only.  @pf_msg_pending is set while
+ * a PF message (a reply, for now) waits for the VF's ACK.
  */
 struct kvx_mvf_mbx {
 	struct page *page;
 	atomic_t *ctrl;
 	u32 *mem;
 	enum kvx_mvf_mbx_mode mode;
+	bool mapped;
 	bool pf_msg_pending;
 	struct kvx_mvf_mbx_stats stats;
 };

@@ -6,7 +6,8 @@
  * Lock order: kvx_mvf_pf.lock before kvx_mvf_vf.lock; kvx_mvf_mig.state_mutex
  * before a migration file's lock before kvx_mvf_dma.lock before the
  * mmap_lock (the engine touches user memory) before kvx_mvf_vf.lock;
- * kvx_mvf_irq.lock is a leaf, taken under the DMA engine's lock.
+ * kvx_mvf_irq.lock is a leaf, taken under the DMA engine's lock.  KVM's
+ * write-track notifier takes kvx_mvf_vf.lock (ktrap.c).
  */
 #ifndef KVX_MVF_H
 #define KVX_MVF_H
@@ -14,6 +15,7 @@
 #include <linux/device.h>
 #include <linux/idr.h>
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/mdev.h>
 #include <linux/mutex.h>
 #include <linux/pci_regs.h>
@@ -23,6 +25,7 @@
 #include "dirty.h"
 #include "dma.h"
 #include "irq.h"
+#include "ktrap.h"
 #include "mbx.h"
 #include "migration.h"
 #include "pf.h"
@@ -91,11 +94,25 @@ struct kvx_mvf_vf {
 	struct kvx_mvf_doorbell doorbell;
 	struct kvx_mvf_mbx mbx;
 	struct kvx_mvf_vf_config cfg;
+	/* TRAPPED through KVM write tracking (ktrap.h). */
+	struct kvx_mvf_ktrap ktrap;
 };
 
 static inline struct kvx_mvf_vf *vdev_to_vf(struct vfio_device *vdev)
 {
 	return container_of(vdev, struct kvx_mvf_vf, vdev);
+}
+
+/*
+ * Whether the VF reaches its mailbox page through a mapping: DIRECT, or
+ * TRAPPED with the page write-tracked in its VM (ktrap.c).
+ */
+static inline void kvx_mvf_mbx_sync_mapped(struct kvx_mvf_vf *vf)
+{
+	lockdep_assert_held(&vf->lock);
+
+	vf->mbx.mapped = vf->mbx.mode == KVX_MVF_MBX_DIRECT ||
+			 vf->ktrap.tracked;
 }
 
 /* dev.c: the device model (config space, BAR0, reset). */

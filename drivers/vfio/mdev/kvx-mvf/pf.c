@@ -309,6 +309,8 @@ static int kvx_mvf_vf_config_show(struct seq_file *s, void *unused)
 	seq_printf(s, "requests %llu\n", vf->mbx.stats.requests);
 	seq_printf(s, "nacks %llu\n", vf->mbx.stats.nacks);
 	seq_printf(s, "protocol_errors %llu\n", vf->mbx.stats.protocol_errors);
+	seq_printf(s, "trapped_writes %llu\n", vf->ktrap.writes);
+	seq_printf(s, "write_tracked %d\n", vf->ktrap.tracked);
 	seq_printf(s, "doorbells %u\n", vf->doorbell.count);
 	seq_printf(s, "doorbell_last 0x%08x\n", vf->doorbell.last);
 	seq_printf(s, "dma_log %u\n", vf->dma.dirty.nr_ranges);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kvx-mvf: the VFIO device: region access (the TRAPPED path when no KVM is
- * attached), device/region/irq info and reset.
+ * kvx-mvf: the VFIO device: region access (the TRAPPED path when no KVM
+ * guest has the mailbox page, ktrap.c), device/region/irq info and reset.
  *
  * Region file offsets carry the region index in bits 63:40, as vfio-pci
  * does.  Every access is validated against the region before anything is
@@ -218,6 +218,7 @@ static int kvx_mvf_ioctl_get_irq_info(void __user *arg)
 
 static int kvx_mvf_reset(struct kvx_mvf_vf *vf)
 {
+	kvx_mvf_ktrap_release(vf);
 	kvx_mvf_mig_reset(vf);
 	return 0;
 }
@@ -241,6 +242,8 @@ static long kvx_mvf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		return kvx_mvf_reset(vf);
 	case KVX_MVF_DMA_LOGGING_REPORT:
 		return kvx_mvf_dirty_ioctl_report(vf, uarg);
+	case KVX_MVF_SET_MBX_GPA:
+		return kvx_mvf_ktrap_ioctl_set_gpa(vf, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -264,12 +267,13 @@ static int kvx_mvf_open_device(struct vfio_device *vdev)
 }
 
 /*
- * The DMA logging session, the migration state and the interrupt's eventfd
- * belong to the user that opened the device.
+ * The DMA logging session, the migration state, the interrupt's eventfd and
+ * the KVM write tracking belong to the user that opened the device.
  */
 static void kvx_mvf_close_device(struct vfio_device *vdev)
 {
 	kvx_mvf_direct_close(vdev_to_vf(vdev));
+	kvx_mvf_ktrap_release(vdev_to_vf(vdev));
 	kvx_mvf_dirty_stop(vdev_to_vf(vdev));
 	kvx_mvf_mig_close(vdev_to_vf(vdev));
 	kvx_mvf_irq_release(vdev_to_vf(vdev));

@@ -1,0 +1,607 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mvf_kvm_test: a kvx-mvf VF's mailbox driven by a real KVM guest.
+ *
+ * The test is the VMM: it associates the VF's VFIO group with the VM
+ * (KVM_DEV_TYPE_VFIO) before opening the device, maps the mailbox page
+ * (BAR0 page 1) as guest memory at MBX_GPA and tells the VF so with
+ * KVX_MVF_SET_MBX_GPA.  The guest runs the igbvf-style mailbox protocol on
+ * that page with plain loads, stores and locked read-modify-writes.
+ * TRAPPED: every guest write is intercepted by KVM write tracking and
+ * handled at once; DIRECT: no write exits, the PF polls; switching modes
+ * under the looping guest loses and corrupts no message.
+ *
+ * Needs kvx-mvf, vfio_iommu_type1 and debugfs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/kvx_mvf.h>
+#include <linux/vfio.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "kselftest.h"
+#include "kvx_util.h"
+
+#define PF_NAME		"kvx-mvf-pf0"
+#define TYPE_DIR	"/sys/class/mdev_bus/" PF_NAME \
+			"/mdev_supported_types/kvx-mvf-vf"
+#define MDEV_DIR	"/sys/bus/mdev/devices"
+#define DEBUGFS_DIR	"/sys/kernel/debug/kvx-mvf/" PF_NAME
+
+/* Where the guest sees the mailbox page, and its memslot. */
+#define MBX_GPA		0xc0000000ULL
+#define MBX_SLOT	10
+
+#define MBX_CTRL_OFF	(KVX_MVF_REG_VFMAILBOX - KVX_MVF_MBX_PAGE)
+#define MBX_MEM_OFF	(KVX_MVF_REG_VFMBMEM - KVX_MVF_MBX_PAGE)
+/* SET_MAC: header and two MAC words. */
+#define MSG_LEN		3
+/* Guest stores per message: VFU, clear, MSG_LEN words, REQ, clear, ACK. */
+#define WRITES_PER_MSG	(MSG_LEN + 5)
+#define PHASE_MSGS	64
+#define SWITCH_MSGS	400
+/* A bound on a wait, in reads; no PAUSE, which can exit (PLE). */
+#define GUEST_SPINS	BIT_ULL(30)
+
+#define ACKED(id)	(KVX_MVF_MSG_ACK | KVX_MVF_MSG_CTS | (id))
+
+enum {
+	SYNC_RESET_DONE = 1,
+	SYNC_TRAPPED_DONE,
+	SYNC_DIRECT_DONE,
+	SYNC_SWITCH_DONE,
+};
+
+/* Guest side: the VF driver. */
+
+/* Single loads and stores (READ_ONCE/WRITE_ONCE), locked RMWs for VFMAILBOX. */
+static uint32_t *const mbx_ctrl = (uint32_t *)(MBX_GPA + MBX_CTRL_OFF);
+static uint32_t *const mbx_mem = (uint32_t *)(MBX_GPA + MBX_MEM_OFF);
+
+static void guest_wait(uint32_t mask, uint32_t want)
+{
+	uint64_t spins;
+
+	for (spins = 0; (READ_ONCE(*mbx_ctrl) & mask) != want; spins++)
+		GUEST_ASSERT(spins < GUEST_SPINS);
+}
+
+static void guest_xfer(const uint32_t *msg, unsigned int len,
+		       uint32_t *reply)
+{
+	unsigned int i;
+
+	__atomic_fetch_or(mbx_ctrl, KVX_MVF_MBX_VFU, __ATOMIC_SEQ_CST);
+	GUEST_ASSERT(!(READ_ONCE(*mbx_ctrl) & KVX_MVF_MBX_PFU));
+	__atomic_fetch_and(mbx_ctrl, ~(KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK),
+			   __ATOMIC_SEQ_CST);
+	for (i = 0; i < len; i++)
+		WRITE_ONCE(mbx_mem[i], msg[i]);
+	__atomic_fetch_or(mbx_ctrl, KVX_MVF_MBX_REQ, __ATOMIC_SEQ_CST);
+
+	guest_wait(KVX_MVF_MBX_PFSTS, KVX_MVF_MBX_PFSTS);
+	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
+		reply[i] = READ_ONCE(mbx_mem[i]);
+	__atomic_fetch_and(mbx_ctrl, ~(KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK),
+			   __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(mbx_ctrl, KVX_MVF_MBX_ACK, __ATOMIC_SEQ_CST);
+	guest_wait(KVX_MVF_MBX_ACK, 0);
+}
+
+/* Message n sets MAC 02:5a:n (little-endian n in the last four bytes). */
+static uint32_t mac_word0(uint32_t n)
+{
+	return 0x5a02 | (n & 0xffff) << 16;
+}
+
+static uint32_t mac_word1(uint32_t n)
+{
+	return n >> 16;
+}
+
+/* Each reply must be the ACK of exactly its request: nothing lost or mixed. */
+static void guest_set_macs(uint32_t first, uint32_t count)
+{
+	uint32_t msg[MSG_LEN], reply[KVX_MVF_MBX_WORDS];
+	uint32_t n, i;
+
+	for (n = first; n < first + count; n++) {
+		msg[0] = KVX_MVF_MSG_SET_MAC;
+		msg[1] = mac_word0(n);
+		msg[2] = mac_word1(n);
+		guest_xfer(msg, MSG_LEN, reply);
+		GUEST_ASSERT_EQ(reply[0], ACKED(KVX_MVF_MSG_SET_MAC));
+		GUEST_ASSERT_EQ(reply[1], msg[1]);
+		GUEST_ASSERT_EQ(reply[2], msg[2]);
+		for (i = MSG_LEN; i < KVX_MVF_MBX_WORDS; i++)
+			GUEST_ASSERT_EQ(reply[i], 0);
+	}
+}
+
+static void guest_code(void)
+{
+	uint32_t msg = KVX_MVF_MSG_RESET, reply[KVX_MVF_MBX_WORDS];
+
+	guest_xfer(&msg, 1, reply);
+	GUEST_ASSERT_EQ(reply[0], ACKED(KVX_MVF_MSG_RESET));
+	GUEST_SYNC(SYNC_RESET_DONE);
+	guest_set_macs(0, PHASE_MSGS);
+	GUEST_SYNC(SYNC_TRAPPED_DONE);
+	guest_set_macs(PHASE_MSGS, PHASE_MSGS);
+	GUEST_SYNC(SYNC_DIRECT_DONE);
+	guest_set_macs(2 * PHASE_MSGS, SWITCH_MSGS);
+	GUEST_SYNC(SYNC_SWITCH_DONE);
+	GUEST_DONE();
+}
+
+/* Host side: the VMM and the PF's operator. */
+
+struct vf {
+	char uuid[40];
+	int container;
+	int group;
+	int device;
+	u64 bar0_off;
+	void *mbx_page;
+};
+
+static int write_file(const char *path, const char *val)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n < 0 ? n : 0;
+}
+
+static int read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The value of "key value" in the VF's debugfs config. */
+static const char *vf_state(struct vf *vf, const char *key)
+{
+	static __thread char val[128];
+	char path[PATH_MAX], buf[1024], *line, *save;
+	size_t klen = strlen(key);
+
+	val[0] = '\0';
+	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/config", vf->uuid);
+	TEST_ASSERT(!read_file(path, buf, sizeof(buf)), "%s unreadable", path);
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, key, klen) && line[klen] == ' ') {
+			snprintf(val, sizeof(val), "%s", line + klen + 1);
+			break;
+		}
+	}
+	return val;
+}
+
+static uint64_t vf_count(struct vf *vf, const char *key)
+{
+	const char *val = vf_state(vf, key);
+
+	TEST_ASSERT(*val, "no '%s' in the VF's debugfs config", key);
+	return strtoull(val, NULL, 0);
+}
+
+static void vf_set_mode(struct vf *vf, const char *mode)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/mode", vf->uuid);
+	ret = write_file(path, mode);
+	TEST_ASSERT(!ret, "mode %s: %s", mode, strerror(-ret));
+}
+
+static void vf_create(struct vf *vf)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+
+	TEST_ASSERT(!read_file("/proc/sys/kernel/random/uuid", vf->uuid,
+			       sizeof(vf->uuid)), "no uuid");
+	vf->uuid[36] = '\0';
+	TEST_ASSERT(!write_file(TYPE_DIR "/create", vf->uuid), "create VF");
+
+	snprintf(path, sizeof(path), MDEV_DIR "/%s/iommu_group", vf->uuid);
+	n = readlink(path, link, sizeof(link) - 1);
+	TEST_ASSERT(n > 0, "%s: %s", path, strerror(errno));
+	link[n] = '\0';
+
+	vf->container = open("/dev/vfio/vfio", O_RDWR);
+	TEST_ASSERT(vf->container >= 0, "/dev/vfio/vfio: %s", strerror(errno));
+	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(link, '/') + 1);
+	vf->group = open(path, O_RDWR);
+	TEST_ASSERT(vf->group >= 0, "%s: %s", path, strerror(errno));
+	TEST_ASSERT(!ioctl(vf->group, VFIO_GROUP_SET_CONTAINER, &vf->container),
+		    "SET_CONTAINER: %s", strerror(errno));
+	TEST_ASSERT(!ioctl(vf->container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU),
+		    "SET_IOMMU: %s (vfio_iommu_type1 loaded?)", strerror(errno));
+	vf->device = -1;
+}
+
+static void vf_open(struct vf *vf)
+{
+	struct vfio_region_info ri = {
+		.argsz = sizeof(ri),
+		.index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+
+	vf->device = ioctl(vf->group, VFIO_GROUP_GET_DEVICE_FD, vf->uuid);
+	TEST_ASSERT(vf->device >= 0, "GET_DEVICE_FD: %s", strerror(errno));
+	TEST_ASSERT(!ioctl(vf->device, VFIO_DEVICE_GET_REGION_INFO, &ri),
+		    "BAR0 info: %s", strerror(errno));
+	vf->bar0_off = ri.offset;
+}
+
+static void vf_destroy(struct vf *vf)
+{
+	char path[PATH_MAX];
+
+	if (vf->mbx_page)
+		munmap(vf->mbx_page, getpagesize());
+	close(vf->device);
+	close(vf->group);
+	close(vf->container);
+	snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", vf->uuid);
+	write_file(path, "1");
+}
+
+static int set_gpa(struct vf *vf, uint32_t argsz, uint32_t flags,
+		   uint64_t gpa)
+{
+	struct kvx_mvf_mbx_gpa req = {
+		.argsz = argsz,
+		.flags = flags,
+		.gpa = gpa,
+	};
+
+	return ioctl(vf->device, KVX_MVF_SET_MBX_GPA, &req) ? -errno : 0;
+}
+
+#define set_mbx_gpa(vf, gpa) \
+	set_gpa(vf, sizeof(struct kvx_mvf_mbx_gpa), KVX_MVF_MBX_GPA_VALID, gpa)
+
+/* The group, then the device, as QEMU does it: the device sees the VM. */
+static void kvm_vfio_add_group(struct kvm_vm *vm, struct vf *vf)
+{
+	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
+	struct kvm_device_attr attr = {
+		.group = KVM_DEV_VFIO_FILE,
+		.attr = KVM_DEV_VFIO_FILE_ADD,
+		.addr = (uint64_t)(unsigned long)&vf->group,
+	};
+
+	vm_ioctl(vm, KVM_CREATE_DEVICE, &cd);
+	TEST_ASSERT(!ioctl(cd.fd, KVM_SET_DEVICE_ATTR, &attr),
+		    "KVM_DEV_VFIO_FILE_ADD: %s", strerror(errno));
+}
+
+static void test_no_kvm(struct vf *vf)
+{
+	int ret;
+
+	vf_open(vf);
+	ret = set_mbx_gpa(vf, MBX_GPA);
+	TEST_ASSERT(ret == -ENODEV, "no KVM attached: %d, want -ENODEV", ret);
+	TEST_ASSERT(mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+			 MAP_SHARED, vf->device,
+			 vf->bar0_off + KVX_MVF_MBX_PAGE) == MAP_FAILED &&
+		    errno == EACCES, "TRAPPED without KVM must not map");
+	close(vf->device);
+	vf->device = -1;
+	ksft_test_result_pass("no KVM: SET_MBX_GPA -ENODEV, no mapping\n");
+}
+
+/* The ioctl from another process: the VM's notifier cannot be its. */
+static int set_gpa_from_child(struct vf *vf)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (!pid)
+		_exit(-set_mbx_gpa(vf, MBX_GPA));
+	TEST_ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status),
+		    "child died");
+	return -WEXITSTATUS(status);
+}
+
+static void test_bad_gpa(struct vf *vf)
+{
+	const uint32_t sz = sizeof(struct kvx_mvf_mbx_gpa);
+	static const struct {
+		uint32_t argsz, flags;
+		uint64_t gpa;
+		int err;
+	} bad[] = {
+		{ 8, KVX_MVF_MBX_GPA_VALID, MBX_GPA, -EINVAL },
+		{ sizeof(struct kvx_mvf_mbx_gpa), 2, MBX_GPA, -EINVAL },
+		{ sizeof(struct kvx_mvf_mbx_gpa), KVX_MVF_MBX_GPA_VALID,
+		  MBX_GPA + 4, -EINVAL },
+		{ sizeof(struct kvx_mvf_mbx_gpa), KVX_MVF_MBX_GPA_VALID,
+		  1ULL << KVX_MVF_MBX_GPA_BITS, -EINVAL },
+		{ sizeof(struct kvx_mvf_mbx_gpa), 0, MBX_GPA, -EINVAL },
+		/* TRAPPED and no memslot there yet. */
+		{ sizeof(struct kvx_mvf_mbx_gpa), KVX_MVF_MBX_GPA_VALID,
+		  MBX_GPA, -ENOENT },
+	};
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		ret = set_gpa(vf, bad[i].argsz, bad[i].flags, bad[i].gpa);
+		TEST_ASSERT(ret == bad[i].err,
+			    "case %u (argsz %u flags %u gpa 0x%lx): %d, want %d",
+			    i, bad[i].argsz, bad[i].flags,
+			    (unsigned long)bad[i].gpa, ret, bad[i].err);
+		TEST_ASSERT(vf_count(vf, "write_tracked") == 0,
+			    "case %u changed the VF", i);
+	}
+	ret = set_gpa_from_child(vf);
+	TEST_ASSERT(ret == -ESRCH, "from another process: %d, want -ESRCH",
+		    ret);
+	TEST_ASSERT(!set_gpa(vf, sz, 0, 0), "forgetting no GPA must work");
+	TEST_ASSERT(vf_count(vf, "write_tracked") == 0, "tracked after a no-op");
+	ksft_test_result_pass("bad SET_MBX_GPA: -EINVAL, -ENOENT, -ESRCH, nothing changed\n");
+}
+
+struct counts {
+	uint64_t exits, other_exits, emulated, writes, requests;
+};
+
+/* Exits that are not the guest's own doing: host interrupts and ucalls. */
+static void sample(struct kvm_vcpu *vcpu, struct vf *vf, struct counts *c)
+{
+	c->exits = kvx_vcpu_stat(vcpu, "exits");
+	c->other_exits = kvx_vcpu_stat(vcpu, "irq_exits") +
+			 kvx_vcpu_stat(vcpu, "io_exits") +
+			 kvx_vcpu_stat(vcpu, "halt_exits") +
+			 kvx_vcpu_stat(vcpu, "request_irq_exits") +
+			 kvx_vcpu_stat(vcpu, "signal_exits");
+	c->emulated = kvx_vcpu_stat(vcpu, "insn_emulation");
+	c->writes = vf_count(vf, "trapped_writes");
+	c->requests = vf_count(vf, "requests");
+}
+
+static void run_until(struct kvm_vcpu *vcpu, uint64_t stage)
+{
+	struct ucall uc;
+
+	for (;;) {
+		vcpu_run(vcpu);
+		switch (get_ucall(vcpu, &uc)) {
+		case UCALL_SYNC:
+			TEST_ASSERT(uc.args[1] == stage,
+				    "guest at stage %lu, want %lu",
+				    (unsigned long)uc.args[1],
+				    (unsigned long)stage);
+			return;
+		case UCALL_ABORT:
+			REPORT_GUEST_ASSERT(uc);
+			break;
+		default:
+			TEST_FAIL("unexpected exit %s",
+				  exit_reason_str(vcpu->run->exit_reason));
+		}
+	}
+}
+
+static void test_trapped(struct kvm_vcpu *vcpu, struct vf *vf)
+{
+	struct counts a, b;
+	uint64_t exits;
+
+	TEST_ASSERT(vf_count(vf, "write_tracked") == 1, "not tracked");
+	run_until(vcpu, SYNC_RESET_DONE);
+	sample(vcpu, vf, &a);
+	run_until(vcpu, SYNC_TRAPPED_DONE);
+	sample(vcpu, vf, &b);
+
+	exits = (b.exits - a.exits) - (b.other_exits - a.other_exits);
+	TEST_ASSERT(b.requests - a.requests == PHASE_MSGS, "%lu requests",
+		    (unsigned long)(b.requests - a.requests));
+	TEST_ASSERT(b.writes - a.writes == PHASE_MSGS * WRITES_PER_MSG,
+		    "%lu writes handled, the guest made %u",
+		    (unsigned long)(b.writes - a.writes),
+		    PHASE_MSGS * WRITES_PER_MSG);
+	TEST_ASSERT(b.emulated - a.emulated >= PHASE_MSGS * WRITES_PER_MSG &&
+		    exits >= PHASE_MSGS * WRITES_PER_MSG,
+		    "%lu exits, %lu emulated for %u writes",
+		    (unsigned long)exits, (unsigned long)(b.emulated - a.emulated),
+		    PHASE_MSGS * WRITES_PER_MSG);
+	ksft_print_msg("TRAPPED: %.1f exits per message (%u writes)\n",
+		       (double)exits / PHASE_MSGS, WRITES_PER_MSG);
+	ksft_test_result_pass("TRAPPED: every guest write intercepted and answered at once\n");
+}
+
+static void test_direct(struct kvm_vcpu *vcpu, struct vf *vf)
+{
+	struct counts a, b;
+	uint64_t exits;
+
+	vf_set_mode(vf, "direct");
+	TEST_ASSERT(vf_count(vf, "write_tracked") == 0, "still tracked");
+	sample(vcpu, vf, &a);
+	run_until(vcpu, SYNC_DIRECT_DONE);
+	sample(vcpu, vf, &b);
+
+	exits = (b.exits - a.exits) - (b.other_exits - a.other_exits);
+	TEST_ASSERT(b.requests - a.requests == PHASE_MSGS, "%lu requests",
+		    (unsigned long)(b.requests - a.requests));
+	TEST_ASSERT(b.writes == a.writes && b.emulated == a.emulated,
+		    "DIRECT trapped %lu writes, emulated %lu",
+		    (unsigned long)(b.writes - a.writes),
+		    (unsigned long)(b.emulated - a.emulated));
+	/* The first store maps the page writable: one fault, no more. */
+	TEST_ASSERT(exits / PHASE_MSGS == 0, "%lu exits for %u messages",
+		    (unsigned long)exits, PHASE_MSGS);
+	ksft_print_msg("DIRECT: %lu exits for %u messages\n",
+		       (unsigned long)exits, PHASE_MSGS);
+	ksft_test_result_pass("DIRECT: 0 exits per message\n");
+}
+
+struct switcher {
+	struct vf *vf;
+	bool stop;
+	unsigned int switches;
+};
+
+static void *switch_modes(void *arg)
+{
+	struct switcher *sw = arg;
+	struct timespec ts = { .tv_nsec = 700 * 1000 };
+
+	while (!READ_ONCE(sw->stop)) {
+		vf_set_mode(sw->vf, sw->switches % 2 ? "direct" : "trapped");
+		sw->switches++;
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+static void test_switching(struct kvm_vcpu *vcpu, struct vf *vf)
+{
+	struct switcher sw = { .vf = vf };
+	uint32_t last = 2 * PHASE_MSGS + SWITCH_MSGS - 1;
+	char mac[32];
+	struct counts a, b;
+	pthread_t thread;
+
+	sample(vcpu, vf, &a);
+	pthread_create(&thread, NULL, switch_modes, &sw);
+	run_until(vcpu, SYNC_SWITCH_DONE);
+	WRITE_ONCE(sw.stop, true);
+	pthread_join(thread, NULL);
+	sample(vcpu, vf, &b);
+
+	snprintf(mac, sizeof(mac), "02:5a:%02x:%02x:%02x:%02x", last & 0xff,
+		 (last >> 8) & 0xff, (last >> 16) & 0xff, last >> 24);
+	TEST_ASSERT(b.requests - a.requests == SWITCH_MSGS,
+		    "%lu requests for %u messages",
+		    (unsigned long)(b.requests - a.requests), SWITCH_MSGS);
+	TEST_ASSERT(!strcmp(vf_state(vf, "mac"), mac), "mac %s, want %s",
+		    vf_state(vf, "mac"), mac);
+	TEST_ASSERT(vf_count(vf, "protocol_errors") == 0 &&
+		    vf_count(vf, "nacks") == 0, "protocol errors or NACKs");
+	TEST_ASSERT(sw.switches >= 4 && b.writes > a.writes,
+		    "%u switches, %lu trapped writes: no interleaving",
+		    sw.switches, (unsigned long)(b.writes - a.writes));
+	ksft_print_msg("%u mode switches during %u messages\n", sw.switches,
+		       SWITCH_MSGS);
+	ksft_test_result_pass("mode switches under a looping guest: none lost or corrupted\n");
+}
+
+/*
+ * Forgetting the GPA, deleting the memslot under it and a reset untrack
+ * the page and fall back to region access.
+ */
+static void test_release(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
+			 struct vf *vf)
+{
+	struct ucall uc;
+
+	vf_set_mode(vf, "trapped");
+	TEST_ASSERT(vf_count(vf, "write_tracked") == 1, "not tracked");
+	TEST_ASSERT(!set_gpa(vf, sizeof(struct kvx_mvf_mbx_gpa), 0, 0),
+		    "forget GPA");
+	TEST_ASSERT(vf_count(vf, "write_tracked") == 0, "still tracked");
+	TEST_ASSERT(!set_mbx_gpa(vf, MBX_GPA), "GPA again");
+	TEST_ASSERT(vf_count(vf, "write_tracked") == 1, "not tracked");
+
+	vm_set_user_memory_region(vm, MBX_SLOT, 0, MBX_GPA, 0, NULL);
+	TEST_ASSERT(vf_count(vf, "write_tracked") == 0,
+		    "tracked past its memslot");
+	vm_set_user_memory_region(vm, MBX_SLOT, 0, MBX_GPA, getpagesize(),
+				  vf->mbx_page);
+	TEST_ASSERT(!set_mbx_gpa(vf, MBX_GPA), "GPA in the new memslot");
+	TEST_ASSERT(vf_count(vf, "write_tracked") == 1, "not tracked");
+
+	TEST_ASSERT(!ioctl(vf->device, VFIO_DEVICE_RESET), "reset: %s",
+		    strerror(errno));
+	TEST_ASSERT(vf_count(vf, "write_tracked") == 0, "tracked past reset");
+
+	vcpu_run(vcpu);
+	TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_DONE, "guest not done");
+	ksft_test_result_pass("forgetting the GPA, memslot removal and reset untrack\n");
+}
+
+int main(void)
+{
+	struct vf vf = { .container = -1, .group = -1, .device = -1 };
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct stat st;
+
+	ksft_print_header();
+	if (stat(TYPE_DIR, &st))
+		ksft_exit_skip("%s missing: kvx-mvf not loaded\n", TYPE_DIR);
+	ksft_set_plan(6);
+
+	vf_create(&vf);
+	test_no_kvm(&vf);
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
+	kvm_vfio_add_group(vm, &vf);
+	vf_open(&vf);
+	vf.mbx_page = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+			   MAP_SHARED, vf.device,
+			   vf.bar0_off + KVX_MVF_MBX_PAGE);
+	TEST_ASSERT(vf.mbx_page != MAP_FAILED,
+		    "mailbox mmap while TRAPPED with KVM: %s", strerror(errno));
+	vf.mbx_page = vf.mbx_page == MAP_FAILED ? NULL : vf.mbx_page;
+
+	test_bad_gpa(&vf);
+
+	vm_set_user_memory_region(vm, MBX_SLOT, 0, MBX_GPA, getpagesize(),
+				  vf.mbx_page);
+	virt_pg_map(vm, MBX_GPA, MBX_GPA);
+	TEST_ASSERT(!set_mbx_gpa(&vf, MBX_GPA), "SET_MBX_GPA: %s",
+		    strerror(errno));
+
+	test_trapped(vcpu, &vf);
+	test_direct(vcpu, &vf);
+	test_switching(vcpu, &vf);
+	test_release(vm, vcpu, &vf);
+
+	vf_destroy(&vf);
+	kvm_vm_free(vm);
+	ksft_finished();
+}
