@@ -200,7 +200,8 @@ struct kvx_mvf_dma_logging_report {
  * page-aligned @gpa below 2^KVX_MVF_MBX_GPA_BITS sets it, @flags and @gpa
  * 0 forget it.  Errors, with nothing changed: EINVAL (bad argsz, flags or
  * gpa), ENODEV (no KVM attached), ESRCH (caller is not the VM's process),
- * ENOENT (TRAPPED and no memslot covers @gpa).
+ * ENOENT (TRAPPED and no memslot covers @gpa), EOPNOTSUPP (KVM without
+ * external write tracking).
  */
 struct kvx_mvf_mbx_gpa {
 	__u32 argsz;
