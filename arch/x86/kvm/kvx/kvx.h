@@ -63,6 +63,7 @@ int kvx_mmu_load_views(struct kvm_vcpu *vcpu);
 void kvx_mmu_unload_views(struct kvm_vcpu *vcpu);
 void kvx_mmu_free_obsolete_views(struct kvm_vcpu *vcpu);
 int kvx_mmu_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+bool kvx_view_denies_write(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 
 /* kvm.ko, uapi_assert.c: compiled for its build-time checks only. */
 int kvx_uapi_numbers_unique(unsigned long cap, unsigned long exit,

@@ -507,6 +507,21 @@ int kvx_views_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	return RET_PF_CONTINUE;
 }
 
+/*
+ * page_fault_handle_page_track(): a write-tracked GFN would have its write
+ * emulated; a write the view denies must reach kvx_views_faultin() instead.
+ */
+bool kvx_view_denies_write(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvx_views *kv = kvx_views(vcpu->kvm);
+	u16 view;
+
+	if (likely(!kv) || !kvx_views_mmu(vcpu))
+		return false;
+	view = root_to_sp(vcpu->arch.mmu->root.hpa)->role.view;
+	return !(kvx_view_access(kv, view, fault->gfn) & KVX_VIEW_ACCESS_WRITE);
+}
+
 /* The emulator: is @gpa in a memslot the vCPU's current view hides? */
 bool kvx_view_gpa_hidden(struct kvm_vcpu *vcpu, gpa_t gpa)
 {

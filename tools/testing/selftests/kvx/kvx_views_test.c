@@ -232,6 +232,16 @@ static void guest_state(void)
 	GUEST_DONE();
 }
 
+static void guest_pagetrack(void)
+{
+	view_switch(1);
+	wr(W_PAGE, 7);		/* read-only in view 1 and write-tracked */
+	GUEST_SYNC(0);
+	view_switch(0);
+	wr(W_PAGE, 8);		/* view 0: write-tracked, so emulated */
+	GUEST_DONE();
+}
+
 static void guest_probe(void)
 {
 	for (;;) {
@@ -598,6 +608,34 @@ static void test_state(void)
 	ksft_test_result_pass("vCPU state: GET follows the guest, SET moves it\n");
 }
 
+/*
+ * A page both write-tracked (page-track, here through write tracing's TRAP
+ * mode) and read-only in a view: KVM would emulate a tracked write; the view
+ * must win and exit instead.
+ */
+static void test_pagetrack(void)
+{
+	struct kvx_wtrace_range r = { .gfn = W_PAGE >> 12, .npages = 1 };
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = views_vm(&vcpu, guest_pagetrack);
+	uint64_t *w = addr_gpa2hva(vm, W_PAGE), emul;
+
+	vm_enable_cap(vm, KVX_CAP_WRITE_TRACE, KVX_WTRACE_TRAP);
+	vm_ioctl(vm, KVX_WTRACE_SET_RANGE, &r);
+	set_access(vm, 1, W_PAGE, 1, KVX_VIEW_ACCESS_READ | KVX_VIEW_ACCESS_EXEC);
+	expect_view_fault(vcpu, W_PAGE, KVX_VIEW_ACCESS_WRITE, 1, 0);
+	TEST_ASSERT(*w == 0, "denied write to a tracked page reached memory: %lu", *w);
+	set_access(vm, 1, W_PAGE, 1, KVX_VIEW_ACCESS_INHERIT);
+	expect_sync(vcpu, 0);
+	TEST_ASSERT(*w == 7, "allowed write missing: %lu", *w);
+	emul = kvx_vcpu_stat(vcpu, "insn_emulation");
+	expect_done(vcpu);
+	TEST_ASSERT(*w == 8 && kvx_vcpu_stat(vcpu, "insn_emulation") > emul,
+		    "view 0 write to the tracked page: %lu, not emulated", *w);
+	kvm_vm_free(vm);
+	ksft_test_result_pass("page-track: a tracked write the view denies exits, unemulated\n");
+}
+
 /* Random bits in one field of a valid argument: rejected, nothing changes. */
 static void test_fuzz(void)
 {
@@ -711,7 +749,7 @@ static void test_teardown(void)
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(11);
+	ksft_set_plan(12);
 	test_caps();
 	test_enable();
 	test_switch_loop();
@@ -721,6 +759,7 @@ int main(void)
 	test_dirty();
 	test_ud();
 	test_state();
+	test_pagetrack();
 	test_fuzz();
 	test_teardown();
 	ksft_finished();
