@@ -60,6 +60,7 @@
 	"dirty log: 3 rounds of writes made in view 1 all logged, nothing else\n"
 
 static bool use_vmfunc;		/* host side: the VM switches by VMFUNC */
+static uint32_t ring_bytes;	/* views_vm(): dirty ring size, 0 for none */
 static bool guest_vmfunc;	/* the same, in the guest */
 static int ud_count;		/* guest: #UDs taken */
 
@@ -295,6 +296,8 @@ static struct kvm_vm *views_vm(struct kvm_vcpu **vcpu, void *guest)
 	/* Hidden from the start: view 0 never sees them. */
 	set_slot_views(vm, V1_SLOT, 1 << 1);
 	set_slot_views(vm, V2_SLOT, 1 << 2);
+	if (ring_bytes)
+		vm_enable_dirty_ring(vm, ring_bytes);
 	*vcpu = vm_vcpu_add(vm, 0, guest);
 	vm_install_exception_handler(vm, UD_VECTOR, guest_ud_handler);
 
@@ -561,6 +564,47 @@ static void test_dirty(void)
 	ksft_test_result_pass(KVX_VIEWS_TEST_MSG4);
 }
 
+/* The same writes, collected from the vCPU's dirty ring. */
+static void test_dirty_ring(void)
+{
+	struct kvm_dirty_gfn *ring;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint32_t fetch = 0, n = 65536 / sizeof(*ring);
+	bool seen[DIRTY_PAGES];
+	int round, i;
+
+	ring_bytes = 65536;
+	vm = views_vm(&vcpu, guest_dirty);
+	ring_bytes = 0;
+	add_region(vm, VM_MEM_SRC_ANONYMOUS, DIRTY_GPA, DIRTY_SLOT, DIRTY_PAGES,
+		   KVM_MEM_LOG_DIRTY_PAGES);
+	ring = vcpu_map_dirty_ring(vcpu);
+	for (round = 0; round < 3; round++) {
+		expect_sync(vcpu, round);
+		memset(seen, 0, sizeof(seen));
+		for (;;) {
+			struct kvm_dirty_gfn *e = &ring[fetch % n];
+
+			if (__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) !=
+			    KVM_DIRTY_GFN_F_DIRTY)
+				break;
+			if (e->slot == DIRTY_SLOT && e->offset < DIRTY_PAGES)
+				seen[e->offset] = true;
+			__atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET,
+					 __ATOMIC_RELEASE);
+			fetch++;
+		}
+		kvm_vm_reset_dirty_ring(vm);
+		for (i = 0; i < DIRTY_PAGES; i++)
+			TEST_ASSERT(seen[i] == !(i & 1), "ring round %d: page %d %s",
+				    round, i, seen[i] ? "wrongly in the ring" : "missing");
+	}
+	expect_done(vcpu);
+	kvm_vm_free(vm);
+	ksft_test_result_pass("dirty ring: 3 rounds of writes made in view 1 all in the ring\n");
+}
+
 static void set_visible(struct kvm_vm *vm, uint64_t mask)
 {
 	struct kvx_view_visibility s = { .visible = mask };
@@ -749,7 +793,7 @@ static void test_teardown(void)
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(12);
+	ksft_set_plan(13);
 	test_caps();
 	test_enable();
 	test_switch_loop();
@@ -757,6 +801,7 @@ int main(void)
 	test_huge();
 	test_invalidate();
 	test_dirty();
+	test_dirty_ring();
 	test_ud();
 	test_state();
 	test_pagetrack();
