@@ -313,35 +313,16 @@ static struct kvm_vm *views_vm(struct kvm_vcpu **vcpu, void *guest)
 	return vm;
 }
 
-static uint64_t run_sync(struct kvm_vcpu *vcpu)
-{
-	struct ucall uc;
-
-	vcpu_run(vcpu);
-	switch (get_ucall(vcpu, &uc)) {
-	case UCALL_SYNC:
-		return uc.args[1];
-	case UCALL_DONE:
-		return -1ULL;
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT(uc);
-	default:
-		TEST_FAIL("exit reason %s, ucall %lu",
-			  exit_reason_str(vcpu->run->exit_reason), uc.cmd);
-	}
-	return 0;
-}
-
 static void expect_sync(struct kvm_vcpu *vcpu, uint64_t n)
 {
-	uint64_t got = run_sync(vcpu);
+	uint64_t got = kvx_run_sync(vcpu);
 
 	TEST_ASSERT(got == n, "expected GUEST_SYNC(%lu), got %ld", n, (long)got);
 }
 
 static void expect_done(struct kvm_vcpu *vcpu)
 {
-	TEST_ASSERT(run_sync(vcpu) == -1ULL, "expected GUEST_DONE");
+	TEST_ASSERT(kvx_run_sync(vcpu) == KVX_GUEST_DONE, "expected GUEST_DONE");
 }
 
 /* Run into an MMIO read of @gpa and answer it with MMIO_VALUE. */

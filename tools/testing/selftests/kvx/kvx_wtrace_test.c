@@ -169,24 +169,6 @@ static void harvest_pages(struct kvm_vm *vm, uint64_t gpa, uint64_t npages,
 	}
 }
 
-static uint64_t run_sync(struct kvm_vcpu *vcpu)
-{
-	struct ucall uc;
-
-	vcpu_run(vcpu);
-	switch (get_ucall(vcpu, &uc)) {
-	case UCALL_SYNC:
-		return uc.args[1];
-	case UCALL_DONE:
-		return -1ULL;
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT(uc);
-	default:
-		TEST_FAIL("exit reason %s", exit_reason_str(vcpu->run->exit_reason));
-	}
-	return 0;
-}
-
 static const char *mode_name(uint32_t m)
 {
 	return m == KVX_WTRACE_PML ? "PML" :
@@ -281,7 +263,7 @@ static void test_shadow(void)
 	for (round = 0; round < rounds; round++) {
 		memset(expect, 0, sizeof(expect));
 		for (v = 0; v < NR_VCPUS; v++) {
-			TEST_ASSERT(run_sync(vcpus[v]) == round, "vCPU %d out of step", v);
+			TEST_ASSERT(kvx_run_sync(vcpus[v]) == round, "vCPU %d out of step", v);
 			for (i = 0; i < WRITES; i++) {
 				gen_write(&state[v], v, &index, &value);
 				expect[index / 512] = true;
@@ -313,7 +295,7 @@ static void test_shadow(void)
 		}
 	}
 	for (v = 0; v < NR_VCPUS; v++)
-		TEST_ASSERT(run_sync(vcpus[v]) == -1ULL, "vCPU %d not done", v);
+		TEST_ASSERT(kvx_run_sync(vcpus[v]) == KVX_GUEST_DONE, "vCPU %d not done", v);
 	kvm_vm_free(vm);
 	ksft_test_result_pass("%s: shadow coherent over %d rounds x %d vCPUs, %lu page reports\n",
 			      mode_name(mode), rounds, NR_VCPUS, reported);
@@ -332,7 +314,7 @@ static void test_exits(void)
 		e = kvx_vcpu_stat(vcpu, "exits");
 		irq = kvx_vcpu_stat(vcpu, "irq_exits");
 		em = kvx_vcpu_stat(vcpu, "insn_emulation");
-		TEST_ASSERT(run_sync(vcpu) == epoch, "epoch %d", epoch);
+		TEST_ASSERT(kvx_run_sync(vcpu) == epoch, "epoch %d", epoch);
 		exits[epoch] = kvx_vcpu_stat(vcpu, "exits") - e;
 		irqs[epoch] = kvx_vcpu_stat(vcpu, "irq_exits") - irq;
 		emul[epoch] = kvx_vcpu_stat(vcpu, "insn_emulation") - em;
@@ -379,7 +361,7 @@ static void test_dirty_log(void)
 	vcpu_args_set(vcpu, 3, TABLE_GPA, (uint64_t)TABLE_PAGES, 3ULL);
 	kvm_vm_get_dirty_log(vm, TABLE_SLOT, bitmap);
 	for (round = 0; round < 6; round++) {
-		run_sync(vcpu);
+		kvx_run_sync(vcpu);
 		/* Alternate which of the two is read first. */
 		if (round & 1)
 			harvest_pages(vm, TABLE_GPA, TABLE_PAGES, got);
@@ -417,7 +399,7 @@ static void test_huge_and_slots(void)
 	TEST_ASSERT(!set_range(vm, HUGE_GPA + 300 * 4096, 2, 0), "trace");
 	vcpu_args_set(vcpu, 3, HUGE_GPA, (uint64_t)HUGE_PAGES, 1ULL);
 	for (round = 0; round < 4; round++) {
-		run_sync(vcpu);
+		kvx_run_sync(vcpu);
 		harvest_pages(vm, HUGE_GPA, HUGE_PAGES, got);
 		for (p = 0; p < HUGE_PAGES; p++)
 			TEST_ASSERT(got[p] == (p == 100 || p == 300 || p == 301),
@@ -426,7 +408,7 @@ static void test_huge_and_slots(void)
 	/* Stop tracing one page: it is no longer reported. */
 	TEST_ASSERT(!set_range(vm, HUGE_GPA + 300 * 4096, 1, KVX_WTRACE_RANGE_REMOVE),
 		    "remove");
-	run_sync(vcpu);
+	kvx_run_sync(vcpu);
 	harvest_pages(vm, HUGE_GPA, HUGE_PAGES, got);
 	for (p = 0; p < HUGE_PAGES; p++)
 		TEST_ASSERT(got[p] == (p == 100 || p == 301), "after remove: page %d %d",
@@ -437,7 +419,7 @@ static void test_huge_and_slots(void)
 	harvest_pages(vm, HUGE_GPA, HUGE_PAGES, got);
 	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, HUGE_GPA, HUGE_SLOT,
 				    HUGE_PAGES, 0);
-	run_sync(vcpu);
+	kvx_run_sync(vcpu);
 	harvest_pages(vm, HUGE_GPA, HUGE_PAGES, got);
 	for (p = 0; p < HUGE_PAGES; p++)
 		TEST_ASSERT(got[p] == (p == 100 || p == 301), "new slot: page %d %d",
@@ -462,7 +444,7 @@ static void test_overflow_and_fuzz(void)
 	enable_trace(vm, mode);
 	TEST_ASSERT(!set_range(vm, TABLE_GPA, 10, 0), "trace");
 	vcpu_args_set(vcpu, 3, TABLE_GPA, 10ULL, 1ULL);
-	run_sync(vcpu);
+	kvx_run_sync(vcpu);
 	do {
 		n = harvest(vm, gfns, 4, &overflow);
 		for (i = 0; i < n; i++)
@@ -516,7 +498,7 @@ static void test_overflow_and_fuzz(void)
 			    i % 8, r, errno, want);
 		rejected++;
 	}
-	run_sync(vcpu);
+	kvx_run_sync(vcpu);
 	harvest_pages(vm, TABLE_GPA, TABLE_PAGES, got);
 	for (i = 0; i < TABLE_PAGES; i++)
 		TEST_ASSERT(got[i] == (i < 10), "after fuzz: page %u reported %d", i, got[i]);

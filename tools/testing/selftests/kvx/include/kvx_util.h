@@ -23,4 +23,12 @@ bool kvx_module_param(const char *module, const char *param, char *buf,
 /* True if the host CPU (as KVM sees it) is Intel, i.e. kvm_intel is loaded. */
 bool kvx_host_is_vmx(void);
 
+/*
+ * Run @vcpu until its next ucall: the value of GUEST_SYNC(value), or
+ * KVX_GUEST_DONE for GUEST_DONE(); a guest assertion or any other exit
+ * fails the test.
+ */
+#define KVX_GUEST_DONE	(~0ULL)
+uint64_t kvx_run_sync(struct kvm_vcpu *vcpu);
+
 #endif /* SELFTEST_KVX_UTIL_H */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "kvx_util.h"
+#include "ucall_common.h"
 
 uint64_t kvx_vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
 {
@@ -60,4 +61,23 @@ bool kvx_module_param(const char *module, const char *param, char *buf,
 bool kvx_host_is_vmx(void)
 {
 	return access("/sys/module/kvm_intel", F_OK) == 0;
+}
+
+uint64_t kvx_run_sync(struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_SYNC:
+		return uc.args[1];
+	case UCALL_DONE:
+		return KVX_GUEST_DONE;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT(uc);
+	default:
+		TEST_FAIL("exit reason %s, ucall %lu",
+			  exit_reason_str(vcpu->run->exit_reason), uc.cmd);
+	}
+	return 0;
 }
