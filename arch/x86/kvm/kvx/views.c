@@ -152,7 +152,7 @@ static struct kvx_view_vcpu *kvx_view_vcpu_get(struct kvm_vcpu *vcpu,
 	int v;
 
 	if (vv)
-		return vv;
+		return vv->vcpu == vcpu ? vv : NULL;
 	vv = kzalloc(sizeof(*vv), GFP_KERNEL_ACCOUNT);
 	if (!vv)
 		return NULL;
@@ -165,6 +165,7 @@ static struct kvx_view_vcpu *kvx_view_vcpu_get(struct kvm_vcpu *vcpu,
 	}
 	for (v = 0; v < KVX_VIEWS_MAX; v++)
 		vv->root[v] = INVALID_PAGE;
+	vv->vcpu = vcpu;
 	vv->list_gen = -1ULL;
 	WRITE_ONCE(kv->vcpu[vcpu->vcpu_idx], vv);
 	return vv;
@@ -179,7 +180,7 @@ void kvx_views_vcpu_destroy(struct kvm_vcpu *vcpu)
 	if (!kv)
 		return;
 	vv = kv->vcpu[vcpu->vcpu_idx];
-	if (!vv)
+	if (!vv || vv->vcpu != vcpu)
 		return;
 	/* kvm_mmu_destroy() ran kvm_mmu_unload(), which put the roots. */
 	for (v = 0; v < KVX_VIEWS_MAX; v++)
@@ -226,7 +227,9 @@ static void kvx_view_put_root(struct kvm_vcpu *vcpu, struct kvx_view_vcpu *vv,
 /*
  * kvm_mmu_load(), after the active view's root: with VMFUNC, load the roots
  * of the other visible views too, so that the EPTP list has them all and the
- * guest switches without exits.
+ * guest switches without exits.  Best effort: the active root is installed
+ * already, so this must not fail kvm_mmu_load(); a view left out of the list
+ * is loaded by the VMFUNC exit its first use causes.
  */
 int kvx_mmu_load_views(struct kvm_vcpu *vcpu)
 {
@@ -239,9 +242,7 @@ int kvx_mmu_load_views(struct kvm_vcpu *vcpu)
 	if (!kv || !kvx_views_mmu(vcpu))
 		return 0;
 	vv = kvx_view_vcpu_get(vcpu, kv);
-	if (!vv)
-		return -ENOMEM;
-	if (!kv->vmfunc)
+	if (!vv || !kv->vmfunc)
 		return 0;
 
 	role = vcpu->arch.mmu->root_role;
@@ -255,7 +256,7 @@ int kvx_mmu_load_views(struct kvm_vcpu *vcpu)
 			r = kvm_mmu_topup_memory_cache(&vcpu->arch.mmu_page_header_cache,
 						       1);
 		if (r)
-			return r;
+			break;
 		role.view = v;
 		sp = kvm_tdp_mmu_get_root_for_role(vcpu, role);
 		vv->root[v] = __pa(sp->spt);
@@ -671,6 +672,7 @@ static int kvx_set_view_visibility(struct kvm *kvm, struct kvx_views *kv,
 int kvx_views_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 {
 	struct kvx_views *kv;
+	int r;
 
 	switch (ioctl) {
 	case KVX_SET_VIEW_ACCESS:
@@ -680,17 +682,19 @@ int kvx_views_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 	default:
 		return -ENOTTY;
 	}
-	kv = kvx_views(kvm);
+	/* kvm->lock keeps KVM_ENABLE_CAP from freeing the state under us. */
+	mutex_lock(&kvm->lock);
+	kv = kvm->arch.kvx;
 	if (!kv)
-		return -ENXIO;
-	switch (ioctl) {
-	case KVX_SET_VIEW_ACCESS:
-		return kvx_set_view_access(kvm, kv, argp);
-	case KVX_SET_SLOT_VIEWS:
-		return kvx_set_slot_views(kvm, kv, argp);
-	default:
-		return kvx_set_view_visibility(kvm, kv, argp);
-	}
+		r = -ENXIO;
+	else if (ioctl == KVX_SET_VIEW_ACCESS)
+		r = kvx_set_view_access(kvm, kv, argp);
+	else if (ioctl == KVX_SET_SLOT_VIEWS)
+		r = kvx_set_slot_views(kvm, kv, argp);
+	else
+		r = kvx_set_view_visibility(kvm, kv, argp);
+	mutex_unlock(&kvm->lock);
+	return r;
 }
 
 /* ---- vCPU ioctls (vcpu->mutex held, vCPU loaded) ---- */

@@ -35,6 +35,12 @@ struct kvx_view {
  * hpa_t values and takes no reference or lock.
  */
 struct kvx_view_vcpu {
+	/*
+	 * The owner.  vcpu_idx is set only once KVM_CREATE_VCPU succeeds, so a
+	 * failed creation runs the destroy hooks with index 0: they must not
+	 * touch vCPU 0's state.
+	 */
+	struct kvm_vcpu *vcpu;
 	u16 active;
 	hpa_t root[KVX_VIEWS_MAX];
 	/* Views whose root was loaded since the list was last written. */
@@ -71,8 +77,12 @@ static inline struct kvx_views *kvx_views(struct kvm *kvm)
 static inline struct kvx_view_vcpu *kvx_view_vcpu(struct kvm_vcpu *vcpu)
 {
 	struct kvx_views *kv = kvx_views(vcpu->kvm);
+	struct kvx_view_vcpu *vv;
 
-	return kv ? READ_ONCE(kv->vcpu[vcpu->vcpu_idx]) : NULL;
+	if (!kv)
+		return NULL;
+	vv = READ_ONCE(kv->vcpu[vcpu->vcpu_idx]);
+	return vv && vv->vcpu == vcpu ? vv : NULL;
 }
 
 /* Set by the vendor module at load: what this host can do. */

@@ -371,8 +371,17 @@ static int kvx_wtrace_harvest(struct kvm *kvm, struct kvx_wtrace *wt,
 	if (n) {
 		idx = srcu_read_lock(&kvm->srcu);
 		write_lock(&kvm->mmu_lock);
-		for (i = 0; i < n; i++)
+		/*
+		 * As an invalidation: a fault that marked one of these pages
+		 * before its SPTE existed is made stale and retries (and marks
+		 * again) instead of installing an SPTE this re-arm missed.
+		 */
+		kvm_mmu_invalidate_begin(kvm);
+		for (i = 0; i < n; i++) {
+			kvm_mmu_invalidate_range_add(kvm, gfns[i], gfns[i] + 1);
 			kvx_wtrace_rearm(kvm, wt, gfns[i]);
+		}
+		kvm_mmu_invalidate_end(kvm);
 		write_unlock(&kvm->mmu_lock);
 		srcu_read_unlock(&kvm->srcu, idx);
 		kvm_flush_remote_tlbs(kvm);
