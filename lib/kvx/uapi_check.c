@@ -110,7 +110,7 @@ static bool kvx_subpage_range_is_valid(const struct kvx_subpage_range *r)
  * kvx_check_subpage_ranges() - Check the allowed byte ranges of a window.
  * @ranges: array of @n ranges, already copied from userspace
  * @n: number of ranges
- * @max_n: most ranges the caller accepts, at most KVX_SUBPAGE_MAX_RANGES
+ * @max_n: most ranges the caller accepts, at most KVX_CHECK_SUBPAGE_MAX_RANGES
  *
  * Each range must be non-empty, lie within one KVX_SUBPAGE_SIZE page, and
  * allow reading, writing or both (no other flag bits).  No two ranges may
@@ -129,7 +129,7 @@ int kvx_check_subpage_ranges(const struct kvx_subpage_range *ranges,
 {
 	unsigned int i, j;
 
-	if (WARN_ON_ONCE(max_n > KVX_SUBPAGE_MAX_RANGES))
+	if (WARN_ON_ONCE(max_n > KVX_CHECK_SUBPAGE_MAX_RANGES))
 		return -EINVAL;
 	if (!n)
 		return -EINVAL;

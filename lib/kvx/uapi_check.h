@@ -31,10 +31,12 @@
 
 /* One allowed byte range of a sub-page window; the page is 4 KiB. */
 #define KVX_SUBPAGE_SIZE		4096
-#define KVX_SUBPAGE_MAX_RANGES		64
-#define KVX_SUBPAGE_READ		BIT(0)
-#define KVX_SUBPAGE_WRITE		BIT(1)
-#define KVX_SUBPAGE_VALID_FLAGS		(KVX_SUBPAGE_READ | KVX_SUBPAGE_WRITE)
+#define KVX_CHECK_SUBPAGE_MAX_RANGES	64
+#ifndef KVX_WINDOW_READ
+#define KVX_WINDOW_READ			BIT(0)
+#define KVX_WINDOW_WRITE		BIT(1)
+#endif
+#define KVX_SUBPAGE_VALID_FLAGS		(KVX_WINDOW_READ | KVX_WINDOW_WRITE)
 
 struct kvx_subpage_range {
 	__u16 offset;

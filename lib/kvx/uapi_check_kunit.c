@@ -152,8 +152,8 @@ struct kvx_subpage_case {
 	int expected;
 };
 
-#define RD KVX_SUBPAGE_READ
-#define WR KVX_SUBPAGE_WRITE
+#define RD KVX_WINDOW_READ
+#define WR KVX_WINDOW_WRITE
 
 static const struct kvx_subpage_case kvx_subpage_cases[] = {
 	{ "whole page", { { 0, 4096, RD | WR } }, 1, 1, 0 },
@@ -181,7 +181,7 @@ static const struct kvx_subpage_case kvx_subpage_cases[] = {
 	  { { 0, 4, RD }, { 100, 4, RD }, { 200, 0, RD } }, 3, 3, -EINVAL },
 	{ "no ranges", { }, 0, 3, -EINVAL },
 	{ "n equals max_n", { { 0, 4, RD }, { 4, 4, RD } }, 2, 2, 0 },
-	{ "n below max_n", { { 0, 4, RD } }, 1, KVX_SUBPAGE_MAX_RANGES, 0 },
+	{ "n below max_n", { { 0, 4, RD } }, 1, KVX_CHECK_SUBPAGE_MAX_RANGES, 0 },
 	{ "n above max_n", { { 0, 4, RD }, { 4, 4, RD } }, 2, 1, -E2BIG },
 	{ "too many beats malformed",
 	  { { 0, 0, 0 }, { 0, 0, 0 } }, 2, 1, -E2BIG },
@@ -204,8 +204,8 @@ static void kvx_check_subpage_ranges_test(struct kunit *test)
 /* A page tiled by the most ranges a caller may accept. */
 static void kvx_check_subpage_ranges_full_test(struct kunit *test)
 {
-	const unsigned int n = KVX_SUBPAGE_MAX_RANGES;
-	const u16 size = KVX_SUBPAGE_SIZE / KVX_SUBPAGE_MAX_RANGES;
+	const unsigned int n = KVX_CHECK_SUBPAGE_MAX_RANGES;
+	const u16 size = KVX_SUBPAGE_SIZE / KVX_CHECK_SUBPAGE_MAX_RANGES;
 	struct kvx_subpage_range *ranges;
 	unsigned int i;
 
@@ -216,7 +216,7 @@ static void kvx_check_subpage_ranges_full_test(struct kunit *test)
 	for (i = 0; i < n; i++) {
 		ranges[i].offset = (n - 1 - i) * size;
 		ranges[i].size = size;
-		ranges[i].flags = KVX_SUBPAGE_READ;
+		ranges[i].flags = KVX_WINDOW_READ;
 	}
 	KUNIT_EXPECT_EQ(test, kvx_check_subpage_ranges(ranges, n, n), 0);
 	KUNIT_EXPECT_EQ(test, kvx_check_subpage_ranges(ranges, n, n - 1),

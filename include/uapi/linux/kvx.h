@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * kvx: extensions of the KVM API (views).
+ * kvx: extensions of the KVM API (views, write tracing, sub-page windows).
  *
  * Capabilities, ioctls and exit reasons sit in ranges that the kernel's own
  * <linux/kvm.h> does not use; kvm.ko checks that at build time.  See
@@ -144,5 +144,60 @@ struct kvx_wtrace_harvest {
 
 #define KVX_WTRACE_SET_RANGE	_IOW(KVMIO, 0xf8, struct kvx_wtrace_range)
 #define KVX_WTRACE_HARVEST	_IOWR(KVMIO, 0xf9, struct kvx_wtrace_harvest)
+
+/*
+ * Sub-page windows (Documentation/virt/kvx/subpage.rst).
+ * KVM_CHECK_EXTENSION: the number of window ids (15), 0 if none.
+ * KVM_ENABLE_CAP (VM fd, views enabled, before any vCPU): args[0] = the
+ * trampoline page's GPA, args[1] = KVX_WINDOWS_* flags, args[2..3] = 0.
+ * Whether windows switch with VMFUNC is KVX_CAP_VIEWS_VMFUNC, unless
+ * KVX_WINDOWS_HYPERCALL asks for the hypercall path.
+ */
+#define KVX_CAP_WINDOWS			0x4b580004
+#define KVX_WINDOWS_HYPERCALL		(1ULL << 0)	/* never VMFUNC */
+
+#define KVX_WINDOW_READ			(1U << 0)
+#define KVX_WINDOW_WRITE		(1U << 1)
+#define KVX_WINDOW_MAX_IDS		15
+#define KVX_WINDOW_MAX_RANGES		7
+/* Writes through VMFUNC too: the page is writable in its view (5.3). */
+#define KVX_WINDOW_F_VMFUNC_WRITES	(1U << 0)
+
+struct kvx_window_range {
+	__u16 offset;
+	__u16 size;		/* >= 1, offset + size <= 4096 */
+	__u32 access;		/* KVX_WINDOW_READ | KVX_WINDOW_WRITE */
+};
+
+/* KVX_SET_WINDOW (VM fd) */
+struct kvx_window {
+	__u32 id;		/* 0 .. KVX_WINDOW_MAX_IDS - 1 */
+	__u32 slot;		/* as_id << 16 | id: one page, at @gpa */
+	__u64 gpa;
+	__u16 view;		/* 1 .. nr_views - 1, serving nothing else */
+	__u16 nr_ranges;	/* 1 .. KVX_WINDOW_MAX_RANGES */
+	__u32 flags;		/* KVX_WINDOW_F_* */
+	struct kvx_window_range ranges[KVX_WINDOW_MAX_RANGES];
+	__u64 reserved[4];	/* 0 */
+};
+
+/* KVX_REMOVE_WINDOW (VM fd) */
+struct kvx_window_id {
+	__u32 id;
+	__u32 flags;		/* 0 */
+	__u64 reserved[3];	/* 0 */
+};
+
+#define KVX_SET_WINDOW		_IOW(KVMIO, 0xf5, struct kvx_window)
+#define KVX_REMOVE_WINDOW	_IOW(KVMIO, 0xf6, struct kvx_window_id)
+
+/*
+ * Guest ABI of the hypercall path (the trampoline makes it; see
+ * subpage.rst 5.1): RAX = KVX_HC_WINDOW_ACCESS, RBX = window id,
+ * RCX = size (bits 7:0) | direction (bits 15:8: 1 read, 2 write),
+ * RDX = value, RSI = offset in the page; at CPL 0.  Returns RAX = 0 or
+ * -errno, RDX = the value read.
+ */
+#define KVX_HC_WINDOW_ACCESS		0x4b580002
 
 #endif /* _UAPI_LINUX_KVX_H */

@@ -56,6 +56,12 @@ void kvx_destroy_vm(struct kvm *kvm);
 int kvx_view_hypercall(struct kvm_vcpu *vcpu, unsigned long flags,
 		       unsigned long view, int cpl);
 bool kvx_view_gpa_hidden(struct kvm_vcpu *vcpu, gpa_t gpa);
+int kvx_window_hypercall(struct kvm_vcpu *vcpu, unsigned long id,
+			 unsigned long desc, unsigned long value,
+			 unsigned long offset, int cpl);
+void kvx_windows_destroy_slot(struct kvm *kvm);
+void kvx_windows_init(void);
+void kvx_window_fix_rsp(struct kvm_vcpu *vcpu);
 
 /* kvm.ko, mmu/mmu.c: roots and faults. */
 u16 kvx_role_view(struct kvm_vcpu *vcpu, union kvm_cpu_role cpu_role);
@@ -86,6 +92,9 @@ void kvx_vmx_views_init(void);
 bool kvx_vmx_vmfunc_wanted(struct kvm_vcpu *vcpu);
 void kvx_vmx_load_eptp_list(struct kvm_vcpu *vcpu, u64 eptp);
 void kvx_vmx_sync_view(struct kvm_vcpu *vcpu);
+void kvx_vmx_handle_exit(struct kvm_vcpu *vcpu);
+u32 kvx_vmx_exception_bitmap(struct kvm_vcpu *vcpu, u32 eb);
+bool kvx_vmx_reflect_exception(struct kvm_vcpu *vcpu, u32 intr_info);
 typedef int (*kvx_exit_handler_t)(struct kvm_vcpu *vcpu);
 void kvx_vmx_hardware_setup(kvx_exit_handler_t handlers[]);
 

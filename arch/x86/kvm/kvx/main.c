@@ -15,6 +15,7 @@
 #include <linux/printk.h>
 
 #include "kvx.h"
+#include "views.h"
 #include "../mmu/mmu_internal.h"
 
 KVX_DEFINE_VERSION_PARAM("kvm.ko");
@@ -22,6 +23,7 @@ KVX_DEFINE_VERSION_PARAM("kvm.ko");
 void kvx_x86_module_init(void)
 {
 	pr_info("kvm.ko built with kvx %s\n", kvx_version);
+	kvx_windows_init();
 }
 
 /*
@@ -37,6 +39,8 @@ int kvx_check_extension(struct kvm *kvm, long ext)
 		return kvx_views_check_extension(kvm, ext);
 	case KVX_CAP_WRITE_TRACE:
 		return kvx_wtrace_check_extension(kvm, ext);
+	case KVX_CAP_WINDOWS:
+		return kvx_windows_check_extension(kvm);
 	default:
 		return 0;
 	}
@@ -49,6 +53,8 @@ int kvx_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 		return kvx_views_enable_cap(kvm, cap);
 	case KVX_CAP_WRITE_TRACE:
 		return kvx_wtrace_enable_cap(kvm, cap);
+	case KVX_CAP_WINDOWS:
+		return kvx_windows_enable(kvm, cap);
 	default:
 		return -EINVAL;
 	}

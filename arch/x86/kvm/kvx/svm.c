@@ -19,7 +19,7 @@ KVX_DEFINE_VERSION_PARAM("kvm-amd.ko");
 void kvx_svm_module_init(void)
 {
 	/* NPT entries are tagged by ASID only: a switch flushes. */
-	static const struct kvx_views_vendor v = {};
+	static const struct kvx_views_vendor v = { .vmmcall = true };
 
 	kvx_views_set_vendor(&v);
 	pr_info("kvm-amd.ko built with kvx %s\n", kvx_version);

@@ -28,6 +28,7 @@ int kvx_uapi_numbers_unique(unsigned long cap, unsigned long exit,
 	case KVX_CAP_VIEWS:
 	case KVX_CAP_VIEWS_VMFUNC:
 	case KVX_CAP_WRITE_TRACE:
+	case KVX_CAP_WINDOWS:
 		r++;
 		break;
 	}
@@ -48,6 +49,8 @@ int kvx_uapi_numbers_unique(unsigned long cap, unsigned long exit,
 	case _IOC_NR(KVX_SET_VCPU_VIEW):
 	case _IOC_NR(KVX_WTRACE_SET_RANGE):
 	case _IOC_NR(KVX_WTRACE_HARVEST):
+	case _IOC_NR(KVX_SET_WINDOW):
+	case _IOC_NR(KVX_REMOVE_WINDOW):
 		r++;
 		break;
 	}

@@ -47,6 +47,7 @@ void kvx_vmx_views_init(void)
 		.vmfunc = kvx_vmx_can_vmfunc(),
 		.exec_only = enable_ept && cpu_has_vmx_ept_execute_only(),
 		.root_tagged_tlb = enable_ept,
+		.walks_are_writes = enable_ept && enable_ept_ad_bits,
 	};
 
 	kvx_views_set_vendor(&v);
@@ -138,17 +139,103 @@ void kvx_vmx_sync_view(struct kvm_vcpu *vcpu)
 	      SECONDARY_EXEC_ENABLE_VMFUNC))
 		return;
 	eptp = vmcs_read64(EPT_POINTER);
-	if (likely(eptp == vv->loaded_eptp))
-		return;
-	for (v = 0; v < KVX_VIEWS_MAX; v++) {
-		if (vv->eptp[v] == eptp) {
-			vv->loaded_eptp = eptp;
-			kvx_view_hw_switched(vcpu, v);
+	if (unlikely(eptp != vv->loaded_eptp)) {
+		for (v = 0; v < KVX_VIEWS_MAX; v++) {
+			if (vv->eptp[v] == eptp)
+				break;
+		}
+		/* The list only holds EPTPs we wrote: this cannot happen. */
+		if (KVM_BUG_ON(v == KVX_VIEWS_MAX, vcpu->kvm))
 			return;
+		vv->loaded_eptp = eptp;
+		kvx_view_hw_switched(vcpu, v);
+	}
+	/*
+	 * Nothing but an EPT violation of the trampoline is handled in a
+	 * window view: every other exit, and every event KVM injects, sees
+	 * view 0 (subpage.rst 3.1).
+	 */
+	if (unlikely(vv->active) &&
+	    to_vmx(vcpu)->exit_reason.basic != EXIT_REASON_EPT_VIOLATION &&
+	    kvx_is_window_view(kvx_views(vcpu->kvm), vv->active))
+		kvx_window_leave(vcpu);
+}
+
+/* vmx_handle_exit(), first thing, IRQs on: finish kvx_window_leave(). */
+void kvx_vmx_handle_exit(struct kvm_vcpu *vcpu)
+{
+	struct kvx_view_vcpu *vv = kvx_vmx_vv(vcpu);
+
+	if (likely(!vv) || likely(!vv->left_window))
+		return;
+	vv->left_window = false;
+	kvx_window_fix_rsp(vcpu);
+}
+
+/*
+ * vmx_update_exception_bitmap(), last: with VMFUNC windows every exception
+ * exits, #PF whatever its error code, so that none is delivered through a
+ * guest-controlled IDT or IST stack while the vCPU is in a window view.
+ * kvx_vmx_reflect_exception() gives them back to the guest in view 0.
+ */
+u32 kvx_vmx_exception_bitmap(struct kvm_vcpu *vcpu, u32 eb)
+{
+	if (is_guest_mode(vcpu) || !kvx_vmfunc_windows(vcpu->kvm))
+		return eb;
+	vmcs_write32(PAGE_FAULT_ERROR_CODE_MASK, 0);
+	vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, 0);
+	return ~0u;
+}
+
+/*
+ * handle_exception_nmi(), after the #MC, NMI, #NM and #UD cases: reinject
+ * the exceptions only kvx_vmx_exception_bitmap() intercepts.  The exit
+ * path has put the vCPU in view 0 already.  An exception raised while an
+ * event was delivered finds that event re-queued by
+ * vmx_complete_interrupts(), and kvm_multiple_exception() merges the two.
+ */
+bool kvx_vmx_reflect_exception(struct kvm_vcpu *vcpu, u32 intr_info)
+{
+	u32 vector = intr_info & INTR_INFO_VECTOR_MASK;
+	u32 error_code = 0;
+
+	if (is_guest_mode(vcpu) || to_vmx(vcpu)->rmode.vm86_active ||
+	    !kvx_vmfunc_windows(vcpu->kvm))
+		return false;
+
+	switch (vector) {
+	case DB_VECTOR:
+	case AC_VECTOR:
+		return false;			/* KVM's own handling */
+	case BP_VECTOR:
+		if (vcpu->guest_debug & KVM_GUESTDBG_USE_SW_BP)
+			return false;
+		fallthrough;
+	case OF_VECTOR:
+		vcpu->arch.event_exit_inst_len =
+			vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+		kvm_queue_exception(vcpu, vector);
+		break;
+	case GP_VECTOR:
+		if (enable_vmware_backdoor)
+			return false;
+		fallthrough;
+	default:
+		if (vector == PF_VECTOR && vmx_need_pf_intercept(vcpu))
+			return false;
+		if (intr_info & INTR_INFO_DELIVER_CODE_MASK)
+			error_code = vmcs_read32(VM_EXIT_INTR_ERROR_CODE);
+		if (vector == PF_VECTOR)
+			kvm_fixup_and_inject_pf_error(vcpu, vmx_get_exit_qual(vcpu),
+						      error_code);
+		else if (intr_info & INTR_INFO_DELIVER_CODE_MASK) {
+			kvm_queue_exception_e(vcpu, vector, error_code);
+		} else {
+			kvm_queue_exception(vcpu, vector);
 		}
 	}
-	/* The list only holds EPTPs we wrote: this cannot happen. */
-	KVM_BUG_ON(1, vcpu->kvm);
+	++vcpu->stat.kvx_window_reflected;
+	return true;
 }
 
 /*
@@ -160,6 +247,7 @@ static int kvx_vmx_handle_vmfunc(struct kvm_vcpu *vcpu)
 {
 	struct kvx_views *kv = kvx_views(vcpu->kvm);
 	u32 function = kvm_rax_read(vcpu);
+	struct kvx_windows *ws;
 	u32 index = kvm_rcx_read(vcpu);
 
 	if (!kv || is_guest_mode(vcpu))
@@ -169,6 +257,17 @@ static int kvx_vmx_handle_vmfunc(struct kvm_vcpu *vcpu)
 	if (function == 0 && index < kv->nr_views &&
 	    test_bit(index, &kv->visible) && kvx_vmx_vv(vcpu) && !is_smm(vcpu)) {
 		kvx_view_set_active(vcpu, index);
+		return kvm_skip_emulated_instruction(vcpu);
+	}
+	/*
+	 * A window removed under the trampoline: stay in view 0 and let its
+	 * check after the VMFUNC see ECX != the window's view (-EAGAIN)
+	 * rather than take an exception (subpage.rst 3.3).
+	 */
+	ws = kvx_vmfunc_windows(vcpu->kvm);
+	if (function == 0 && ws && index < KVX_VIEWS_MAX &&
+	    test_bit(index, &ws->views)) {
+		kvm_rcx_write(vcpu, 0);
 		return kvm_skip_emulated_instruction(vcpu);
 	}
 	kvm_queue_exception(vcpu, UD_VECTOR);

@@ -1,0 +1,637 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvx sub-page windows, linked into kvm.ko: the trampoline page, the
+ * window ioctls and the hypercall that makes a checked access for the
+ * guest where VMFUNC is not used.
+ *
+ * A window is one page of a device BAR that the guest may touch only in
+ * some byte ranges.  The page is hidden from every ordinary view, so plain
+ * accesses trap to the VMM as before.  In VMFUNC mode each window has a view
+ * of its own that maps the page, and in which nothing but the trampoline
+ * executes (the policy is in views.c, the exits in views_vmx.c).
+ * Documentation/virt/kvx/subpage.rst has the design and the threat model.
+ */
+#define pr_fmt(fmt) "kvx: " fmt
+
+#include <linux/kvm_host.h>
+#include <linux/mman.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/kvm_para.h>
+
+#include "kvx.h"
+#include "views.h"
+#include "uapi_check.h"
+#include "../mmu.h"
+#include "../x86.h"
+
+/* The fourth KVM-internal slot (the overlaid kvm_host.h has four). */
+#define KVX_TRAMP_PRIVATE_MEMSLOT	(KVM_USER_MEM_SLOTS + 3)
+static_assert(KVM_INTERNAL_MEM_SLOTS == 4, "kvm_host.h overlay: 4 slots");
+
+static_assert(KVX_WINDOW_MAX_IDS == KVX_SUBPAGE_MAX_WINDOWS);
+static_assert(KVX_WINDOW_MAX_RANGES == KVX_SUBPAGE_MAX_RANGES);
+static_assert(KVX_WINDOW_READ == KVX_SUBPAGE_READ &&
+	      KVX_WINDOW_WRITE == KVX_SUBPAGE_WRITE);
+/* The uAPI range is the one uapi_check.c validates. */
+static_assert(sizeof(struct kvx_window_range) == sizeof(struct kvx_subpage_range));
+static_assert(offsetof(struct kvx_window_range, size) ==
+	      offsetof(struct kvx_subpage_range, size));
+static_assert(offsetof(struct kvx_window_range, access) ==
+	      offsetof(struct kvx_subpage_range, flags));
+
+/* The blob fits before the table and spells VMFUNC only at its sites. */
+static bool kvx_tramp_ok;
+
+void kvx_windows_init(void)
+{
+	size_t len = kvx_subpage_tramp_end - kvx_subpage_tramp_start;
+	u8 *page;
+
+	if (len > KVX_SUBPAGE_TABLE_OFFSET) {
+		pr_warn("windows: trampoline is %zu bytes, too big\n", len);
+		return;
+	}
+	page = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!page)
+		return;
+	memcpy(page, kvx_subpage_tramp_start, len);
+	kvx_tramp_ok = !kvx_subpage_stray_vmfuncs(page, PAGE_SIZE);
+	if (!kvx_tramp_ok)
+		pr_warn("windows: stray VMFUNC in the trampoline, windows off\n");
+	kfree(page);
+}
+
+int kvx_windows_check_extension(struct kvm *kvm)
+{
+	if (!kvx_tramp_ok || !kvx_views_check_extension(kvm, KVX_CAP_VIEWS))
+		return 0;
+	return KVX_WINDOW_MAX_IDS;
+}
+
+/* ---- the trampoline page ---- */
+
+static void kvx_tramp_build(u8 *page, u8 mode)
+{
+	struct kvx_subpage_tramp_hdr *hdr =
+		(void *)(page + KVX_SUBPAGE_TABLE_OFFSET);
+	int i;
+
+	memcpy(page, kvx_subpage_tramp_start,
+	       kvx_subpage_tramp_end - kvx_subpage_tramp_start);
+	/*
+	 * The blob says VMCALL.  KVM must patch it itself: the usual fix-up on
+	 * the #UD (emulator_fix_hypercall()) would write to a read-only slot.
+	 */
+	if (kvx_vendor.vmmcall) {
+		for (i = 0; i < KVX_SUBPAGE_NR_VMCALL_SITES; i++)
+			page[kvx_subpage_tramp_vmcall_sites[i] + 2] = 0xd9;
+	}
+	hdr->magic = KVX_SUBPAGE_MAGIC;
+	hdr->version = KVX_SUBPAGE_VERSION;
+	hdr->mode = mode;
+	hdr->nr_windows = KVX_SUBPAGE_MAX_WINDOWS;
+	hdr->hypercall = KVX_HC_WINDOW_ACCESS;
+}
+
+/*
+ * Like __x86_set_memory_region(), but read-only to the guest: the page is
+ * code and a table that only KVM writes.  The VMM never learns its address,
+ * so it cannot end up in a VFIO DMA mapping by accident.
+ */
+static void __user *kvx_tramp_slot_set(struct kvm *kvm, gpa_t gpa, bool add)
+{
+	struct kvm_memory_slot *slot;
+	unsigned long hva;
+	int i, r;
+
+	lockdep_assert_held(&kvm->slots_lock);
+	slot = id_to_memslot(kvm_memslots(kvm), KVX_TRAMP_PRIVATE_MEMSLOT);
+	if (add) {
+		if (slot && slot->npages)
+			return (void __user *)ERR_PTR(-EEXIST);
+		hva = vm_mmap(NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS, 0);
+		if (IS_ERR_VALUE(hva))
+			return (void __user *)hva;
+	} else {
+		if (!slot || !slot->npages)
+			return NULL;
+		hva = slot->userspace_addr;
+	}
+
+	for (i = 0; i < kvm_arch_nr_memslot_as_ids(kvm); i++) {
+		struct kvm_userspace_memory_region2 m = {
+			.slot = KVX_TRAMP_PRIVATE_MEMSLOT | (i << 16),
+			.flags = KVM_MEM_READONLY,
+			.guest_phys_addr = gpa,
+			.userspace_addr = hva,
+			.memory_size = add ? PAGE_SIZE : 0,
+		};
+
+		r = __kvm_set_memory_region(kvm, &m);
+		if (r < 0 && add) {
+			/* Undo the address spaces done so far. */
+			while (--i >= 0) {
+				m.slot = KVX_TRAMP_PRIVATE_MEMSLOT | (i << 16);
+				m.memory_size = 0;
+				__kvm_set_memory_region(kvm, &m);
+			}
+			vm_munmap(hva, PAGE_SIZE);
+			return (void __user *)ERR_PTR(r);
+		}
+	}
+	if (!add)
+		vm_munmap(hva, PAGE_SIZE);
+	return (void __user *)hva;
+}
+
+/* kvm_arch_destroy_vm(), with current->mm == kvm->mm and slots_lock held. */
+void kvx_windows_destroy_slot(struct kvm *kvm)
+{
+	struct kvx_views *kv = kvm->arch.kvx;
+
+	if (kv && kv->windows)
+		kvx_tramp_slot_set(kvm, 0, false);
+}
+
+static struct kvx_subpage_tramp_window __user *
+kvx_tramp_entry(struct kvx_windows *ws, u32 id)
+{
+	return ws->tramp_hva + KVX_SUBPAGE_WINDOWS_OFFSET +
+	       id * KVX_SUBPAGE_WINDOW_SIZE;
+}
+
+/*
+ * Write window @id's table entry in the order the trampoline relies on
+ * while it reads concurrently: ranges and flags first, the view last (the
+ * trampoline reads the view first).  A removal clears the view alone.
+ */
+static int kvx_tramp_write(struct kvx_windows *ws, u32 id,
+			   const struct kvx_subpage_tramp_window *tw)
+{
+	struct kvx_subpage_tramp_window __user *e = kvx_tramp_entry(ws, id);
+
+	if (!tw)
+		return put_user((u16)0, &e->view);
+	if (copy_to_user(e->range, tw->range, sizeof(tw->range)) ||
+	    put_user(tw->flags, &e->flags))
+		return -EFAULT;
+	smp_wmb();
+	return put_user(tw->view, &e->view);
+}
+
+/* After every fill: the page may spell VMFUNC only at the sites. */
+static void kvx_tramp_scan(struct kvx_windows *ws)
+{
+	u8 *page = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+
+	if (!page)
+		return;
+	if (!copy_from_user(page, ws->tramp_hva, PAGE_SIZE))
+		WARN_ON_ONCE(kvx_subpage_stray_vmfuncs(page, PAGE_SIZE));
+	kfree(page);
+}
+
+/* ---- KVM_ENABLE_CAP(KVX_CAP_WINDOWS) ---- */
+
+int kvx_windows_enable(struct kvm *kvm, struct kvm_enable_cap *cap)
+{
+	gpa_t gpa = cap->args[0];
+	struct kvx_windows *ws;
+	struct kvx_views *kv;
+	void __user *hva;
+	u8 *page = NULL;
+	u8 mode;
+	int r;
+
+	if (cap->args[2] || cap->args[3] ||
+	    kvx_check_flags(cap->args[1], KVX_WINDOWS_HYPERCALL))
+		return -EINVAL;
+	if (!PAGE_ALIGNED(gpa) || gpa_to_gfn(gpa) > kvm_mmu_max_gfn())
+		return -EINVAL;
+	if (!kvx_tramp_ok)
+		return -EOPNOTSUPP;
+
+	ws = kzalloc(sizeof(*ws), GFP_KERNEL_ACCOUNT);
+	page = (u8 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	r = -ENOMEM;
+	if (!ws || !page)
+		goto out_free;
+
+	mutex_lock(&kvm->lock);
+	kv = kvm->arch.kvx;
+	r = -ENXIO;
+	if (!kv)
+		goto out_unlock;
+	r = -EBUSY;
+	if (kvm->created_vcpus)
+		goto out_unlock;
+	r = -EEXIST;
+	if (kv->windows)
+		goto out_unlock;
+	mode = kv->vmfunc && !(cap->args[1] & KVX_WINDOWS_HYPERCALL) ?
+	       KVX_SUBPAGE_MODE_VMFUNC : KVX_SUBPAGE_MODE_HYPERCALL;
+	/*
+	 * A window page read-only in its view keeps guest page walks out of
+	 * it only if walks are EPT writes; #VE would hand window-view EPT
+	 * violations to the guest.
+	 */
+	r = -EOPNOTSUPP;
+	if (mode == KVX_SUBPAGE_MODE_VMFUNC &&
+	    (!kvx_vendor.walks_are_writes ||
+	     IS_ENABLED(CONFIG_KVM_INTEL_PROVE_VE)))
+		goto out_unlock;
+
+	kvx_tramp_build(page, mode);
+	if (WARN_ON_ONCE(kvx_subpage_stray_vmfuncs(page, PAGE_SIZE)))
+		goto out_unlock;
+
+	mutex_lock(&kvm->slots_lock);
+	hva = kvx_tramp_slot_set(kvm, gpa, true);
+	r = PTR_ERR_OR_ZERO((void __force *)hva);
+	if (!r && copy_to_user(hva, page, PAGE_SIZE)) {
+		kvx_tramp_slot_set(kvm, gpa, false);
+		r = -EFAULT;
+	}
+	mutex_unlock(&kvm->slots_lock);
+	if (r)
+		goto out_unlock;
+
+	ws->tramp_gpa = gpa;
+	ws->tramp_hva = hva;
+	ws->mode = mode;
+	mutex_lock(&kv->lock);
+	/* Pairs with the acquire in kvx_vmfunc_windows(). */
+	smp_store_release(&kv->windows, ws);
+	mutex_unlock(&kv->lock);
+	ws = NULL;
+	pr_info_once("windows: trampoline mode %s\n",
+		     mode == KVX_SUBPAGE_MODE_VMFUNC ? "VMFUNC" : "hypercall");
+out_unlock:
+	mutex_unlock(&kvm->lock);
+out_free:
+	free_page((unsigned long)page);
+	kfree(ws);
+	return r;
+}
+
+/* kvx_views_free(): the VM is gone, and with it the slot. */
+void kvx_windows_free(struct kvx_views *kv)
+{
+	struct kvx_windows *ws = kv->windows;
+	int i;
+
+	if (!ws)
+		return;
+	for (i = 0; i < KVX_SUBPAGE_MAX_WINDOWS; i++)
+		kfree(rcu_dereference_protected(ws->win[i], true));
+	kfree(ws);
+	kv->windows = NULL;
+}
+
+/* ---- KVX_SET_WINDOW, KVX_REMOVE_WINDOW ---- */
+
+static struct kvx_window_state *kvx_win(struct kvx_views *kv,
+					struct kvx_windows *ws, u32 id)
+{
+	return rcu_dereference_protected(ws->win[id], lockdep_is_held(&kv->lock));
+}
+
+/* Is @view named in any slot's view mask? */
+static bool kvx_view_in_slot_masks(struct kvx_views *kv, u16 view)
+{
+	unsigned long index;
+	void *e;
+
+	xa_for_each(&kv->slot_views, index, e) {
+		if (xa_to_value(e) & BIT(view))
+			return true;
+	}
+	return false;
+}
+
+/* Checks of the argument alone, before any lock. */
+static int kvx_window_check_args(struct kvm *kvm, struct kvx_views *kv,
+				 const struct kvx_window *w)
+{
+	int r;
+
+	if (!kvx_mem_is_zero(w->reserved, sizeof(w->reserved)) ||
+	    kvx_check_flags(w->flags, KVX_WINDOW_F_VMFUNC_WRITES))
+		return -EINVAL;
+	if (w->id >= KVX_WINDOW_MAX_IDS || !w->view || w->view >= kv->nr_views)
+		return -EINVAL;
+	if (!PAGE_ALIGNED(w->gpa) || gpa_to_gfn(w->gpa) > kvm_mmu_max_gfn())
+		return -EINVAL;
+	if ((w->slot >> 16) >= kvm_arch_nr_memslot_as_ids(kvm) ||
+	    (u16)w->slot >= KVM_USER_MEM_SLOTS)
+		return -EINVAL;
+	r = kvx_check_subpage_ranges((const struct kvx_subpage_range *)w->ranges,
+				     w->nr_ranges, KVX_WINDOW_MAX_RANGES);
+	return r == -E2BIG ? -EINVAL : r;
+}
+
+static void kvx_window_fill(struct kvx_window_state *st,
+			    const struct kvx_window *w, u8 mode)
+{
+	bool writes = false;
+	int i;
+
+	st->view = w->view;
+	st->slot = w->slot;
+	st->gfn = gpa_to_gfn(w->gpa);
+	st->flags = w->flags;
+	for (i = 0; i < w->nr_ranges; i++) {
+		st->tw.range[i].start = w->ranges[i].offset;
+		st->tw.range[i].end = w->ranges[i].offset + w->ranges[i].size;
+		st->tw.range[i].access = w->ranges[i].access;
+		writes |= w->ranges[i].access & KVX_WINDOW_WRITE;
+	}
+	/* Writes by VMFUNC only where the VMM said the page tolerates them. */
+	if (mode == KVX_SUBPAGE_MODE_VMFUNC && writes &&
+	    !(w->flags & KVX_WINDOW_F_VMFUNC_WRITES))
+		st->tw.flags = KVX_SUBPAGE_WIN_WRITE_HC;
+	st->tw.view = w->view;
+}
+
+/* Drop every mapping of every view: a view's old SPTEs may allow exec. */
+static void kvx_windows_zap_all(struct kvm *kvm)
+{
+	kvm_zap_gfn_range(kvm, 0, kvm_mmu_max_gfn() + 1);
+}
+
+/* Every vCPU leaves the guest and rebuilds its EPTP list before re-entry. */
+static void kvx_windows_kick(struct kvm *kvm, struct kvx_views *kv)
+{
+	atomic64_inc(&kv->gen);
+	kvm_make_all_cpus_request(kvm, KVM_REQ_LOAD_MMU_PGD | KVM_REQUEST_WAIT);
+}
+
+static void kvx_window_unpublish(struct kvm *kvm, struct kvx_views *kv,
+				 struct kvx_windows *ws, u32 id,
+				 struct kvx_window_state *st)
+{
+	/* The guest sees the window go first, then it is unreachable. */
+	kvx_tramp_write(ws, id, NULL);
+	RCU_INIT_POINTER(ws->win[id], NULL);
+	if (ws->mode == KVX_SUBPAGE_MODE_VMFUNC) {
+		WRITE_ONCE(kv->visible, kv->visible & ~BIT(st->view));
+		kvx_windows_kick(kvm, kv);
+		/* No vCPU is in the view now, and none can enter it. */
+		xa_store(&kv->slot_views, st->slot, xa_mk_value(0),
+			 GFP_KERNEL_ACCOUNT);
+		kvx_windows_zap_all(kvm);
+	}
+	/* Only now does the view lose its window policy (views.c). */
+	clear_bit(st->view, &ws->live_views);
+}
+
+static int kvx_set_window(struct kvm *kvm, struct kvx_views *kv,
+			  struct kvx_windows *ws, void __user *argp)
+{
+	struct kvm_memory_slot *slot;
+	struct kvx_window_state *st, *o;
+	struct kvx_window w;
+	bool published = false;
+	void *mask;
+	int r, i;
+
+	if (copy_from_user(&w, argp, sizeof(w)))
+		return -EFAULT;
+	r = kvx_window_check_args(kvm, kv, &w);
+	if (r)
+		return r;
+	st = kzalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
+	if (!st)
+		return -ENOMEM;
+	kvx_window_fill(st, &w, ws->mode);
+
+	mutex_lock(&kvm->slots_lock);
+	mutex_lock(&kv->lock);
+	r = -EEXIST;
+	for (i = 0; i < KVX_SUBPAGE_MAX_WINDOWS; i++) {
+		o = kvx_win(kv, ws, i);
+		if (o && (i == w.id || o->gfn == st->gfn || o->slot == st->slot))
+			goto out;
+	}
+	slot = id_to_memslot(__kvm_memslots(kvm, w.slot >> 16), (u16)w.slot);
+	r = -ENOENT;
+	if (!slot)
+		goto out;
+	r = -EINVAL;
+	if (slot->base_gfn != st->gfn)
+		goto out;
+	/* One page, hidden from every view, in a view nothing else uses. */
+	r = -EBUSY;
+	mask = xa_load(&kv->slot_views, w.slot);
+	if (slot->npages != 1 || !mask || xa_to_value(mask))
+		goto out;
+	if (test_bit(w.view, &ws->live_views) || kv->view[w.view].nr_ranges ||
+	    kvx_view_in_slot_masks(kv, w.view))
+		goto out;
+
+	if (ws->mode == KVX_SUBPAGE_MODE_VMFUNC) {
+		/* The entry exists (checked above): no allocation, no error. */
+		xa_store(&kv->slot_views, w.slot, xa_mk_value(BIT(w.view)),
+			 GFP_KERNEL_ACCOUNT);
+		set_bit(w.view, &ws->views);
+		set_bit(w.view, &ws->live_views);
+		kvx_windows_zap_all(kvm);
+		WRITE_ONCE(kv->visible, kv->visible | BIT(w.view));
+		kvx_windows_kick(kvm, kv);
+	} else {
+		set_bit(w.view, &ws->views);
+		set_bit(w.view, &ws->live_views);
+	}
+	rcu_assign_pointer(ws->win[w.id], st);
+	r = kvx_tramp_write(ws, w.id, &st->tw);
+	if (r) {
+		kvx_window_unpublish(kvm, kv, ws, w.id, st);
+		published = true;
+		goto out;
+	}
+	kvx_tramp_scan(ws);
+	st = NULL;
+out:
+	mutex_unlock(&kv->lock);
+	mutex_unlock(&kvm->slots_lock);
+	/* A hypercall may have seen it before the unpublish. */
+	if (published)
+		synchronize_srcu(&kvm->srcu);
+	kfree(st);
+	return r;
+}
+
+static int kvx_remove_window(struct kvm *kvm, struct kvx_views *kv,
+			     struct kvx_windows *ws, void __user *argp)
+{
+	struct kvx_window_state *st;
+	struct kvx_window_id w;
+	int r;
+
+	if (copy_from_user(&w, argp, sizeof(w)))
+		return -EFAULT;
+	if (w.flags || !kvx_mem_is_zero(w.reserved, sizeof(w.reserved)) ||
+	    w.id >= KVX_WINDOW_MAX_IDS)
+		return -EINVAL;
+
+	mutex_lock(&kvm->slots_lock);
+	mutex_lock(&kv->lock);
+	st = kvx_win(kv, ws, w.id);
+	r = -ENOENT;
+	if (st) {
+		kvx_window_unpublish(kvm, kv, ws, w.id, st);
+		kvx_tramp_scan(ws);
+		r = 0;
+	}
+	mutex_unlock(&kv->lock);
+	mutex_unlock(&kvm->slots_lock);
+	if (st) {
+		/* Hypercalls in flight hold kvm->srcu. */
+		synchronize_srcu(&kvm->srcu);
+		kfree(st);
+	}
+	return r;
+}
+
+/* kvm->lock held (kvx_views_vm_ioctl()). */
+int kvx_windows_vm_ioctl(struct kvm *kvm, struct kvx_views *kv,
+			 unsigned int ioctl, void __user *argp)
+{
+	struct kvx_windows *ws = kv->windows;
+
+	if (!ws)
+		return -ENXIO;
+	if (ioctl == KVX_SET_WINDOW)
+		return kvx_set_window(kvm, kv, ws, argp);
+	return kvx_remove_window(kvm, kv, ws, argp);
+}
+
+/* ---- KVX_HC_WINDOW_ACCESS ---- */
+
+/* One access of exactly @size bytes: device registers care about width. */
+static int kvx_window_rw(unsigned long hva, u32 size, bool write, u64 *val)
+{
+	int r = -EINVAL;
+
+	switch (size) {
+	case 1: {
+		u8 __user *p = (u8 __user *)hva;
+		u8 v = *val;
+
+		r = write ? put_user(v, p) : get_user(v, p);
+		*val = v;
+		break;
+	}
+	case 2: {
+		u16 __user *p = (u16 __user *)hva;
+		u16 v = *val;
+
+		r = write ? put_user(v, p) : get_user(v, p);
+		*val = v;
+		break;
+	}
+	case 4: {
+		u32 __user *p = (u32 __user *)hva;
+		u32 v = *val;
+
+		r = write ? put_user(v, p) : get_user(v, p);
+		*val = v;
+		break;
+	}
+	case 8: {
+		u64 __user *p = (u64 __user *)hva;
+
+		r = write ? put_user(*val, p) : get_user(*val, p);
+		break;
+	}
+	}
+	return r;
+}
+
+static long kvx_window_access(struct kvm_vcpu *vcpu, struct kvx_windows *ws,
+			      unsigned long id, unsigned long desc,
+			      u64 *val, unsigned long offset)
+{
+	u32 size = desc & 0xff, dir = (desc >> KVX_SUBPAGE_HC_ACCESS_SHIFT) & 0xff;
+	struct kvm_memory_slot *slot;
+	struct kvx_window_state *st;
+	unsigned long hva;
+	u64 v = *val;
+	long r;
+
+	if (desc >> (KVX_SUBPAGE_HC_ACCESS_SHIFT + 8) || id > U32_MAX ||
+	    offset > U32_MAX)
+		return -KVM_EINVAL;
+	if (id >= KVX_SUBPAGE_MAX_WINDOWS)
+		return -KVM_EINVAL;
+	id = array_index_nospec(id, KVX_SUBPAGE_MAX_WINDOWS);
+	st = srcu_dereference(ws->win[id], &vcpu->kvm->srcu);
+	r = kvx_subpage_check_window(st ? &st->tw : NULL, offset, size, dir);
+	if (r)
+		return r;
+
+	slot = id_to_memslot(__kvm_memslots(vcpu->kvm, st->slot >> 16),
+			     (u16)st->slot);
+	if (!slot || slot->base_gfn != st->gfn || slot->npages != 1 ||
+	    (dir == KVX_SUBPAGE_WRITE && (slot->flags & KVM_MEM_READONLY)))
+		return -KVX_SUBPAGE_EFAULT;
+	hva = __gfn_to_hva_memslot(slot, st->gfn) + offset;
+	if (kvx_window_rw(hva, size, dir == KVX_SUBPAGE_WRITE, &v))
+		return -KVX_SUBPAGE_EFAULT;
+	*val = dir == KVX_SUBPAGE_READ ? v : 0;
+	return 0;
+}
+
+/*
+ * kvm_emulate_hypercall(): the trampoline's hypercall path.  KVM checks the
+ * access against its own copy of the window, never the guest's page, and
+ * makes it on the window slot's userspace mapping (e.g. a VFIO BAR mmap).
+ * Runs under kvm->srcu, which removals and memslot changes wait for.
+ */
+int kvx_window_hypercall(struct kvm_vcpu *vcpu, unsigned long id,
+			 unsigned long desc, unsigned long value,
+			 unsigned long offset, int cpl)
+{
+	struct kvx_views *kv = kvx_views(vcpu->kvm);
+	struct kvx_windows *ws = kv ? smp_load_acquire(&kv->windows) : NULL;
+	u64 val = value;
+	long r;
+
+	++vcpu->stat.hypercalls;
+	if (!ws)
+		r = -KVM_ENOSYS;
+	else if (cpl)
+		r = -KVM_EPERM;
+	else
+		r = kvx_window_access(vcpu, ws, id, desc, &val, offset);
+	if (ws)
+		++vcpu->stat.kvx_window_hypercalls;
+	kvm_rax_write(vcpu, r);
+	kvm_rdx_write(vcpu, r ? 0 : val);
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+/* ---- leaving a window view ---- */
+
+/*
+ * The trampoline keeps the caller's RSP in R11 while RSP points into the
+ * read-only trampoline page.  A vCPU moved out of a window view goes on in
+ * view 0 and may get an event injected before it restores RSP; give it its
+ * own stack back so the frame does not land on the read-only page.  A guest
+ * that forged R11 only moves its own stack.
+ */
+void kvx_window_fix_rsp(struct kvm_vcpu *vcpu)
+{
+	struct kvx_windows *ws = kvx_vmfunc_windows(vcpu->kvm);
+	unsigned long rip = kvm_rip_read(vcpu), rsp = kvm_rsp_read(vcpu);
+	gpa_t gpa;
+
+	if (!ws || ((rip ^ rsp) & PAGE_MASK))
+		return;
+	gpa = kvm_mmu_gva_to_gpa_read(vcpu, rip, NULL);
+	if (gpa != INVALID_GPA && gpa_to_gfn(gpa) == gpa_to_gfn(ws->tramp_gpa))
+		kvm_rsp_write(vcpu, kvm_r11_read(vcpu));
+}
+EXPORT_SYMBOL_GPL(kvx_window_fix_rsp);
