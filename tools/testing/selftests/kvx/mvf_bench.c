@@ -62,6 +62,16 @@
 
 #define ACKED(id)	(KVX_MVF_MSG_ACK | KVX_MVF_MSG_CTS | (id))
 
+/* Result lines too long for one source line. */
+#define MVF_BENCH_MSG1 \
+	"mailbox: %u messages each: TRAPPED %.2f exits/message, DIRECT %.4f exits/message (%lu in all): TRAPPED/DIRECT %s%.0f\n"
+#define MVF_BENCH_MSG2 \
+	"stop-copy: %zu bytes per VF, after %lu mailbox requests as for a fresh VF (state, not a log)\n"
+#define MVF_BENCH_MSG3 \
+	"DMA log: REPORT %.0f us/GiB, userspace bitmap walk %.1f us/GiB (%llu bits per GiB at 4 KiB): REPORT/walk %.1f\n"
+#define MVF_BENCH_MSG4 \
+	"summary: mailbox TRAPPED/DIRECT exits %.0f, stop-copy %zu bytes/VF, DMA log REPORT/walk time %.1f\n"
+
 enum {
 	SYNC_RESET_DONE = 1,
 	SYNC_TRAPPED_DONE,
@@ -274,7 +284,7 @@ static int feature(struct vf *vf, uint32_t flags, void *data, size_t size)
 		     sizeof(uint64_t)];
 	struct vfio_device_feature *f = (void *)buf;
 
-	TEST_ASSERT(size <= 64, "feature data too big");
+	TEST_ASSERT(size <= 64, "VFIO_DEVICE_FEATURE data too big");
 	f->argsz = sizeof(*f) + size;
 	f->flags = flags;
 	memcpy(f->data, data, size);
@@ -346,7 +356,7 @@ static double bench_mailbox(struct kvm_vcpu *vcpu, struct vf *vf)
 	TEST_ASSERT(direct < PHASE_MSGS, "DIRECT: %lu exits for %u messages",
 		    (unsigned long)direct, PHASE_MSGS);
 	ratio = (double)trapped / (direct ? direct : 1);
-	ksft_test_result_pass("mailbox: %u messages each: TRAPPED %.2f exits/message, DIRECT %.4f exits/message (%lu in all): TRAPPED/DIRECT %s%.0f\n",
+	ksft_test_result_pass(MVF_BENCH_MSG1,
 			      PHASE_MSGS, (double)trapped / PHASE_MSGS,
 			      (double)direct / PHASE_MSGS,
 			      (unsigned long)direct, direct ? "" : ">= ",
@@ -389,7 +399,7 @@ static size_t bench_stop_copy(struct vf *busy, struct vf *fresh)
 	TEST_ASSERT(a == b && a > sizeof(struct kvx_mvf_mig_header),
 		    "stop-copy: %zu bytes after %lu requests, %zu fresh",
 		    a, (unsigned long)requests, b);
-	ksft_test_result_pass("stop-copy: %zu bytes per VF, after %lu mailbox requests as for a fresh VF (state, not a log)\n",
+	ksft_test_result_pass(MVF_BENCH_MSG2,
 			      a, (unsigned long)requests);
 	return a;
 }
@@ -461,7 +471,7 @@ static double bench_dma_log(struct vf *vf)
 		    "STOP: %s", strerror(errno));
 
 	ratio = (double)kernel_ns / (user_ns ? user_ns : 1);
-	ksft_test_result_pass("DMA log: REPORT %.0f us/GiB, userspace bitmap walk %.1f us/GiB (%llu bits per GiB at 4 KiB): REPORT/walk %.1f\n",
+	ksft_test_result_pass(MVF_BENCH_MSG3,
 			      kernel_ns / 1e3 / REPORTS / gib,
 			      user_ns / 1e3 / REPORTS / gib,
 			      (unsigned long long)(LOG_BITS / gib), ratio);
@@ -509,7 +519,7 @@ int main(void)
 	mbx_ratio = bench_mailbox(vcpu, &vf);
 	bytes = bench_stop_copy(&vf, &fresh);
 	log_ratio = bench_dma_log(&fresh);
-	ksft_print_msg("summary: mailbox TRAPPED/DIRECT exits %.0f, stop-copy %zu bytes/VF, DMA log REPORT/walk time %.1f\n",
+	ksft_print_msg(MVF_BENCH_MSG4,
 		       mbx_ratio, bytes, log_ratio);
 
 	vf_destroy(&fresh);
