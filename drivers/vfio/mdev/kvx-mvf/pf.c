@@ -7,7 +7,9 @@
  * the VF's resulting configuration (struct kvx_mvf_vf_config), never as a
  * message log, so that it can be shown, reset and later migrated as state.
  *
- * debugfs (kvx-mvf/<pf>/) shows the PF's link and, per VF (<uuid>/), the
+ * debugfs (kvx-mvf/<pf>/) shows the PF's link, and a change of it queues a
+ * PF_LINK message for each VF of API 1.1 (written by kvx_mvf_mbx_pf_msg_flush()
+ * once the VF's buffer is free); per VF (<uuid>/) it shows the
  * configuration; writing "reset" to a VF's "event" file is a PF reset notice
  * (RSTI) the VF driver must answer with a RESET request.  A VF's "mode"
  * file shows and sets its mailbox mode, "trapped" or "direct".  "config"
