@@ -146,6 +146,7 @@ struct kvx_mvf_dma_desc {
 /* VF to PF requests (ids), and the API version that introduced them. */
 #define KVX_MVF_MSG_RESET		0x0001	/* 1.0 */
 #define KVX_MVF_MSG_SET_MAC		0x0002	/* 1.0 */
+#define KVX_MVF_MSG_SET_MCAST		0x0003	/* 1.0, info: hash count */
 #define KVX_MVF_MSG_SET_VLAN		0x0004	/* 1.0, info: 1 add, 0 del */
 #define KVX_MVF_MSG_API_NEGOTIATE	0x0008	/* 1.0 */
 #define KVX_MVF_MSG_GET_LINK		0x0009	/* 1.1 */
@@ -153,6 +154,22 @@ struct kvx_mvf_dma_desc {
 #define KVX_MVF_VLAN_ADD		1
 #define KVX_MVF_VLAN_DEL		0
 #define KVX_MVF_MAX_VLANS		16
+
+/*
+ * SET_MCAST replaces the VF's multicast filter with the message's list of
+ * 12-bit hashes (igbvf's e1000_hash_mc_addr_vf()), two per payload word,
+ * the first in bits 15:0 of word 1.  The header's info field is the count.
+ */
+#define KVX_MVF_MAX_MCAST		30	/* 15 words of two hashes */
+#define KVX_MVF_MCAST_HASH_MASK		0x0fff
+
+/*
+ * PF to VF messages: sent by the PF unsolicited, with neither ACK nor NACK
+ * in the header (CTS as in replies); the VF driver acknowledges them with
+ * VFMAILBOX.ACK like a reply.  Ids 0x0100 and up; a VF request with such an
+ * id is unknown.
+ */
+#define KVX_MVF_MSG_PF_LINK		0x0100	/* 1.1: w1 link, w2 speed */
 
 /* API versions, major << 8 | minor. */
 #define KVX_MVF_API_1_0			0x0100
@@ -247,7 +264,12 @@ struct kvx_mvf_mig_tlv {
 	__le32 length;
 };
 
-/* Section types; all but STATS are REQUIRED. */
+/*
+ * Section types; all but STATS and MCAST are REQUIRED.  MCAST is REQUIRED
+ * when its list is not empty, so that a destination that does not know it
+ * refuses a stream it cannot honour, and takes one whose list is empty; a
+ * stream without it has an empty list.
+ */
 #define KVX_MVF_MIG_END			0	/* no payload, last */
 #define KVX_MVF_MIG_PCI_CONFIG		1	/* 256 bytes of config space */
 #define KVX_MVF_MIG_VF_CONFIG		2	/* struct kvx_mvf_mig_vf_config */
@@ -255,6 +277,7 @@ struct kvx_mvf_mig_tlv {
 #define KVX_MVF_MIG_DMA			4	/* struct kvx_mvf_mig_dma */
 #define KVX_MVF_MIG_DMA_PENDING		5	/* struct kvx_mvf_mig_dma_pending */
 #define KVX_MVF_MIG_STATS		6	/* struct kvx_mvf_mig_stats */
+#define KVX_MVF_MIG_MCAST		7	/* struct kvx_mvf_mig_mcast */
 
 /* What the VF negotiated with the PF. */
 struct kvx_mvf_mig_vf_config {
@@ -264,6 +287,13 @@ struct kvx_mvf_mig_vf_config {
 	__u8 nr_vlans;
 	__le16 vlans[KVX_MVF_MAX_VLANS];	/* sorted, unused ones 0 */
 	__u8 rsvd[6];				/* 0 */
+};
+
+/* The VF's multicast filter (SET_MCAST). */
+struct kvx_mvf_mig_mcast {
+	__le16 nr_hashes;
+	__le16 rsvd;				/* 0 */
+	__le16 hashes[KVX_MVF_MAX_MCAST];	/* sorted, unused ones 0 */
 };
 
 /* BAR0 pages 0 and 1: the mailbox and the doorbell block. */

@@ -69,6 +69,7 @@ void kvx_mvf_mbx_reset(struct kvx_mvf_mbx *mbx)
 	memset(page_address(mbx->page), 0, PAGE_SIZE);
 	atomic_set(mbx->ctrl, KVX_MVF_MBX_RSTD);
 	mbx->pf_msg_pending = false;
+	mbx->link_msg_pending = false;
 }
 
 void kvx_mvf_mbx_set_reset_pending(struct kvx_mvf_mbx *mbx, bool pending)
@@ -118,6 +119,44 @@ static void kvx_mvf_mbx_post_request(struct kvx_mvf_vf *vf)
 			   KVX_MVF_MBX_PFACK | KVX_MVF_MBX_PFSTS);
 }
 
+/*
+ * Deliver a waiting PF to VF message once the buffer is free: the VF does
+ * not own it, posted no request the PF has not taken, and acknowledged the
+ * PF's last message (a reply goes first).  The PF takes the buffer with
+ * PFU in one atomic step, as igb does, so a mapped VF that tries to take
+ * VFU meanwhile sees PFU and backs off; the message is complete in VFMBMEM
+ * before PFSTS rises.  Called where the buffer may have become free: the
+ * VF's ACK and release, each DIRECT (or write-tracked) pass, and where the
+ * PF queues a message.
+ */
+void kvx_mvf_mbx_pf_msg_flush(struct kvx_mvf_vf *vf)
+{
+	struct kvx_mvf_mbx *mbx = &vf->mbx;
+	u32 msg[KVX_MVF_MBX_WORDS] = {};
+	unsigned int i;
+	int old;
+
+	lockdep_assert_held(&vf->lock);
+
+	if (!mbx->link_msg_pending || mbx->pf_msg_pending)
+		return;
+	old = atomic_read(mbx->ctrl);
+	do {
+		if (old & (KVX_MVF_MBX_VFU | KVX_MVF_MBX_PFU |
+			   KVX_MVF_MBX_REQ | KVX_MVF_MBX_ACK))
+			return;
+	} while (!atomic_try_cmpxchg(mbx->ctrl, &old,
+				     old | KVX_MVF_MBX_PFU));
+
+	kvx_mvf_pf_link_msg(vf, msg);
+	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
+		WRITE_ONCE(mbx->mem[i], msg[i]);
+	mbx->link_msg_pending = false;
+	mbx->pf_msg_pending = true;
+	mbx->stats.pf_msgs++;
+	kvx_mvf_mbx_update(mbx, KVX_MVF_MBX_PFU, KVX_MVF_MBX_PFSTS);
+}
+
 static void kvx_mvf_mbx_write_ctrl(struct kvx_mvf_vf *vf, u32 val)
 {
 	struct kvx_mvf_mbx *mbx = &vf->mbx;
@@ -139,6 +178,8 @@ static void kvx_mvf_mbx_write_ctrl(struct kvx_mvf_vf *vf, u32 val)
 		kvx_mvf_mbx_update(mbx, 0, KVX_MVF_MBX_VFU);
 	else
 		kvx_mvf_mbx_update(mbx, KVX_MVF_MBX_VFU, 0);
+
+	kvx_mvf_mbx_pf_msg_flush(vf);
 }
 
 /*
@@ -176,7 +217,7 @@ void kvx_mvf_mbx_poll(struct kvx_mvf_vf *vf)
 	old = atomic_read(mbx->ctrl);
 	do {
 		if (!(old & KVX_MVF_MBX_REQ))
-			return;
+			goto flush;
 		new = old & ~(KVX_MVF_MBX_REQ | KVX_MVF_MBX_VFU);
 		if (old & KVX_MVF_MBX_VFU)
 			new |= KVX_MVF_MBX_PFU;
@@ -186,6 +227,8 @@ void kvx_mvf_mbx_poll(struct kvx_mvf_vf *vf)
 		kvx_mvf_mbx_post_request(vf);
 	else
 		mbx->stats.protocol_errors++;
+flush:
+	kvx_mvf_mbx_pf_msg_flush(vf);
 }
 
 static bool kvx_mvf_mbx_is_mem(unsigned int reg)

@@ -16,6 +16,7 @@ struct kvx_mvf_mbx_stats {
 	u64 requests;		/* requests handed to the PF */
 	u64 nacks;		/* of which the PF refused */
 	u64 protocol_errors;	/* VF broke the ownership rules */
+	u64 pf_msgs;		/* PF to VF messages delivered */
 };
 
 /*
@@ -40,7 +41,9 @@ enum kvx_mvf_mbx_mode {
  * DIRECT, or TRAPPED through KVM write tracking (ktrap.c), where the
  * guest's stores land in the page too, each reported at once.  Both sides
  * change @ctrl with atomic operations only.  @pf_msg_pending is set while
- * a PF message (a reply, for now) waits for the VF's ACK.
+ * a PF message (a reply, or a PF to VF message) waits for the VF's ACK.
+ * @link_msg_pending: a PF_LINK message waits for the buffer to be free
+ * (kvx_mvf_mbx_pf_msg_flush()).
  */
 struct kvx_mvf_mbx {
 	struct page *page;
@@ -49,12 +52,14 @@ struct kvx_mvf_mbx {
 	enum kvx_mvf_mbx_mode mode;
 	bool mapped;
 	bool pf_msg_pending;
+	bool link_msg_pending;
 	struct kvx_mvf_mbx_stats stats;
 };
 
 int kvx_mvf_mbx_init(struct kvx_mvf_mbx *mbx);
 void kvx_mvf_mbx_destroy(struct kvx_mvf_mbx *mbx);
 void kvx_mvf_mbx_poll(struct kvx_mvf_vf *vf);
+void kvx_mvf_mbx_pf_msg_flush(struct kvx_mvf_vf *vf);
 void kvx_mvf_mbx_reset(struct kvx_mvf_mbx *mbx);
 void kvx_mvf_mbx_set_reset_pending(struct kvx_mvf_mbx *mbx, bool pending);
 bool kvx_mvf_mbx_reset_pending(const struct kvx_mvf_mbx *mbx);

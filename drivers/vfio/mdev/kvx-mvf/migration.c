@@ -50,6 +50,7 @@
 struct kvx_mvf_mig_image {
 	u8 pci[PCI_CFG_SPACE_SIZE];
 	struct kvx_mvf_mig_vf_config cfg;
+	struct kvx_mvf_mig_mcast mcast;
 	struct kvx_mvf_mig_mailbox mbx;
 	struct kvx_mvf_mig_dma dma;
 	struct kvx_mvf_mig_dma_pending pending;
@@ -67,12 +68,18 @@ struct kvx_mvf_mig_section {
 #define KVX_MVF_MIG_LEN(field)	sizeof_field(struct kvx_mvf_mig_image, field)
 #define KVX_MVF_MIG_REQ		KVX_MVF_MIG_TLV_REQUIRED
 
-/* In stream order; STATS, the one optional section, last. */
+/*
+ * In stream order; STATS last.  MCAST, added after version 1 was defined,
+ * is optional in the table (a stream without it has an empty list) and
+ * queued as REQUIRED when its list is not empty (kvx_mvf_mig_tlv_flags()).
+ */
 static const struct kvx_mvf_mig_section kvx_mvf_mig_sections[] = {
 	{ KVX_MVF_MIG_PCI_CONFIG, KVX_MVF_MIG_REQ,
 	  KVX_MVF_MIG_OFF(pci), KVX_MVF_MIG_LEN(pci) },
 	{ KVX_MVF_MIG_VF_CONFIG, KVX_MVF_MIG_REQ,
 	  KVX_MVF_MIG_OFF(cfg), KVX_MVF_MIG_LEN(cfg) },
+	{ KVX_MVF_MIG_MCAST, 0,
+	  KVX_MVF_MIG_OFF(mcast), KVX_MVF_MIG_LEN(mcast) },
 	{ KVX_MVF_MIG_MAILBOX, KVX_MVF_MIG_REQ,
 	  KVX_MVF_MIG_OFF(mbx), KVX_MVF_MIG_LEN(mbx) },
 	{ KVX_MVF_MIG_DMA, KVX_MVF_MIG_REQ,
@@ -141,8 +148,13 @@ static void kvx_mvf_mig_sync(struct kvx_mvf_vf *vf,
 		kvx_mvf_dma_set_quiesced(vf, true);
 	kvx_mvf_direct_set_mode(vf, state == VFIO_DEVICE_STATE_RUNNING ?
 				    vf->mig.mbx_mode : KVX_MVF_MBX_TRAPPED);
-	if (kvx_mvf_mig_running(state))
+	if (kvx_mvf_mig_running(state)) {
 		kvx_mvf_dma_set_quiesced(vf, false);
+		/* A PF message held while quiesced (link change). */
+		mutex_lock(&vf->lock);
+		kvx_mvf_mbx_pf_msg_flush(vf);
+		mutex_unlock(&vf->lock);
+	}
 }
 
 /* One consistent snapshot of the device. */
@@ -165,6 +177,9 @@ static void kvx_mvf_mig_snapshot(struct kvx_mvf_vf *vf,
 	img->cfg.nr_vlans = cfg->nr_vlans;
 	for (i = 0; i < cfg->nr_vlans; i++)
 		img->cfg.vlans[i] = cpu_to_le16(cfg->vlans[i]);
+	img->mcast.nr_hashes = cpu_to_le16(cfg->nr_mcast);
+	for (i = 0; i < cfg->nr_mcast; i++)
+		img->mcast.hashes[i] = cpu_to_le16(cfg->mcast[i]);
 
 	img->mbx.vfmailbox = cpu_to_le32(atomic_read(vf->mbx.ctrl) &
 					 KVX_MVF_MIG_MBX_BITS);
@@ -218,6 +233,18 @@ static void kvx_mvf_mig_queue_tlv(struct kvx_mvf_mig_file *migf, u16 type,
 	kvx_mvf_mig_queue(migf, payload, size);
 }
 
+/*
+ * A section's flags in the stream: the table's, and REQUIRED for a
+ * non-empty multicast list, which a destination must not drop.
+ */
+static u16 kvx_mvf_mig_tlv_flags(const struct kvx_mvf_mig_image *img,
+				 const struct kvx_mvf_mig_section *sec)
+{
+	if (sec->type == KVX_MVF_MIG_MCAST && img->mcast.nr_hashes)
+		return KVX_MVF_MIG_TLV_REQUIRED;
+	return sec->flags;
+}
+
 static bool kvx_mvf_mig_section_dirty(struct kvx_mvf_mig_file *migf,
 				      const struct kvx_mvf_mig_image *img,
 				      const struct kvx_mvf_mig_section *sec)
@@ -252,7 +279,8 @@ static void kvx_mvf_mig_queue_dirty(struct kvx_mvf_mig_file *migf,
 	     sec++) {
 		if (!kvx_mvf_mig_section_dirty(migf, img, sec))
 			continue;
-		kvx_mvf_mig_queue_tlv(migf, sec->type, sec->flags,
+		kvx_mvf_mig_queue_tlv(migf, sec->type,
+				      kvx_mvf_mig_tlv_flags(img, sec),
 				      (const u8 *)img + sec->offset, sec->size);
 		memcpy((u8 *)&migf->sent + sec->offset,
 		       (const u8 *)img + sec->offset, sec->size);
@@ -601,6 +629,27 @@ static int kvx_mvf_mig_check_cfg(const struct kvx_mvf_mig_vf_config *cfg)
 	return 0;
 }
 
+static int kvx_mvf_mig_check_mcast(const struct kvx_mvf_mig_mcast *mcast)
+{
+	unsigned int i, nr = le16_to_cpu(mcast->nr_hashes), hash;
+	int prev = -1;
+
+	if (nr > KVX_MVF_MAX_MCAST || mcast->rsvd)
+		return -EINVAL;
+	for (i = 0; i < KVX_MVF_MAX_MCAST; i++) {
+		hash = le16_to_cpu(mcast->hashes[i]);
+		if (i >= nr) {
+			if (hash)
+				return -EINVAL;
+			continue;
+		}
+		if ((int)hash <= prev || hash > KVX_MVF_MCAST_HASH_MASK)
+			return -EINVAL;
+		prev = hash;
+	}
+	return 0;
+}
+
 static int kvx_mvf_mig_check_mbx(const struct kvx_mvf_mig_mailbox *mbx)
 {
 	if (le32_to_cpu(mbx->vfmailbox) & ~KVX_MVF_MIG_MBX_BITS ||
@@ -716,6 +765,7 @@ static int kvx_mvf_mig_parse(struct kvx_mvf_vf *vf, const u8 *buf,
 
 	if (kvx_mvf_cfg_check_saved(vf, img->pci) ||
 	    kvx_mvf_mig_check_cfg(&img->cfg) ||
+	    kvx_mvf_mig_check_mcast(&img->mcast) ||
 	    kvx_mvf_mig_check_mbx(&img->mbx) ||
 	    kvx_mvf_mig_check_dma(&img->dma, &img->pending))
 		return -EINVAL;
@@ -765,6 +815,9 @@ static void kvx_mvf_mig_apply(struct kvx_mvf_vf *vf,
 	cfg->nr_vlans = img->cfg.nr_vlans;
 	for (i = 0; i < KVX_MVF_MAX_VLANS; i++)
 		cfg->vlans[i] = le16_to_cpu(img->cfg.vlans[i]);
+	cfg->nr_mcast = le16_to_cpu(img->mcast.nr_hashes);
+	for (i = 0; i < KVX_MVF_MAX_MCAST; i++)
+		cfg->mcast[i] = le16_to_cpu(img->mcast.hashes[i]);
 
 	atomic_set(vf->mbx.ctrl, le32_to_cpu(img->mbx.vfmailbox));
 	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
@@ -993,6 +1046,22 @@ void kvx_mvf_mig_close(struct kvx_mvf_vf *vf)
 }
 
 /* The PF's choice of mailbox mode takes effect when the VF runs. */
+/*
+ * The PF's link changed: queue a PF_LINK message for the VF, delivered at
+ * once while the device runs, else when it runs again (kvx_mvf_mig_sync()),
+ * so that nothing changes the mailbox behind a snapshot.
+ */
+void kvx_mvf_mig_link_changed(struct kvx_mvf_vf *vf)
+{
+	mutex_lock(&vf->mig.state_mutex);
+	mutex_lock(&vf->lock);
+	kvx_mvf_pf_queue_link_msg(vf);
+	if (kvx_mvf_mig_running(vf->mig.state))
+		kvx_mvf_mbx_pf_msg_flush(vf);
+	mutex_unlock(&vf->lock);
+	mutex_unlock(&vf->mig.state_mutex);
+}
+
 void kvx_mvf_mig_set_mbx_mode(struct kvx_mvf_vf *vf,
 			      enum kvx_mvf_mbx_mode mode)
 {

@@ -37,5 +37,6 @@ void kvx_mvf_mig_reset(struct kvx_mvf_vf *vf);
 void kvx_mvf_mig_close(struct kvx_mvf_vf *vf);
 void kvx_mvf_mig_set_mbx_mode(struct kvx_mvf_vf *vf,
 			      enum kvx_mvf_mbx_mode mode);
+void kvx_mvf_mig_link_changed(struct kvx_mvf_vf *vf);
 
 #endif /* KVX_MVF_MIGRATION_H */

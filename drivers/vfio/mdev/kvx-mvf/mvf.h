@@ -3,7 +3,8 @@
  * kvx-mvf: core objects shared by the files of the driver.
  *
  * A PF is an mdev parent; each mdev instance is a VF, a VFIO PCI device.
- * Lock order: kvx_mvf_pf.lock before kvx_mvf_vf.lock; kvx_mvf_mig.state_mutex
+ * Lock order: kvx_mvf_pf.lock before kvx_mvf_mig.state_mutex (a link change
+ * tells every VF) and before kvx_mvf_vf.lock; kvx_mvf_mig.state_mutex
  * before a migration file's lock before kvx_mvf_dma.lock before the
  * mmap_lock (the engine touches user memory) before kvx_mvf_vf.lock;
  * kvx_mvf_irq.lock is a leaf, taken under the DMA engine's lock.  KVM's

@@ -7,7 +7,9 @@
  * the VF's resulting configuration (struct kvx_mvf_vf_config), never as a
  * message log, so that it can be shown, reset and later migrated as state.
  *
- * debugfs (kvx-mvf/<pf>/) shows the PF's link and, per VF (<uuid>/), the
+ * debugfs (kvx-mvf/<pf>/) shows the PF's link, and a change of it queues a
+ * PF_LINK message for each VF of API 1.1 (written by kvx_mvf_mbx_pf_msg_flush()
+ * once the VF's buffer is free); per VF (<uuid>/) it shows the
  * configuration; writing "reset" to a VF's "event" file is a PF reset notice
  * (RSTI) the VF driver must answer with a RESET request.  A VF's "mode"
  * file shows and sets its mailbox mode, "trapped" or "direct".  "config"
@@ -81,6 +83,8 @@ static void kvx_mvf_pf_config_defaults(struct kvx_mvf_vf_config *cfg)
 	cfg->api = KVX_MVF_API_1_0;
 	cfg->nr_vlans = 0;
 	memset(cfg->vlans, 0, sizeof(cfg->vlans));
+	cfg->nr_mcast = 0;
+	memset(cfg->mcast, 0, sizeof(cfg->mcast));
 }
 
 /* Called once per VF: the PF assigns a locally administered MAC. */
@@ -112,6 +116,7 @@ static int kvx_mvf_msg_reset(struct kvx_mvf_vf *vf, const u32 *req,
 {
 	kvx_mvf_pf_config_defaults(&vf->cfg);
 	vf->cfg.cts = true;
+	vf->mbx.link_msg_pending = false;	/* API 1.0 has none */
 	kvx_mvf_mbx_set_reset_pending(&vf->mbx, false);
 
 	kvx_mvf_mac_to_words(vf->cfg.mac, &reply[1]);
@@ -180,6 +185,53 @@ static int kvx_mvf_msg_set_vlan(struct kvx_mvf_vf *vf, const u32 *req,
 	return 0;
 }
 
+/* Hash @i of a SET_MCAST request: two per word, from word 1. */
+static u32 kvx_mvf_mcast_hash(const u32 *req, unsigned int i)
+{
+	return (req[1 + i / 2] >> (i % 2 * 16)) & 0xffff;
+}
+
+/*
+ * The new list replaces the old one whole, as igbvf's multicast update
+ * does; it is kept as a sorted set, so repeats count once.  A count that
+ * the buffer cannot hold, a hash above 12 bits or a non-zero halfword past
+ * the count is malformed.
+ */
+static int kvx_mvf_msg_set_mcast(struct kvx_mvf_vf *vf, const u32 *req,
+				 u32 *reply)
+{
+	struct kvx_mvf_vf_config *cfg = &vf->cfg;
+	u32 nr = (req[0] & KVX_MVF_MSG_INFO_MASK) >> KVX_MVF_MSG_INFO_SHIFT;
+	u16 set[KVX_MVF_MAX_MCAST];
+	unsigned int i, j, n = 0;
+	u32 hash;
+
+	if (nr > KVX_MVF_MAX_MCAST)
+		return KVX_MVF_ERR_INVAL;
+	for (i = nr; i < 2 * (KVX_MVF_MBX_WORDS - 1); i++)
+		if (kvx_mvf_mcast_hash(req, i))
+			return KVX_MVF_ERR_INVAL;
+
+	for (i = 0; i < nr; i++) {
+		hash = kvx_mvf_mcast_hash(req, i);
+		if (hash & ~KVX_MVF_MCAST_HASH_MASK)
+			return KVX_MVF_ERR_INVAL;
+		for (j = n; j > 0 && set[j - 1] > hash; j--)
+			;
+		if (j > 0 && set[j - 1] == hash)
+			continue;
+		memmove(&set[j + 1], &set[j], (n - j) * sizeof(set[0]));
+		set[j] = hash;
+		n++;
+	}
+
+	memset(cfg->mcast, 0, sizeof(cfg->mcast));
+	memcpy(cfg->mcast, set, n * sizeof(set[0]));
+	cfg->nr_mcast = n;
+	reply[1] = n;
+	return 0;
+}
+
 /* API 1.2 came with generation 2. */
 bool kvx_mvf_pf_api_supported(struct kvx_mvf_vf *vf, u32 api)
 {
@@ -203,6 +255,8 @@ static int kvx_mvf_msg_api_negotiate(struct kvx_mvf_vf *vf, const u32 *req,
 		return KVX_MVF_ERR_API;
 	}
 	vf->cfg.api = req[1];
+	if (vf->cfg.api < KVX_MVF_API_1_1)
+		vf->mbx.link_msg_pending = false;
 	reply[1] = vf->cfg.api;
 	return 0;
 }
@@ -230,6 +284,8 @@ static const struct kvx_mvf_msg_handler kvx_mvf_msg_handlers[] = {
 		kvx_mvf_msg_reset, KVX_MVF_API_1_0, false },
 	[KVX_MVF_MSG_SET_MAC] = {
 		kvx_mvf_msg_set_mac, KVX_MVF_API_1_0, false },
+	[KVX_MVF_MSG_SET_MCAST] = {
+		kvx_mvf_msg_set_mcast, KVX_MVF_API_1_0, true },
 	[KVX_MVF_MSG_SET_VLAN] = {
 		kvx_mvf_msg_set_vlan, KVX_MVF_API_1_0, true },
 	[KVX_MVF_MSG_API_NEGOTIATE] = {
@@ -277,10 +333,36 @@ void kvx_mvf_pf_handle_msg(struct kvx_mvf_vf *vf, const u32 *req, u32 *reply)
 		reply[1] = err;
 }
 
+/* The PF_LINK message: the link as it is when the message is written. */
+void kvx_mvf_pf_link_msg(struct kvx_mvf_vf *vf, u32 *msg)
+{
+	bool up;
+	u32 speed;
+
+	kvx_mvf_pf_link_get(vf->pf, &up, &speed);
+	msg[0] = KVX_MVF_MSG_PF_LINK | (vf->cfg.cts ? KVX_MVF_MSG_CTS : 0);
+	msg[1] = up ? KVX_MVF_LINK_UP : 0;
+	msg[2] = speed;
+}
+
+/*
+ * Only a VF that completed RESET and negotiated API 1.1 (which has link
+ * messages) is told; one message carries the latest state, however many
+ * changes it stands for.
+ */
+void kvx_mvf_pf_queue_link_msg(struct kvx_mvf_vf *vf)
+{
+	lockdep_assert_held(&vf->lock);
+
+	if (vf->cfg.cts && vf->cfg.api >= KVX_MVF_API_1_1)
+		vf->mbx.link_msg_pending = true;
+}
+
 static void kvx_mvf_pf_notify_reset(struct kvx_mvf_vf *vf)
 {
 	mutex_lock(&vf->lock);
 	vf->cfg.cts = false;
+	vf->mbx.link_msg_pending = false;
 	kvx_mvf_mbx_set_reset_pending(&vf->mbx, true);
 	mutex_unlock(&vf->lock);
 }
@@ -303,9 +385,15 @@ static int kvx_mvf_vf_config_show(struct seq_file *s, void *unused)
 	for (i = 0; i < cfg->nr_vlans; i++)
 		seq_printf(s, " %u", cfg->vlans[i]);
 	seq_puts(s, "\n");
+	seq_puts(s, "mcast");
+	for (i = 0; i < cfg->nr_mcast; i++)
+		seq_printf(s, " 0x%03x", cfg->mcast[i]);
+	seq_puts(s, "\n");
 	seq_printf(s, "reset_pending %d\n",
 		   kvx_mvf_mbx_reset_pending(&vf->mbx));
 	seq_printf(s, "pf_msg_pending %d\n", vf->mbx.pf_msg_pending);
+	seq_printf(s, "link_msg_pending %d\n", vf->mbx.link_msg_pending);
+	seq_printf(s, "pf_msgs %llu\n", vf->mbx.stats.pf_msgs);
 	seq_printf(s, "requests %llu\n", vf->mbx.stats.requests);
 	seq_printf(s, "nacks %llu\n", vf->mbx.stats.nacks);
 	seq_printf(s, "protocol_errors %llu\n", vf->mbx.stats.protocol_errors);
@@ -436,6 +524,7 @@ static ssize_t kvx_mvf_pf_link_write(struct file *file,
 				     loff_t *ppos)
 {
 	struct kvx_mvf_pf *pf = ((struct seq_file *)file->private_data)->private;
+	struct kvx_mvf_vf *vf;
 	char buf[8];
 	bool up;
 	int ret;
@@ -451,9 +540,14 @@ static ssize_t kvx_mvf_pf_link_write(struct file *file,
 	else
 		return -EINVAL;
 
+	/* pf->lock keeps the list of VFs stable; each VF is told (pf.h). */
+	mutex_lock(&pf->lock);
 	spin_lock(&pf->link.lock);
 	pf->link.up = up;
 	spin_unlock(&pf->link.lock);
+	list_for_each_entry(vf, &pf->vfs, pf_node)
+		kvx_mvf_mig_link_changed(vf);
+	mutex_unlock(&pf->lock);
 	return count;
 }
 

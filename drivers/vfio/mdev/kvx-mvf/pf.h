@@ -27,6 +27,9 @@ struct kvx_mvf_vf_config {
 	bool cts;
 	unsigned int nr_vlans;
 	u16 vlans[KVX_MVF_MAX_VLANS];	/* sorted */
+	/* The multicast filter: distinct 12-bit hashes (SET_MCAST). */
+	unsigned int nr_mcast;
+	u16 mcast[KVX_MVF_MAX_MCAST];	/* sorted */
 };
 
 /* The PF's uplink, shared by its VFs. */
@@ -41,6 +44,8 @@ void kvx_mvf_pf_link_init(struct kvx_mvf_link *link);
 bool kvx_mvf_pf_link_up(struct kvx_mvf_pf *pf);
 void kvx_mvf_pf_vf_init(struct kvx_mvf_vf *vf);
 void kvx_mvf_pf_vf_reset(struct kvx_mvf_vf *vf);
+void kvx_mvf_pf_link_msg(struct kvx_mvf_vf *vf, u32 *msg);
+void kvx_mvf_pf_queue_link_msg(struct kvx_mvf_vf *vf);
 void kvx_mvf_pf_handle_msg(struct kvx_mvf_vf *vf, const u32 *req, u32 *reply);
 bool kvx_mvf_pf_api_supported(struct kvx_mvf_vf *vf, u32 api);
 

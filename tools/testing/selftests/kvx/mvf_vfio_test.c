@@ -129,8 +129,8 @@ static bool exists(const char *path)
 /* The value of "key value" in the VF's debugfs config, or "" if absent. */
 static const char *vf_state(struct vf *vf, const char *key)
 {
-	static char val[128];
-	char path[PATH_MAX], buf[1024], *line;
+	static char val[256];
+	char path[PATH_MAX], buf[2048], *line;
 	size_t klen = strlen(key);
 
 	val[0] = '\0';
@@ -152,7 +152,7 @@ static const char *vf_state(struct vf *vf, const char *key)
 static bool same_state(struct vf *a, const char *ka, struct vf *b,
 		       const char *kb)
 {
-	char va[128];
+	char va[256];
 
 	snprintf(va, sizeof(va), "%s", vf_state(a, ka));
 	return !strcmp(va, vf_state(b, kb));
@@ -616,6 +616,38 @@ static void test_mbx_api(struct vf *vf)
 	CHECK(!strcmp(vf_state(vf, "api"), "1.1"), "");
 }
 
+static int set_link(const char *state)
+{
+	return write_file(DEBUGFS_DIR "/link", state);
+}
+
+/* Read and acknowledge a PF to VF message, as igbvf reads one. */
+static void pf_msg_recv(struct vf *vf, u32 *msg)
+{
+	unsigned int i;
+
+	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_PFACK), "PFACK without request");
+	CHECK(mbx_check_bit(vf, KVX_MVF_MBX_PFSTS), "no PF message");
+	CHECK(mbx_lock(vf), "");
+	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
+		msg[i] = reg_read(vf, KVX_MVF_REG_VFMBMEM + 4 * i);
+	reg_write(vf, KVX_MVF_REG_VFMAILBOX, KVX_MVF_MBX_ACK);
+	CHECK(!strcmp(vf_state(vf, "pf_msg_pending"), "0"), "");
+}
+
+#define PF_LINK_MSG	(KVX_MVF_MSG_PF_LINK | KVX_MVF_MSG_CTS)
+
+static void check_link_msg(const u32 *m, bool up)
+{
+	unsigned int i;
+
+	CHECK(m[0] == PF_LINK_MSG, "header 0x%x", m[0]);
+	CHECK(m[1] == (up ? KVX_MVF_LINK_UP : 0) && m[2] == (up ? 10000 : 0),
+	      "link %u speed %u, want %s", m[1], m[2], up ? "up" : "down");
+	for (i = 3; i < KVX_MVF_MBX_WORDS; i++)
+		CHECK(!m[i], "word %u: 0x%x", i, m[i]);
+}
+
 static void test_mbx_get_link(struct vf *vf)
 {
 	u32 r[KVX_MVF_MBX_WORDS];
@@ -624,15 +656,75 @@ static void test_mbx_get_link(struct vf *vf)
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_GET_LINK), "0x%x", r[0]);
 	CHECK(r[1] == KVX_MVF_LINK_UP && r[2] == 10000, "%u %u", r[1], r[2]);
 
-	CHECK(write_file(DEBUGFS_DIR "/link", "down") == 0, "");
+	CHECK(set_link("down") == 0, "");
+	pf_msg_recv(vf, r);
+	check_link_msg(r, false);
 	CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_GET_LINK), "");
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_GET_LINK), "0x%x", r[0]);
 	CHECK(r[1] == 0 && r[2] == 0, "%u %u", r[1], r[2]);
 	CHECK(!(reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_LINK_UP), "");
 
-	CHECK(write_file(DEBUGFS_DIR "/link", "sideways") == -EINVAL, "");
-	CHECK(write_file(DEBUGFS_DIR "/link", "up") == 0, "");
+	CHECK(set_link("sideways") == -EINVAL, "");
+	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_PFSTS), "");
+	CHECK(set_link("up") == 0, "");
+	pf_msg_recv(vf, r);
+	check_link_msg(r, true);
 	CHECK(reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_LINK_UP, "");
+}
+
+/*
+ * A link change through debugfs reaches an API 1.1 VF as a PF_LINK
+ * message: at once when the buffer is free, else when the VF releases it
+ * or acknowledged the reply in it; changes made meanwhile make one message
+ * with the latest state.
+ */
+static void test_pf_link_msg(struct vf *vf)
+{
+	u32 m[KVX_MVF_MBX_WORDS], r[KVX_MVF_MBX_WORDS];
+	long msgs = atol(vf_state(vf, "pf_msgs"));
+
+	CHECK(!strcmp(vf_state(vf, "api"), "1.1"), "");
+	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_PFSTS), "");
+
+	/* A free buffer: the message is there when the write returns. */
+	CHECK(set_link("down") == 0, "");
+	CHECK(!strcmp(vf_state(vf, "pf_msg_pending"), "1"), "");
+	pf_msg_recv(vf, m);
+	check_link_msg(m, false);
+	CHECK(atol(vf_state(vf, "pf_msgs")) == msgs + 1, "");
+
+	/* The VF owns the buffer: held until VFU is released; coalesced. */
+	CHECK(mbx_lock(vf), "");
+	CHECK(set_link("up") == 0 && set_link("down") == 0 &&
+	      set_link("up") == 0, "");
+	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_PFSTS), "written under VFU");
+	CHECK(!strcmp(vf_state(vf, "link_msg_pending"), "1"), "");
+	reg_write(vf, KVX_MVF_REG_VFMAILBOX, 0);
+	CHECK(!strcmp(vf_state(vf, "link_msg_pending"), "0"), "");
+	pf_msg_recv(vf, m);
+	check_link_msg(m, true);
+	CHECK(atol(vf_state(vf, "pf_msgs")) == msgs + 2, "one message");
+
+	/* A reply waits for its ACK: the link message comes after it. */
+	CHECK(mbx_send(vf, (u32 []){ KVX_MVF_MSG_GET_LINK }, 1), "");
+	CHECK(set_link("down") == 0, "");
+	CHECK(!strcmp(vf_state(vf, "link_msg_pending"), "1"), "");
+	CHECK(mbx_recv(vf, r), "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_GET_LINK) && r[1] == KVX_MVF_LINK_UP,
+	      "reply 0x%x %u", r[0], r[1]);
+	pf_msg_recv(vf, m);
+	check_link_msg(m, false);
+
+	/* An API 1.0 VF has no link messages; STATUS still follows. */
+	CHECK(mbx_xfer(vf, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_0) &&
+	      r[0] == ACKED(KVX_MVF_MSG_API_NEGOTIATE), "");
+	CHECK(set_link("up") == 0, "");
+	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_PFSTS), "sent to API 1.0");
+	CHECK(!strcmp(vf_state(vf, "link_msg_pending"), "0"), "");
+	CHECK(reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_LINK_UP, "");
+	CHECK(atol(vf_state(vf, "pf_msgs")) == msgs + 3, "");
+	CHECK(mbx_xfer(vf, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1) &&
+	      r[0] == ACKED(KVX_MVF_MSG_API_NEGOTIATE), "");
 }
 
 static void test_mbx_set_mac(struct vf *vf)
@@ -716,6 +808,82 @@ static void test_mbx_set_vlan(struct vf *vf)
 	      vf_state(vf, "vlans"));
 }
 
+/* SET_MCAST of @nr hashes (@h, two per word); the reply's header. */
+static u32 mcast_op(struct vf *vf, u32 nr, const u16 *h, unsigned int nh,
+		    u32 *r)
+{
+	u32 msg[KVX_MVF_MBX_WORDS] = {};
+	unsigned int i;
+
+	msg[0] = KVX_MVF_MSG_SET_MCAST | nr << KVX_MVF_MSG_INFO_SHIFT;
+	for (i = 0; i < nh; i++)
+		msg[1 + i / 2] |= (u32)h[i] << (i % 2 * 16);
+	memset(r, 0, KVX_MVF_MBX_WORDS * sizeof(*r));
+	CHECK(mbx_send(vf, msg, KVX_MVF_MBX_WORDS) && mbx_recv(vf, r), "");
+	return r[0];
+}
+
+static void test_mbx_set_mcast(struct vf *vf)
+{
+	static const u16 list[] = { 0x7ff, 0x012, 0xabc, 0x012, 0x000 };
+	u16 full[2 * (KVX_MVF_MBX_WORDS - 1)];
+	char want[256], before[2048], after[2048];
+	u32 r[KVX_MVF_MBX_WORDS];
+	unsigned int i, n;
+
+	CHECK(!strcmp(vf_state(vf, "mcast"), ""), "%s",
+	      vf_state(vf, "mcast"));
+	/* Sorted, a repeat counted once; hash 0 is a hash like any other. */
+	CHECK(mcast_op(vf, 5, list, 5, r) == ACKED(KVX_MVF_MSG_SET_MCAST),
+	      "0x%x %u", r[0], r[1]);
+	CHECK(r[1] == 4, "kept %u", r[1]);
+	CHECK(!strcmp(vf_state(vf, "mcast"), "0x000 0x012 0x7ff 0xabc"), "%s",
+	      vf_state(vf, "mcast"));
+
+	/* The most the buffer holds, replacing the list whole. */
+	for (i = 0; i < ARRAY_SIZE(full); i++)
+		full[i] = 0xfff - 3 * i;
+	CHECK(mcast_op(vf, KVX_MVF_MAX_MCAST, full, ARRAY_SIZE(full), r) ==
+	      ACKED(KVX_MVF_MSG_SET_MCAST) && r[1] == KVX_MVF_MAX_MCAST,
+	      "0x%x %u", r[0], r[1]);
+	for (i = 0, n = 0; i < ARRAY_SIZE(full); i++)
+		n += snprintf(want + n, sizeof(want) - n, "%s0x%03x",
+			      i ? " " : "", full[ARRAY_SIZE(full) - 1 - i]);
+	CHECK(!strcmp(vf_state(vf, "mcast"), want), "%s vs %s",
+	      vf_state(vf, "mcast"), want);
+
+	/* Refused, changing nothing: too many, 13 bits, stray halfwords. */
+	CHECK(vf_state_dump(vf, before, sizeof(before)), "");
+	CHECK(mcast_op(vf, KVX_MVF_MAX_MCAST + 1, full, ARRAY_SIZE(full), r) ==
+	      NACKED(KVX_MVF_MSG_SET_MCAST) && r[1] == KVX_MVF_ERR_INVAL,
+	      "31: 0x%x %u", r[0], r[1]);
+	CHECK(mcast_op(vf, 0xff, full, ARRAY_SIZE(full), r) ==
+	      NACKED(KVX_MVF_MSG_SET_MCAST) && r[1] == KVX_MVF_ERR_INVAL,
+	      "255: 0x%x %u", r[0], r[1]);
+	full[7] = 0x1000;
+	CHECK(mcast_op(vf, 8, full, 8, r) == NACKED(KVX_MVF_MSG_SET_MCAST) &&
+	      r[1] == KVX_MVF_ERR_INVAL, "0x1000: 0x%x %u", r[0], r[1]);
+	full[7] = 0x100;
+	CHECK(mcast_op(vf, 7, full, 8, r) == NACKED(KVX_MVF_MSG_SET_MCAST) &&
+	      r[1] == KVX_MVF_ERR_INVAL, "past count: 0x%x %u", r[0], r[1]);
+	CHECK(mcast_op(vf, 0, full, 1, r) == NACKED(KVX_MVF_MSG_SET_MCAST) &&
+	      r[1] == KVX_MVF_ERR_INVAL, "past 0: 0x%x %u", r[0], r[1]);
+	CHECK(vf_state_dump(vf, after, sizeof(after)), "");
+	*strstr(before, "requests") = '\0';
+	*strstr(after, "requests") = '\0';
+	CHECK(!strcmp(before, after), "state changed:\n%s\n--\n%s", before,
+	      after);
+
+	/* Count 0 empties the filter; a RESET does too. */
+	CHECK(mcast_op(vf, 0, NULL, 0, r) == ACKED(KVX_MVF_MSG_SET_MCAST) &&
+	      r[1] == 0, "0x%x %u", r[0], r[1]);
+	CHECK(!strcmp(vf_state(vf, "mcast"), ""), "%s",
+	      vf_state(vf, "mcast"));
+	CHECK(mcast_op(vf, 2, list, 2, r) == ACKED(KVX_MVF_MSG_SET_MCAST), "");
+	CHECK(!strcmp(vf_state(vf, "mcast"), "0x012 0x7ff"), "%s",
+	      vf_state(vf, "mcast"));
+}
+
 static void test_mbx_malformed(struct vf *vf)
 {
 	static const struct {
@@ -724,7 +892,8 @@ static void test_mbx_malformed(struct vf *vf)
 	} bad[] = {
 		{ 0x0077, KVX_MVF_ERR_UNKNOWN },
 		{ 0xffff, KVX_MVF_ERR_UNKNOWN },
-		{ 0x0003, KVX_MVF_ERR_UNKNOWN },	/* multicast: not yet */
+		{ 0x0005, KVX_MVF_ERR_UNKNOWN },
+		{ KVX_MVF_MSG_PF_LINK, KVX_MVF_ERR_UNKNOWN },	/* PF to VF */
 		{ KVX_MVF_MSG_RESET | 0x01000000, KVX_MVF_ERR_INVAL },
 		{ KVX_MVF_MSG_RESET | KVX_MVF_MSG_ACK, KVX_MVF_ERR_INVAL },
 		{ KVX_MVF_MSG_SET_MAC | KVX_MVF_MSG_NACK, KVX_MVF_ERR_INVAL },
@@ -733,7 +902,7 @@ static void test_mbx_malformed(struct vf *vf)
 		  KVX_MVF_ERR_INVAL },
 	};
 	u32 r[KVX_MVF_MBX_WORDS];
-	char before[1024], after[1024];
+	char before[2048], after[2048];
 	char nacks[32];
 	unsigned int i;
 
@@ -799,6 +968,7 @@ static void test_pf_reset_notice(struct vf *vf)
 	CHECK(!strcmp(vf_state(vf, "reset_pending"), "0"), "");
 	CHECK(!strcmp(vf_state(vf, "api"), "1.0"), "");
 	CHECK(!strcmp(vf_state(vf, "vlans"), ""), "%s", vf_state(vf, "vlans"));
+	CHECK(!strcmp(vf_state(vf, "mcast"), ""), "%s", vf_state(vf, "mcast"));
 	CHECK(same_state(vf, "mac", vf, "admin_mac"), "");
 }
 
@@ -848,7 +1018,7 @@ static void test_bad_access(struct vf *vf)
 		{ (u64)VFIO_PCI_NUM_REGIONS << 40, 4, false },
 		{ (u64)0xff << 40, 4, true },
 	};
-	char before[1024], after[1024];
+	char before[2048], after[2048];
 	u8 cfg_before[PCI_CFG_SPACE_SIZE], cfg_after[PCI_CFG_SPACE_SIZE];
 	u8 buf[PCI_CFG_SPACE_SIZE + 8];
 	unsigned int i;
@@ -1110,6 +1280,7 @@ static void test_direct_mbx(struct vf *vf)
 	long requests = atol(vf_state(vf, "requests"));
 	long errors = atol(vf_state(vf, "protocol_errors"));
 	u32 r[KVX_MVF_MBX_WORDS], w[2], ctrl;
+	unsigned int i;
 	u32 *m;
 
 	CHECK(!strcmp(vf_state(vf, "cts"), "1"), "VF not set up");
@@ -1137,6 +1308,35 @@ static void test_direct_mbx(struct vf *vf)
 	      "0x%x %u", r[0], r[1]);
 	CHECK(atol(vf_state(vf, "requests")) == requests + 3, "requests %s",
 	      vf_state(vf, "requests"));
+	CHECK(!strcmp(vf_state(vf, "pf_msg_pending"), "0"), "");
+
+	/*
+	 * A link change while the VF holds VFU waits; the poller delivers
+	 * it once VFU is released.  With the buffer free it is at once.
+	 */
+	dmbx_set(m, KVX_MVF_MBX_VFU);
+	CHECK(set_link("down") == 0, "");
+	usleep(20 * 1000);
+	CHECK(!(dmbx_ctrl(m) & (KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFU)),
+	      "written under VFU: 0x%x", dmbx_ctrl(m));
+	dmbx_clear(m, KVX_MVF_MBX_VFU);
+	CHECK(dmbx_wait(m, KVX_MVF_MBX_PFSTS, KVX_MVF_MBX_PFSTS, &ctrl),
+	      "no link message: 0x%x", ctrl);
+	CHECK(!(ctrl & (KVX_MVF_MBX_PFACK | KVX_MVF_MBX_PFU)), "0x%x", ctrl);
+	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
+		r[i] = READ_ONCE(*MBX_MEM(m, i));
+	check_link_msg(r, false);
+	dmbx_clear(m, KVX_MVF_MBX_PFSTS);
+	dmbx_set(m, KVX_MVF_MBX_ACK);
+	CHECK(dmbx_wait(m, KVX_MVF_MBX_ACK, 0, &ctrl), "0x%x", ctrl);
+	CHECK(set_link("up") == 0, "");
+	CHECK(dmbx_ctrl(m) & KVX_MVF_MBX_PFSTS, "0x%x", dmbx_ctrl(m));
+	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
+		r[i] = READ_ONCE(*MBX_MEM(m, i));
+	check_link_msg(r, true);
+	dmbx_clear(m, KVX_MVF_MBX_PFSTS);
+	dmbx_set(m, KVX_MVF_MBX_ACK);
+	CHECK(dmbx_wait(m, KVX_MVF_MBX_ACK, 0, &ctrl), "0x%x", ctrl);
 	CHECK(!strcmp(vf_state(vf, "pf_msg_pending"), "0"), "");
 
 	/* REQ without VFU is dropped and counted, as when trapped. */
@@ -2019,7 +2219,7 @@ static const unsigned int dma_regs[] = {
 };
 
 static const char * const mig_keys[] = {
-	"api", "cts", "mac", "vlans", "reset_pending", "pf_msg_pending",
+	"api", "cts", "mac", "vlans", "mcast", "reset_pending", "pf_msg_pending",
 	"requests", "nacks", "protocol_errors", "doorbells", "doorbell_last",
 };
 
@@ -2030,7 +2230,7 @@ static const char * const mig_keys[] = {
  */
 static void mig_compare(struct vf *a, struct vf *b)
 {
-	char va[128];
+	char va[256];
 	unsigned int i;
 	u32 ra, rb;
 
@@ -2058,6 +2258,7 @@ static void mig_compare(struct vf *a, struct vf *b)
 /* A VF driver brings @vf up: RESET, API, MAC, VLANs, DMA ring. */
 static void vf_bring_up(struct vf *vf, u32 api, const char *mac)
 {
+	static const u16 mcast[] = { 0x0a1, 0x3f0, 0x002 };
 	u32 r[KVX_MVF_MBX_WORDS], w[2];
 
 	vf->mbx_seen = 0;
@@ -2069,6 +2270,7 @@ static void vf_bring_up(struct vf *vf, u32 api, const char *mac)
 	CHECK(mbx_xfer(vf, r, 3, KVX_MVF_MSG_SET_MAC, w[0], w[1]), "");
 	vlan_op(vf, KVX_MVF_VLAN_ADD, 100, KVX_MVF_MSG_ACK, 0);
 	vlan_op(vf, KVX_MVF_VLAN_ADD, 200, KVX_MVF_MSG_ACK, 0);
+	CHECK(mcast_op(vf, 3, mcast, 3, r) == ACKED(KVX_MVF_MSG_SET_MCAST), "");
 	bus_master(vf, true);
 	CHECK(dma_ring(vf, giova(RING_OFF), 16) == KVX_MVF_DMA_STATUS_ENABLED,
 	      "");
@@ -2175,6 +2377,7 @@ static void test_mig_precopy(struct vf *vf)
 {
 	struct vfio_precopy_info info;
 	const unsigned long x = DATA_OFF + 0x2000, y = DATA_OFF + 0x3000;
+	const u16 mc = 0x5a5;
 	size_t len, n;
 	struct vf b;
 	u32 r[KVX_MVF_MBX_WORDS], idx;
@@ -2199,6 +2402,7 @@ static void test_mig_precopy(struct vf *vf)
 
 	/* The VF keeps running: its mailbox and DMA change the state. */
 	vlan_op(vf, KVX_MVF_VLAN_ADD, 300, KVX_MVF_MSG_ACK, 0);
+	CHECK(mcast_op(vf, 1, &mc, 1, r) == ACKED(KVX_MVF_MSG_SET_MCAST), "");
 	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 0x44444444, giova(x), 64) ==
 	      DMA_OK, "");
 	want_range(x, 64);
@@ -2375,7 +2579,7 @@ static size_t splice(const u8 *src, size_t len, size_t at, const void *ins,
 
 /* What a refused stream must not change. */
 struct dest_view {
-	char dbg[1024];
+	char dbg[2048];
 	u32 dma[ARRAY_SIZE(dma_regs)];
 	u8 cfg[PCI_CFG_SPACE_SIZE];
 };
@@ -2424,9 +2628,12 @@ static void test_mig_bad_streams(struct vf *vf)
 	static const struct kvx_mvf_mig_tlv req = {
 		0x7f02, KVX_MVF_MIG_TLV_REQUIRED, 8
 	};
+	static const u16 hashes[] = { 0x100, 0x200, 0x300 };
+	u32 payload32[KVX_MVF_MBX_WORDS];
 	u8 payload[32] = {};
 	struct kvx_mvf_mig_header *hdr = (void *)stream2;
 	struct kvx_mvf_mig_vf_config *cfg;
+	struct kvx_mvf_mig_mcast *mc;
 	struct kvx_mvf_mig_mailbox *mbx;
 	struct kvx_mvf_mig_dma *dma;
 	struct kvx_mvf_mig_tlv *t;
@@ -2435,6 +2642,8 @@ static void test_mig_bad_streams(struct vf *vf)
 	struct vf b;
 
 	vf_add(&b, vf);
+	CHECK(mcast_op(vf, 3, hashes, 3, payload32) ==
+	      ACKED(KVX_MVF_MSG_SET_MCAST), "0x%x", payload32[0]);
 	len = mig_save_stopped(vf, stream);
 	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 	CHECK(try_resume(&b, stream, len, "valid") == 0, "valid stream");
@@ -2477,6 +2686,14 @@ static void test_mig_bad_streams(struct vf *vf)
 	MUTATE("stray VLAN", cfg->vlans[10] = 5);
 	MUTATE("VLAN 4095", cfg->vlans[1] = 4095);
 	MUTATE("cfg rsvd", cfg->rsvd[5] = 1);
+	mc = section(stream2, len, KVX_MVF_MIG_MCAST);
+	CHECK(mc->nr_hashes, "the source has a multicast list");
+	MUTATE("31 hashes", mc->nr_hashes = KVX_MVF_MAX_MCAST + 1);
+	MUTATE("unsorted hashes", mc->hashes[0] = 0xfff);
+	MUTATE("repeated hash", mc->hashes[1] = mc->hashes[0]);
+	MUTATE("13-bit hash", mc->hashes[mc->nr_hashes - 1] |= 0x1000);
+	MUTATE("stray hash", mc->hashes[KVX_MVF_MAX_MCAST - 1] = 0xfff);
+	MUTATE("mcast rsvd", mc->rsvd = 1);
 	mbx = section(stream2, len, KVX_MVF_MIG_MAILBOX);
 	MUTATE("VFMAILBOX REQ", mbx->vfmailbox |= KVX_MVF_MBX_REQ);
 	MUTATE("VFMAILBOX PFU", mbx->vfmailbox |= KVX_MVF_MBX_PFU);
@@ -2513,6 +2730,30 @@ static void test_mig_bad_streams(struct vf *vf)
 	memcpy(stream2 + at, stream + at + 8 + t->length,
 	       len - at - 8 - t->length);
 	REFUSED(stream2, len - 8 - t->length, "no DMA_PENDING");
+	/*
+	 * MCAST came after version 1: REQUIRED while the list is not empty
+	 * (a destination that does not know it must refuse), and a stream
+	 * without it (an older source) resumes with an empty list.
+	 */
+	at = tlv_find(stream, len, KVX_MVF_MIG_MCAST);
+	t = (void *)(stream + at);
+	CHECK(t->flags == KVX_MVF_MIG_TLV_REQUIRED && t->length == sizeof(*mc),
+	      "MCAST flags 0x%x length %u", t->flags, t->length);
+	memcpy(stream2, stream, at);
+	memcpy(stream2 + at, stream + at + 8 + t->length,
+	       len - at - 8 - t->length);
+	CHECK(try_resume(&b, stream2, len - 8 - t->length, "no MCAST") == 0,
+	      "stream without MCAST refused");
+	CHECK(!strcmp(vf_state(&b, "mcast"), ""), "%s", vf_state(&b, "mcast"));
+	CHECK(same_state(&b, "vlans", vf, "vlans"), "");
+	/* An empty list is optional: an older destination skips it. */
+	n = mig_save_stopped(&b, stream2);
+	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	t = (void *)(stream2 + tlv_find(stream2, n, KVX_MVF_MIG_MCAST));
+	mc = (void *)(t + 1);
+	CHECK(t->type == KVX_MVF_MIG_MCAST && t->flags == 0 && !mc->nr_hashes,
+	      "empty MCAST: type %u flags 0x%x nr %u", t->type, t->flags,
+	      mc->nr_hashes);
 	/* A repeated section: the last copy counts. */
 	at = tlv_find(stream, len, KVX_MVF_MIG_VF_CONFIG);
 	t = (void *)(stream + at);
@@ -2774,8 +3015,10 @@ static const struct {
 	{ "mbx_reset", test_mbx_reset },
 	{ "mbx_api", test_mbx_api },
 	{ "mbx_get_link", test_mbx_get_link },
+	{ "pf_link_msg", test_pf_link_msg },
 	{ "mbx_set_mac", test_mbx_set_mac },
 	{ "mbx_set_vlan", test_mbx_set_vlan },
+	{ "mbx_set_mcast", test_mbx_set_mcast },
 	{ "mbx_malformed", test_mbx_malformed },
 	{ "mbx_ownership", test_mbx_ownership },
 	{ "pf_reset_notice", test_pf_reset_notice },

@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mvf_bench: kvx-mvf benchmarks, as counts and ratios measured in one run.
+ *
+ *   mailbox:   VM exits per mailbox message of a KVM guest, TRAPPED
+ *              (KVM write tracking) vs DIRECT (the PF polls), counted
+ *              from the vCPU's binary stats as mvf_kvm_test does;
+ *   stop-copy: the bytes of a VF's STOP_COPY stream, for a VF that sent
+ *              many messages and for a fresh one (the stream is resulting
+ *              state, so the two must be the same size);
+ *   DMA log:   host time of KVX_MVF_DMA_LOGGING_REPORT per GiB of tracked
+ *              IOVA, against a userspace walk of a bitmap of the same size
+ *              in the same run (the ratio is the figure).
+ *
+ * Output is KTAP: one result line per benchmark with its figures, then a
+ * summary line.  Only counts are asserted, never times.  Needs kvx-mvf,
+ * vfio_iommu_type1 and debugfs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/kvx_mvf.h>
+#include <linux/vfio.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "kselftest.h"
+#include "kvx_util.h"
+
+#define PF_NAME		"kvx-mvf-pf0"
+#define TYPE_DIR	"/sys/class/mdev_bus/" PF_NAME \
+			"/mdev_supported_types/kvx-mvf-vf"
+#define MDEV_DIR	"/sys/bus/mdev/devices"
+#define DEBUGFS_DIR	"/sys/kernel/debug/kvx-mvf/" PF_NAME
+
+#define MBX_GPA		0xc0000000ULL
+#define MBX_SLOT	10
+#define MBX_CTRL_OFF	(KVX_MVF_REG_VFMAILBOX - KVX_MVF_MBX_PAGE)
+#define MBX_MEM_OFF	(KVX_MVF_REG_VFMBMEM - KVX_MVF_MBX_PAGE)
+/* SET_MAC: header and two MAC words. */
+#define MSG_LEN		3
+/* Guest stores per message: VFU, clear, MSG_LEN words, REQ, clear, ACK. */
+#define WRITES_PER_MSG	(MSG_LEN + 5)
+#define PHASE_MSGS	256
+#define GUEST_SPINS	BIT_ULL(30)
+
+/* DMA logging: 4 GiB tracked at 4 KiB, reported REPORTS times. */
+#define LOG_IOVA	0x100000000ULL
+#define LOG_SIZE	(4ULL << 30)
+#define LOG_PAGE	4096ULL
+#define LOG_BITS	(LOG_SIZE / LOG_PAGE)
+#define REPORTS		32
+
+#define ACKED(id)	(KVX_MVF_MSG_ACK | KVX_MVF_MSG_CTS | (id))
+
+/* Result lines too long for one source line. */
+#define MVF_BENCH_MSG1 \
+	"mailbox: %u messages each: TRAPPED %.2f exits/message, DIRECT %.4f exits/message (%lu in all): TRAPPED/DIRECT %s%.0f\n"
+#define MVF_BENCH_MSG2 \
+	"stop-copy: %zu bytes per VF, after %lu mailbox requests as for a fresh VF (state, not a log)\n"
+#define MVF_BENCH_MSG3 \
+	"DMA log: REPORT %.0f us/GiB, userspace bitmap walk %.1f us/GiB (%llu bits per GiB at 4 KiB): REPORT/walk %.1f\n"
+#define MVF_BENCH_MSG4 \
+	"summary: mailbox TRAPPED/DIRECT exits %.0f, stop-copy %zu bytes/VF, DMA log REPORT/walk time %.1f\n"
+
+enum {
+	SYNC_RESET_DONE = 1,
+	SYNC_TRAPPED_DONE,
+	SYNC_DIRECT_DONE,
+};
+
+/* Guest side: the VF driver of mvf_kvm_test, SET_MAC in a loop. */
+
+static uint32_t *const mbx_ctrl = (uint32_t *)(MBX_GPA + MBX_CTRL_OFF);
+static uint32_t *const mbx_mem = (uint32_t *)(MBX_GPA + MBX_MEM_OFF);
+
+static void guest_wait(uint32_t mask, uint32_t want)
+{
+	uint64_t spins;
+
+	for (spins = 0; (READ_ONCE(*mbx_ctrl) & mask) != want; spins++)
+		GUEST_ASSERT(spins < GUEST_SPINS);
+}
+
+static void guest_xfer(const uint32_t *msg, unsigned int len,
+		       uint32_t *reply)
+{
+	unsigned int i;
+
+	__atomic_fetch_or(mbx_ctrl, KVX_MVF_MBX_VFU, __ATOMIC_SEQ_CST);
+	GUEST_ASSERT(!(READ_ONCE(*mbx_ctrl) & KVX_MVF_MBX_PFU));
+	__atomic_fetch_and(mbx_ctrl, ~(KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK),
+			   __ATOMIC_SEQ_CST);
+	for (i = 0; i < len; i++)
+		WRITE_ONCE(mbx_mem[i], msg[i]);
+	__atomic_fetch_or(mbx_ctrl, KVX_MVF_MBX_REQ, __ATOMIC_SEQ_CST);
+
+	guest_wait(KVX_MVF_MBX_PFSTS, KVX_MVF_MBX_PFSTS);
+	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
+		reply[i] = READ_ONCE(mbx_mem[i]);
+	__atomic_fetch_and(mbx_ctrl, ~(KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK),
+			   __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(mbx_ctrl, KVX_MVF_MBX_ACK, __ATOMIC_SEQ_CST);
+	guest_wait(KVX_MVF_MBX_ACK, 0);
+}
+
+static void guest_set_macs(uint32_t first, uint32_t count)
+{
+	uint32_t msg[MSG_LEN], reply[KVX_MVF_MBX_WORDS];
+	uint32_t n;
+
+	for (n = first; n < first + count; n++) {
+		msg[0] = KVX_MVF_MSG_SET_MAC;
+		msg[1] = 0x5a02 | (n & 0xffff) << 16;
+		msg[2] = n >> 16;
+		guest_xfer(msg, MSG_LEN, reply);
+		GUEST_ASSERT_EQ(reply[0], ACKED(KVX_MVF_MSG_SET_MAC));
+	}
+}
+
+static void guest_code(void)
+{
+	uint32_t msg = KVX_MVF_MSG_RESET, reply[KVX_MVF_MBX_WORDS];
+
+	guest_xfer(&msg, 1, reply);
+	GUEST_ASSERT_EQ(reply[0], ACKED(KVX_MVF_MSG_RESET));
+	GUEST_SYNC(SYNC_RESET_DONE);
+	guest_set_macs(0, PHASE_MSGS);
+	GUEST_SYNC(SYNC_TRAPPED_DONE);
+	guest_set_macs(PHASE_MSGS, PHASE_MSGS);
+	GUEST_SYNC(SYNC_DIRECT_DONE);
+	GUEST_DONE();
+}
+
+/* Host side */
+
+struct vf {
+	char uuid[40];
+	int container;
+	int group;
+	int device;
+	u64 bar0_off;
+	void *mbx_page;
+};
+
+static int write_file(const char *path, const char *val)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n < 0 ? n : 0;
+}
+
+static int read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	return 0;
+}
+
+static uint64_t vf_count(struct vf *vf, const char *key)
+{
+	char path[PATH_MAX], buf[2048], *line, *save;
+	size_t klen = strlen(key);
+
+	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/config", vf->uuid);
+	TEST_ASSERT(!read_file(path, buf, sizeof(buf)), "%s unreadable", path);
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, key, klen) && line[klen] == ' ')
+			return strtoull(line + klen + 1, NULL, 0);
+	TEST_FAIL("no '%s' in the VF's debugfs config", key);
+	return 0;
+}
+
+static void vf_set_mode(struct vf *vf, const char *mode)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/mode", vf->uuid);
+	ret = write_file(path, mode);
+	TEST_ASSERT(!ret, "mode %s: %s", mode, strerror(-ret));
+}
+
+static void vf_create(struct vf *vf)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+
+	TEST_ASSERT(!read_file("/proc/sys/kernel/random/uuid", vf->uuid,
+			       sizeof(vf->uuid)), "no uuid");
+	vf->uuid[36] = '\0';
+	TEST_ASSERT(!write_file(TYPE_DIR "/create", vf->uuid), "create VF");
+
+	snprintf(path, sizeof(path), MDEV_DIR "/%s/iommu_group", vf->uuid);
+	n = readlink(path, link, sizeof(link) - 1);
+	TEST_ASSERT(n > 0, "%s: %s", path, strerror(errno));
+	link[n] = '\0';
+
+	vf->container = open("/dev/vfio/vfio", O_RDWR);
+	TEST_ASSERT(vf->container >= 0, "/dev/vfio/vfio: %s", strerror(errno));
+	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(link, '/') + 1);
+	vf->group = open(path, O_RDWR);
+	TEST_ASSERT(vf->group >= 0, "%s: %s", path, strerror(errno));
+	TEST_ASSERT(!ioctl(vf->group, VFIO_GROUP_SET_CONTAINER, &vf->container),
+		    "SET_CONTAINER: %s", strerror(errno));
+	TEST_ASSERT(!ioctl(vf->container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU),
+		    "SET_IOMMU: %s (vfio_iommu_type1 loaded?)", strerror(errno));
+	vf->device = -1;
+}
+
+static void vf_open(struct vf *vf)
+{
+	struct vfio_region_info ri = {
+		.argsz = sizeof(ri),
+		.index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+
+	vf->device = ioctl(vf->group, VFIO_GROUP_GET_DEVICE_FD, vf->uuid);
+	TEST_ASSERT(vf->device >= 0, "GET_DEVICE_FD: %s", strerror(errno));
+	TEST_ASSERT(!ioctl(vf->device, VFIO_DEVICE_GET_REGION_INFO, &ri),
+		    "BAR0 info: %s", strerror(errno));
+	vf->bar0_off = ri.offset;
+}
+
+static void vf_destroy(struct vf *vf)
+{
+	char path[PATH_MAX];
+
+	if (vf->mbx_page)
+		munmap(vf->mbx_page, getpagesize());
+	close(vf->device);
+	close(vf->group);
+	close(vf->container);
+	snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", vf->uuid);
+	write_file(path, "1");
+}
+
+static void kvm_vfio_add_group(struct kvm_vm *vm, struct vf *vf)
+{
+	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
+	struct kvm_device_attr attr = {
+		.group = KVM_DEV_VFIO_FILE,
+		.attr = KVM_DEV_VFIO_FILE_ADD,
+		.addr = (uint64_t)(unsigned long)&vf->group,
+	};
+
+	vm_ioctl(vm, KVM_CREATE_DEVICE, &cd);
+	TEST_ASSERT(!ioctl(cd.fd, KVM_SET_DEVICE_ATTR, &attr),
+		    "KVM_DEV_VFIO_FILE_ADD: %s", strerror(errno));
+}
+
+static int feature(struct vf *vf, uint32_t flags, void *data, size_t size)
+{
+	uint64_t buf[(sizeof(struct vfio_device_feature) + 64) /
+		     sizeof(uint64_t)];
+	struct vfio_device_feature *f = (void *)buf;
+
+	TEST_ASSERT(size <= 64, "VFIO_DEVICE_FEATURE data too big");
+	f->argsz = sizeof(*f) + size;
+	f->flags = flags;
+	memcpy(f->data, data, size);
+	if (ioctl(vf->device, VFIO_DEVICE_FEATURE, f))
+		return -errno;
+	memcpy(data, f->data, size);
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Mailbox exits: a guest's messages TRAPPED, then DIRECT. */
+
+struct counts {
+	uint64_t exits, other_exits, requests;
+};
+
+/* Exits that are not the guest's own doing: host interrupts and ucalls. */
+static void sample(struct kvm_vcpu *vcpu, struct vf *vf, struct counts *c)
+{
+	c->exits = kvx_vcpu_stat(vcpu, "exits");
+	c->other_exits = kvx_vcpu_stat(vcpu, "irq_exits") +
+			 kvx_vcpu_stat(vcpu, "io_exits") +
+			 kvx_vcpu_stat(vcpu, "halt_exits") +
+			 kvx_vcpu_stat(vcpu, "request_irq_exits") +
+			 kvx_vcpu_stat(vcpu, "signal_exits");
+	c->requests = vf_count(vf, "requests");
+}
+
+static uint64_t phase_exits(struct kvm_vcpu *vcpu, struct vf *vf,
+			    uint64_t stage)
+{
+	struct counts a, b;
+	uint64_t sync;
+
+	sample(vcpu, vf, &a);
+	sync = kvx_run_sync(vcpu);
+	TEST_ASSERT(sync == stage, "guest at stage %lu, want %lu",
+		    (unsigned long)sync, (unsigned long)stage);
+	sample(vcpu, vf, &b);
+	TEST_ASSERT(b.requests - a.requests == PHASE_MSGS,
+		    "%lu requests for %u messages",
+		    (unsigned long)(b.requests - a.requests), PHASE_MSGS);
+	return (b.exits - a.exits) - (b.other_exits - a.other_exits);
+}
+
+static double bench_mailbox(struct kvm_vcpu *vcpu, struct vf *vf)
+{
+	uint64_t trapped, direct;
+	double ratio;
+
+	TEST_ASSERT(vf_count(vf, "write_tracked") == 1, "not tracked");
+	TEST_ASSERT(kvx_run_sync(vcpu) == SYNC_RESET_DONE, "guest RESET");
+	trapped = phase_exits(vcpu, vf, SYNC_TRAPPED_DONE);
+	vf_set_mode(vf, "direct");
+	direct = phase_exits(vcpu, vf, SYNC_DIRECT_DONE);
+	TEST_ASSERT(kvx_run_sync(vcpu) == KVX_GUEST_DONE, "guest not done");
+
+	/* Every store traps when TRAPPED; DIRECT's few are page faults. */
+	TEST_ASSERT(trapped >= PHASE_MSGS * WRITES_PER_MSG,
+		    "TRAPPED: %lu exits for %u messages of %u stores",
+		    (unsigned long)trapped, PHASE_MSGS, WRITES_PER_MSG);
+	TEST_ASSERT(direct < PHASE_MSGS, "DIRECT: %lu exits for %u messages",
+		    (unsigned long)direct, PHASE_MSGS);
+	ratio = (double)trapped / (direct ? direct : 1);
+	ksft_test_result_pass(MVF_BENCH_MSG1,
+			      PHASE_MSGS, (double)trapped / PHASE_MSGS,
+			      (double)direct / PHASE_MSGS,
+			      (unsigned long)direct, direct ? "" : ">= ",
+			      ratio);
+	return ratio;
+}
+
+/* Stop-copy bytes: STOP, STOP_COPY, read to the end, RUNNING again. */
+static size_t stop_copy_bytes(struct vf *vf)
+{
+	struct vfio_device_feature_mig_state ms = { .data_fd = -1 };
+	static uint8_t buf[KVX_MVF_MIG_MAX_SIZE];
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	ms.device_state = VFIO_DEVICE_STATE_STOP_COPY;
+	TEST_ASSERT(!feature(vf, VFIO_DEVICE_FEATURE_SET |
+			     VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &ms,
+			     sizeof(ms)) && ms.data_fd >= 0,
+		    "STOP_COPY: %s", strerror(errno));
+	fd = ms.data_fd;
+	while ((n = read(fd, buf + len, sizeof(buf) - len)) > 0)
+		len += n;
+	TEST_ASSERT(n == 0, "data_fd read: %s", strerror(errno));
+	close(fd);
+	ms.device_state = VFIO_DEVICE_STATE_RUNNING;
+	ms.data_fd = -1;
+	TEST_ASSERT(!feature(vf, VFIO_DEVICE_FEATURE_SET |
+			     VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &ms,
+			     sizeof(ms)), "RUNNING: %s", strerror(errno));
+	return len;
+}
+
+static size_t bench_stop_copy(struct vf *busy, struct vf *fresh)
+{
+	uint64_t requests = vf_count(busy, "requests");
+	size_t a = stop_copy_bytes(busy), b = stop_copy_bytes(fresh);
+
+	TEST_ASSERT(a == b && a > sizeof(struct kvx_mvf_mig_header),
+		    "stop-copy: %zu bytes after %lu requests, %zu fresh",
+		    a, (unsigned long)requests, b);
+	ksft_test_result_pass(MVF_BENCH_MSG2,
+			      a, (unsigned long)requests);
+	return a;
+}
+
+/* DMA logging: REPORT of a 4 GiB session vs a userspace walk. */
+
+static uint64_t report_bm[LOG_BITS / 64];
+static uint64_t log_bm[LOG_BITS / 64];
+
+/* What REPORT does with its log, in userspace: set and clear each bit. */
+static uint64_t bitmap_walk(uint64_t *log, uint64_t *out, size_t words)
+{
+	uint64_t set = 0, w;
+	size_t i;
+
+	for (i = 0; i < words; i++) {
+		w = READ_ONCE(log[i]);
+		if (!w)
+			continue;
+		WRITE_ONCE(log[i], 0);
+		out[i] |= w;
+		set += __builtin_popcountll(w);
+	}
+	return set;
+}
+
+static double bench_dma_log(struct vf *vf)
+{
+	struct vfio_device_feature_dma_logging_range range = {
+		.iova = LOG_IOVA, .length = LOG_SIZE,
+	};
+	struct vfio_device_feature_dma_logging_control ctl = {
+		.page_size = LOG_PAGE, .num_ranges = 1,
+		.ranges = (uint64_t)(unsigned long)&range,
+	};
+	struct kvx_mvf_dma_logging_report rep = {
+		.argsz = sizeof(rep), .iova = LOG_IOVA, .length = LOG_SIZE,
+		.page_size = LOG_PAGE,
+		.bitmap = (uint64_t)(unsigned long)report_bm,
+	};
+	uint64_t t0, kernel_ns, user_ns, set = 0;
+	double gib = (double)LOG_SIZE / (1ULL << 30), ratio;
+	unsigned int i;
+	size_t w;
+
+	TEST_ASSERT(!feature(vf, VFIO_DEVICE_FEATURE_SET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ctl,
+			     sizeof(ctl)), "START: %s", strerror(errno));
+	TEST_ASSERT(ctl.page_size == LOG_PAGE, "tracking at %llu",
+		    (unsigned long long)ctl.page_size);
+
+	t0 = now_ns();
+	for (i = 0; i < REPORTS; i++)
+		TEST_ASSERT(!ioctl(vf->device, KVX_MVF_DMA_LOGGING_REPORT, &rep),
+			    "REPORT: %s", strerror(errno));
+	kernel_ns = now_ns() - t0;
+	for (w = 0; w < LOG_BITS / 64; w++)
+		TEST_ASSERT(!report_bm[w], "page %zu reported, no DMA ran",
+			    w * 64);
+
+	t0 = now_ns();
+	for (i = 0; i < REPORTS; i++)
+		set += bitmap_walk(log_bm, report_bm, LOG_BITS / 64);
+	user_ns = now_ns() - t0;
+	TEST_ASSERT(!set, "the userspace log had %lu bits", (unsigned long)set);
+
+	TEST_ASSERT(!feature(vf, VFIO_DEVICE_FEATURE_SET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, NULL, 0),
+		    "STOP: %s", strerror(errno));
+
+	ratio = (double)kernel_ns / (user_ns ? user_ns : 1);
+	ksft_test_result_pass(MVF_BENCH_MSG3,
+			      kernel_ns / 1e3 / REPORTS / gib,
+			      user_ns / 1e3 / REPORTS / gib,
+			      (unsigned long long)(LOG_BITS / gib), ratio);
+	return ratio;
+}
+
+int main(void)
+{
+	struct vf vf = { .container = -1, .group = -1, .device = -1 };
+	struct vf fresh = { .container = -1, .group = -1, .device = -1 };
+	double mbx_ratio, log_ratio;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct stat st;
+	size_t bytes;
+
+	ksft_print_header();
+	if (stat(TYPE_DIR, &st))
+		ksft_exit_skip("%s missing: kvx-mvf not loaded\n", TYPE_DIR);
+	ksft_set_plan(3);
+
+	/* The group goes to the VM before the device opens: it sees KVM. */
+	vf_create(&vf);
+	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
+	kvm_vfio_add_group(vm, &vf);
+	vf_open(&vf);
+	vf.mbx_page = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+			   MAP_SHARED, vf.device,
+			   vf.bar0_off + KVX_MVF_MBX_PAGE);
+	TEST_ASSERT(vf.mbx_page != MAP_FAILED, "mailbox mmap: %s",
+		    strerror(errno));
+	vm_set_user_memory_region(vm, MBX_SLOT, 0, MBX_GPA, getpagesize(),
+				  vf.mbx_page);
+	virt_pg_map(vm, MBX_GPA, MBX_GPA);
+	TEST_ASSERT(!ioctl(vf.device, KVX_MVF_SET_MBX_GPA,
+			   &(struct kvx_mvf_mbx_gpa){
+				.argsz = sizeof(struct kvx_mvf_mbx_gpa),
+				.flags = KVX_MVF_MBX_GPA_VALID,
+				.gpa = MBX_GPA }),
+		    "SET_MBX_GPA: %s", strerror(errno));
+
+	vf_create(&fresh);
+	vf_open(&fresh);
+
+	mbx_ratio = bench_mailbox(vcpu, &vf);
+	bytes = bench_stop_copy(&vf, &fresh);
+	log_ratio = bench_dma_log(&fresh);
+	ksft_print_msg(MVF_BENCH_MSG4,
+		       mbx_ratio, bytes, log_ratio);
+
+	vf_destroy(&fresh);
+	vf_destroy(&vf);
+	kvm_vm_free(vm);
+	ksft_finished();
+}
