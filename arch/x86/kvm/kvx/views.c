@@ -365,12 +365,7 @@ EXPORT_SYMBOL_GPL(kvx_view_hw_switched);
  */
 void kvx_window_leave(struct kvm_vcpu *vcpu)
 {
-	struct kvx_view_vcpu *vv = kvx_view_vcpu(vcpu);
-
-	if (WARN_ON_ONCE(!vv))
-		return;
 	kvx_view_set_active(vcpu, 0);
-	vv->left_window = true;
 	++vcpu->stat.kvx_window_leaves;
 }
 EXPORT_SYMBOL_GPL(kvx_window_leave);
@@ -551,7 +546,6 @@ static int kvx_window_view_faultin(struct kvm_vcpu *vcpu, struct kvx_views *kv,
 leave:
 	kvx_window_leave(vcpu);
 	kvx_window_fix_rsp(vcpu);
-	kvx_view_vcpu(vcpu)->left_window = false;
 	return RET_PF_RETRY;
 }
 

@@ -48,12 +48,6 @@ struct kvx_view_vcpu {
 	/* Views whose root was loaded since the list was last written. */
 	unsigned long new_roots;
 
-	/*
-	 * Set when an exit took the vCPU out of a window view; the RSP fix-up
-	 * of kvx_vmx_handle_exit() runs once for it (windows.c).
-	 */
-	bool left_window;
-
 	/* VMX with VMFUNC only. */
 	u64 *eptp_list;			/* the EPTP_LIST_ADDRESS page */
 	u64 eptp[KVX_VIEWS_MAX];	/* EPTP of each view in the list */

@@ -161,14 +161,18 @@ void kvx_vmx_sync_view(struct kvm_vcpu *vcpu)
 		kvx_window_leave(vcpu);
 }
 
-/* vmx_handle_exit(), first thing, IRQs on: finish kvx_window_leave(). */
+/*
+ * vmx_handle_exit(), first thing, IRQs on: a vCPU in view 0 whose RSP still
+ * points into the trampoline page (left a window view, or stopped between
+ * the trampoline's stack switch and its VMFUNC) gets its own stack back
+ * before KVM injects anything (kvx_window_fix_rsp()).
+ */
 void kvx_vmx_handle_exit(struct kvm_vcpu *vcpu)
 {
 	struct kvx_view_vcpu *vv = kvx_vmx_vv(vcpu);
 
-	if (likely(!vv) || likely(!vv->left_window))
+	if (likely(!vv) || vv->active || !kvx_vmfunc_windows(vcpu->kvm))
 		return;
-	vv->left_window = false;
 	kvx_window_fix_rsp(vcpu);
 }
 

@@ -617,10 +617,13 @@ int kvx_window_hypercall(struct kvm_vcpu *vcpu, unsigned long id,
 
 /*
  * The trampoline keeps the caller's RSP in R11 while RSP points into the
- * read-only trampoline page.  A vCPU moved out of a window view goes on in
- * view 0 and may get an event injected before it restores RSP; give it its
- * own stack back so the frame does not land on the read-only page.  A guest
- * that forged R11 only moves its own stack.
+ * read-only trampoline page: from its stack switch, through the window
+ * view, to its return.  A vCPU that exits in view 0 inside that stretch
+ * (moved out of a window view, or single-stepped) may get an event
+ * injected before it restores RSP; give it its own stack back so the frame
+ * does not land on the read-only page.  The code after the stack switch
+ * never uses the stack, so this changes nothing else.  A guest that forged
+ * R11 only moves its own stack.  Called in view 0 only.
  */
 void kvx_window_fix_rsp(struct kvm_vcpu *vcpu)
 {

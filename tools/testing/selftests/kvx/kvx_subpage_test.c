@@ -536,6 +536,28 @@ static bool vmm_mmio(struct win_vm *w)
 	return true;
 }
 
+static void report_exit(struct win_vm *w)
+{
+	struct kvm_run *run = w->vcpu->run;
+	struct kvm_regs regs;
+	uint8_t *code = NULL;
+
+	vcpu_regs_get(w->vcpu, &regs);
+	if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR) {
+		if (regs.rip >= TRAMP_GPA && regs.rip < TRAMP_GPA + 4096)
+			code = NULL;
+		else
+			code = addr_gva2hva(w->vm, regs.rip);
+		TEST_FAIL("internal error %u (ndata %u: 0x%llx 0x%llx 0x%llx) at rip 0x%llx rsp 0x%llx r11 0x%llx, code %02x %02x %02x",
+			  run->internal.suberror, run->internal.ndata,
+			  run->internal.data[0], run->internal.data[1],
+			  run->internal.data[2], regs.rip, regs.rsp, regs.r11,
+			  code ? code[0] : 0, code ? code[1] : 0, code ? code[2] : 0);
+	}
+	TEST_FAIL("exit reason %s at 0x%llx, rip 0x%llx",
+		  exit_reason_str(run->exit_reason), run->mmio.phys_addr, regs.rip);
+}
+
 /* Run to the next ucall, serving trapped window accesses on the way. */
 static uint64_t run_sync(struct win_vm *w)
 {
@@ -553,9 +575,7 @@ static uint64_t run_sync(struct win_vm *w)
 		case UCALL_ABORT:
 			REPORT_GUEST_ASSERT(uc);
 		default:
-			TEST_FAIL("exit reason %s at 0x%llx",
-				  exit_reason_str(w->vcpu->run->exit_reason),
-				  w->vcpu->run->mmio.phys_addr);
+			report_exit(w);
 		}
 	}
 }
