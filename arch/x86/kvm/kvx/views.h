@@ -136,6 +136,7 @@ struct kvx_windows {
 static inline struct kvx_windows *kvx_vmfunc_windows(struct kvm *kvm)
 {
 	struct kvx_views *kv = kvx_views(kvm);
+	/* Pairs with the release in kvx_windows_enable(). */
 	struct kvx_windows *ws = kv ? smp_load_acquire(&kv->windows) : NULL;
 
 	return ws && ws->mode == KVX_SUBPAGE_MODE_VMFUNC ? ws : NULL;
@@ -143,6 +144,7 @@ static inline struct kvx_windows *kvx_vmfunc_windows(struct kvm *kvm)
 
 static inline bool kvx_is_window_view(struct kvx_views *kv, u16 view)
 {
+	/* Pairs with the release in kvx_windows_enable(). */
 	struct kvx_windows *ws = smp_load_acquire(&kv->windows);
 
 	return ws && test_bit(view, &ws->live_views);

@@ -229,10 +229,10 @@ bool kvx_vmx_reflect_exception(struct kvm_vcpu *vcpu, u32 intr_info)
 			return false;
 		if (intr_info & INTR_INFO_DELIVER_CODE_MASK)
 			error_code = vmcs_read32(VM_EXIT_INTR_ERROR_CODE);
-		if (vector == PF_VECTOR)
+		if (vector == PF_VECTOR) {
 			kvm_fixup_and_inject_pf_error(vcpu, vmx_get_exit_qual(vcpu),
 						      error_code);
-		else if (intr_info & INTR_INFO_DELIVER_CODE_MASK) {
+		} else if (intr_info & INTR_INFO_DELIVER_CODE_MASK) {
 			kvm_queue_exception_e(vcpu, vector, error_code);
 		} else {
 			kvm_queue_exception(vcpu, vector);

@@ -27,12 +27,12 @@
 
 /* The fourth KVM-internal slot (the overlaid kvm_host.h has four). */
 #define KVX_TRAMP_PRIVATE_MEMSLOT	(KVM_USER_MEM_SLOTS + 3)
-static_assert(KVM_INTERNAL_MEM_SLOTS == 4, "kvm_host.h overlay: 4 slots");
+static_assert(KVM_INTERNAL_MEM_SLOTS == 4, "kvm_host.h overlay: 4 internal slots");
 
 static_assert(KVX_WINDOW_MAX_IDS == KVX_SUBPAGE_MAX_WINDOWS);
 static_assert(KVX_WINDOW_MAX_RANGES == KVX_SUBPAGE_MAX_RANGES);
-static_assert(KVX_WINDOW_READ == KVX_SUBPAGE_READ &&
-	      KVX_WINDOW_WRITE == KVX_SUBPAGE_WRITE);
+static_assert(KVX_WINDOW_READ == KVX_SUBPAGE_READ);
+static_assert(KVX_WINDOW_WRITE == KVX_SUBPAGE_WRITE);
 /* The uAPI range is the one uapi_check.c validates. */
 static_assert(sizeof(struct kvx_window_range) == sizeof(struct kvx_subpage_range));
 static_assert(offsetof(struct kvx_window_range, size) ==
@@ -177,6 +177,7 @@ static int kvx_tramp_write(struct kvx_windows *ws, u32 id,
 	if (copy_to_user(e->range, tw->range, sizeof(tw->range)) ||
 	    put_user(tw->flags, &e->flags))
 		return -EFAULT;
+	/* The trampoline reads the view, then the ranges (x86 keeps both). */
 	smp_wmb();
 	return put_user(tw->view, &e->view);
 }
@@ -595,6 +596,7 @@ int kvx_window_hypercall(struct kvm_vcpu *vcpu, unsigned long id,
 			 unsigned long offset, int cpl)
 {
 	struct kvx_views *kv = kvx_views(vcpu->kvm);
+	/* Pairs with the release in kvx_windows_enable(). */
 	struct kvx_windows *ws = kv ? smp_load_acquire(&kv->windows) : NULL;
 	u64 val = value;
 	long r;
