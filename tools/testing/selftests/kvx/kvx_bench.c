@@ -3,8 +3,12 @@
  * kvx benchmarks: counts, not times.  Each figure is measured in this run
  * and reported as a ratio against the baseline of the same run:
  *
- *   views:  a view switch by VMFUNC vs by hypercall (exits and guest TSC
- *           per switch);
+ *   views:  a view switch by VMFUNC vs by hypercall vs a plain hypercall
+ *           round trip (exits and guest TSC per switch);
+ *   windows: one 8-byte read of a window page trapped to the VMM (the
+ *           baseline: KVM_EXIT_MMIO), through the trampoline by hypercall,
+ *           and by VMFUNC (exits and guest TSC per access); and the cost of
+ *           intercepting every exception in a VMFUNC-window VM (int3 loop);
  *   wtrace: 10,000 writes to traced pages with page-track trapping (the
  *           baseline), write protection and PML (exits, emulations and
  *           guest TSC per write), and the cost of a harvest against the
@@ -24,6 +28,7 @@
 #include "processor.h"
 #include "kselftest.h"
 #include "kvx_util.h"
+#include "kvx_subpage_guest.h"
 
 #define SWITCHES	10000
 #define WRITES		10000
@@ -33,15 +38,20 @@
 
 /* Result lines too long for one source line. */
 #define KVX_BENCH_MSG1 \
-	"views: hypercall switch: %.2f exits, %lu TSC per switch (no VMFUNC on this host)\n"
+	"views: hypercall switch: %.2f exits, %lu TSC per switch; plain hypercall %.2f exits %lu TSC (no VMFUNC on this host)\n"
 #define KVX_BENCH_MSG2 \
-	"views: per switch VMFUNC %.4f exits %lu TSC, hypercall %.2f exits %lu TSC: hypercall/VMFUNC TSC ratio %.1f\n"
+	"views: per switch VMFUNC %.4f exits %lu TSC, hypercall %.2f exits %lu TSC, plain hypercall %.2f exits %lu TSC: VMFUNC/hypercall TSC %.3f\n"
+#define KVX_BENCH_MSG5 \
+	"windows: per 8-byte read: trapped to the VMM %.2f exits %lu TSC; trampoline by hypercall %.2f exits %lu TSC (trapped/hypercall %.1f)%s\n"
+#define KVX_BENCH_MSG6 \
+	"; by VMFUNC %.4f exits %lu TSC (trapped/VMFUNC %.1f); int3 with every exception intercepted %.2f exits %lu TSC vs %.2f exits %lu TSC without windows"
 #define KVX_BENCH_MSG3 \
 	"wtrace: %d writes to 16 pages: untraced %lu exits %lu TSC/write; trap %lu exits %lu emulated %lu TSC/write; write-protect %lu exits %lu TSC/write (%.1fx faster than trap)%s\n"
 #define KVX_BENCH_MSG4 \
 	"harvest (%s): 16 written of 64 traced %lu ns, of 16384 traced %lu ns (x%.1f for 256x traced); 1024 written of 16384 %lu ns (x%.1f for 64x written)\n"
 
 static bool guest_vmfunc;
+static int guest_mode;
 
 /* ---- views ---- */
 
@@ -53,7 +63,11 @@ static void guest_switch(void)
 	for (;;) {
 		t0 = rdtsc();
 		for (i = 0; i < SWITCHES; i++) {
-			if (guest_vmfunc) {
+			if (guest_mode == 2) {
+				/* An unknown hypercall: -KVM_ENOSYS, a plain round trip. */
+				kvm_hypercall(0x4b58ffff, 0, 0, 0, 0);
+				kvm_hypercall(0x4b58ffff, 0, 0, 0, 0);
+			} else if (guest_vmfunc) {
 				asm volatile(".byte 0x0f, 0x01, 0xd4" :: "a"(0), "c"(1) : "memory");
 				asm volatile(".byte 0x0f, 0x01, 0xd4" :: "a"(0), "c"(0) : "memory");
 			} else {
@@ -86,7 +100,8 @@ static struct counts run_counted(struct kvm_vcpu *vcpu)
 	return c;
 }
 
-static struct counts bench_switch(bool vmfunc)
+/* @mode: 0 hypercall switch, 1 VMFUNC switch, 2 plain hypercall. */
+static struct counts bench_switch(int mode)
 {
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm = vm_create(1);
@@ -94,8 +109,10 @@ static struct counts bench_switch(bool vmfunc)
 
 	vm_enable_cap(vm, KVX_CAP_VIEWS, 2);
 	vcpu = vm_vcpu_add(vm, 0, guest_switch);
-	guest_vmfunc = vmfunc;
+	guest_vmfunc = mode == 1;
+	guest_mode = mode;
 	sync_global_to_guest(vm, guest_vmfunc);
+	sync_global_to_guest(vm, guest_mode);
 	run_counted(vcpu);		/* warm-up: roots loaded */
 	c = run_counted(vcpu);
 	kvm_vm_free(vm);
@@ -104,19 +121,21 @@ static struct counts bench_switch(bool vmfunc)
 
 static void bench_views(void)
 {
-	struct counts hc = bench_switch(false), vf;
+	struct counts hc = bench_switch(0), plain = bench_switch(2), vf;
 	int n = 2 * SWITCHES;
 
 	if (!kvm_check_cap(KVX_CAP_VIEWS_VMFUNC)) {
 		ksft_test_result_pass(KVX_BENCH_MSG1,
-				      (double)hc.exits / n, hc.tsc / n);
+				      (double)hc.exits / n, hc.tsc / n,
+				      (double)plain.exits / n, plain.tsc / n);
 		return;
 	}
-	vf = bench_switch(true);
+	vf = bench_switch(1);
 	ksft_test_result_pass(KVX_BENCH_MSG2,
 			      (double)vf.exits / n, vf.tsc / n,
 			      (double)hc.exits / n, hc.tsc / n,
-			      (double)hc.tsc / (vf.tsc ? vf.tsc : 1));
+			      (double)plain.exits / n, plain.tsc / n,
+			      (double)vf.tsc / (hc.tsc ? hc.tsc : 1));
 }
 
 /* ---- write tracing ---- */
@@ -238,11 +257,126 @@ static void bench_harvest(void)
 			      ns[1][1], (double)ns[1][1] / ns[1][0]);
 }
 
+/* ---- sub-page windows ---- */
+
+#define WIN_GPA		0xd0000000ULL
+#define WIN_SLOT	20
+#define TRAMP_GPA	0xd0010000ULL
+#define ACCESSES	5000
+
+/* 0: plain load (trapped), 1: trampoline; 2: int3 loop. */
+static void guest_window(int how)
+{
+	uint64_t t0, v = 0;
+	int i;
+
+	for (;;) {
+		t0 = rdtsc();
+		for (i = 0; i < ACCESSES; i++) {
+			if (how == 0)
+				v += READ_ONCE(*(uint64_t *)(WIN_GPA + 0x10));
+			else if (how == 1)
+				kvx_window_read((void *)TRAMP_GPA, 0,
+						(void *)(WIN_GPA + 0x10), 8, (__u64 *)&v);
+			else
+				asm volatile("int3" ::: "memory");
+		}
+		GUEST_SYNC(rdtsc() - t0);
+	}
+}
+
+static void guest_bp_handler(struct ex_regs *regs)
+{
+}
+
+/* A VM with one window (id 0, view 1) on a page at WIN_GPA. */
+static struct counts bench_window(int how, bool windows, uint64_t flags)
+{
+	struct kvx_window w = {
+		.slot = WIN_SLOT, .gpa = WIN_GPA, .view = 1, .nr_ranges = 1,
+		.ranges = { { .offset = 0, .size = 0x100,
+			      .access = KVX_WINDOW_READ | KVX_WINDOW_WRITE } },
+	};
+	struct kvx_slot_views sv = { .slot = WIN_SLOT, .views = 0 };
+	struct kvm_enable_cap cap = {
+		.cap = KVX_CAP_WINDOWS, .args = { TRAMP_GPA, flags },
+	};
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = vm_create(1);
+	struct counts c = {};
+	struct ucall uc;
+	int round;
+
+	vm_enable_cap(vm, KVX_CAP_VIEWS, 2);
+	if (windows)
+		vm_ioctl(vm, KVM_ENABLE_CAP, &cap);
+	vm_ioctl(vm, KVX_SET_SLOT_VIEWS, &sv);
+	vcpu = vm_vcpu_add(vm, 0, guest_window);
+	vcpu_args_set(vcpu, 1, how);
+	vm_install_exception_handler(vm, BP_VECTOR, guest_bp_handler);
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, WIN_GPA, WIN_SLOT, 1, 0);
+	virt_map(vm, WIN_GPA, WIN_GPA, 1);
+	if (windows) {
+		virt_map(vm, TRAMP_GPA, TRAMP_GPA, 1);
+		vm_ioctl(vm, KVX_SET_WINDOW, &w);
+	}
+	/* Round 0 warms up; round 1 is measured. */
+	for (round = 0; round < 2; round++) {
+		uint64_t e = kvx_vcpu_stat(vcpu, "exits") - kvx_vcpu_stat(vcpu, "irq_exits");
+
+		for (;;) {
+			vcpu_run(vcpu);
+			if (vcpu->run->exit_reason != KVM_EXIT_MMIO)
+				break;
+			/* The VMM's trapped-BAR path: serve the read. */
+			TEST_ASSERT(vcpu->run->mmio.phys_addr == WIN_GPA + 0x10,
+				    "MMIO at 0x%llx", vcpu->run->mmio.phys_addr);
+			memcpy(vcpu->run->mmio.data, &(uint64_t){ 42 }, 8);
+		}
+		TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_SYNC, "guest did not sync");
+		c.tsc = uc.args[1];
+		c.exits = kvx_vcpu_stat(vcpu, "exits") -
+			  kvx_vcpu_stat(vcpu, "irq_exits") - e - 1;
+	}
+	kvm_vm_free(vm);
+	return c;
+}
+
+static void bench_windows(void)
+{
+	struct counts trap = bench_window(0, false, 0);
+	struct counts hc = bench_window(1, true, KVX_WINDOWS_HYPERCALL);
+	struct counts vf, bp_on, bp_off;
+	char vf_txt[300] = "";
+	int n = ACCESSES;
+
+	if (kvm_check_cap(KVX_CAP_VIEWS_VMFUNC)) {
+		vf = bench_window(1, true, 0);
+		bp_on = bench_window(2, true, 0);
+		bp_off = bench_window(2, false, 0);
+		snprintf(vf_txt, sizeof(vf_txt), KVX_BENCH_MSG6,
+			 (double)vf.exits / n, vf.tsc / n,
+			 (double)trap.tsc / (vf.tsc ? vf.tsc : 1),
+			 (double)bp_on.exits / n, bp_on.tsc / n,
+			 (double)bp_off.exits / n, bp_off.tsc / n);
+		TEST_ASSERT(vf.exits * 100 < (uint64_t)n,
+			    "VMFUNC window reads: %lu exits for %d", vf.exits, n);
+	}
+	TEST_ASSERT(trap.exits >= (uint64_t)n && hc.exits >= (uint64_t)n,
+		    "trapped %lu, hypercall %lu exits for %d reads", trap.exits,
+		    hc.exits, n);
+	ksft_test_result_pass(KVX_BENCH_MSG5,
+			      (double)trap.exits / n, trap.tsc / n,
+			      (double)hc.exits / n, hc.tsc / n,
+			      (double)trap.tsc / (hc.tsc ? hc.tsc : 1), vf_txt);
+}
+
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(3);
+	ksft_set_plan(4);
 	bench_views();
+	bench_windows();
 	bench_wtrace();
 	bench_harvest();
 	ksft_finished();
