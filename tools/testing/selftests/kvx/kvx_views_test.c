@@ -243,6 +243,22 @@ static void guest_pagetrack(void)
 	GUEST_DONE();
 }
 
+static void guest_prefault(void)
+{
+	int v, i;
+
+	for (v = 0; v < NR_VIEWS; v++) {
+		view_switch(v);
+		for (i = 0; i < DATA_PAGES; i++)
+			rd(DATA_GPA + i * 4096ULL);
+		if (v)
+			GUEST_ASSERT_EQ(rd(v == 1 ? V1_GPA : V2_GPA),
+					v == 1 ? MAGIC1 : MAGIC2);
+	}
+	view_switch(0);
+	GUEST_DONE();
+}
+
 static void guest_probe(void)
 {
 	for (;;) {
@@ -732,6 +748,55 @@ static void test_fuzz(void)
 			      rejected);
 }
 
+/* KVM_PRE_FAULT_MEMORY of [gpa, gpa + size) in the vCPU's current view. */
+static void prefault(struct kvm_vcpu *vcpu, uint64_t gpa, uint64_t size)
+{
+	struct kvm_pre_fault_memory r = { .gpa = gpa, .size = size };
+	int ret;
+
+	do {
+		ret = __vcpu_ioctl(vcpu, KVM_PRE_FAULT_MEMORY, &r);
+	} while (ret < 0 && (errno == EINTR || errno == EAGAIN));
+	TEST_ASSERT(!ret && !r.size, "KVM_PRE_FAULT_MEMORY 0x%lx+0x%lx: %d errno %d, 0x%llx left",
+		    gpa, size, ret, errno, r.size);
+}
+
+/*
+ * KVM_PRE_FAULT_MEMORY maps into the vCPU's current view, so a VMM that
+ * wants every view populated moves the vCPU through them: afterwards the
+ * guest touches everything in every view without a single page fault.
+ */
+static void test_prefault(void)
+{
+	struct userspace_mem_region *r0;
+	struct kvx_vcpu_view s = {};
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint64_t pf;
+	int v;
+
+	TEST_ASSERT(kvm_check_cap(KVM_CAP_PRE_FAULT_MEMORY), "no KVM_PRE_FAULT_MEMORY");
+	vm = views_vm(&vcpu, guest_prefault);
+	r0 = memslot2region(vm, 0);
+	for (v = 0; v < NR_VIEWS; v++) {
+		s.view = v;
+		vcpu_ioctl(vcpu, KVX_SET_VCPU_VIEW, &s);
+		prefault(vcpu, r0->region.guest_phys_addr, r0->region.memory_size);
+		prefault(vcpu, DATA_GPA, DATA_PAGES * 4096ULL);
+		if (v)
+			prefault(vcpu, v == 1 ? V1_GPA : V2_GPA, 4096);
+	}
+	s.view = 0;
+	vcpu_ioctl(vcpu, KVX_SET_VCPU_VIEW, &s);
+	pf = kvx_vcpu_stat(vcpu, "pf_taken");
+	expect_done(vcpu);
+	pf = kvx_vcpu_stat(vcpu, "pf_taken") - pf;
+	TEST_ASSERT(pf == 0, "%lu page faults after pre-faulting every view", pf);
+	kvm_vm_free(vm);
+	ksft_test_result_pass("pre-fault: KVM_PRE_FAULT_MEMORY per view, then %d views touched with 0 faults\n",
+			      NR_VIEWS);
+}
+
 static long slab_objs(const char *name)
 {
 	char line[512], n[64];
@@ -774,7 +839,7 @@ static void test_teardown(void)
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(13);
+	ksft_set_plan(14);
 	test_caps();
 	test_enable();
 	test_switch_loop();
@@ -786,6 +851,7 @@ int main(void)
 	test_ud();
 	test_state();
 	test_pagetrack();
+	test_prefault();
 	test_fuzz();
 	test_teardown();
 	ksft_finished();
