@@ -50,7 +50,7 @@
 #define MSG_EXCEPTIONS \
 	"exceptions: #PF on the access and single-stepping delivered in view 0, results right\n"
 #define MSG_RACE \
-	"removal race: %d removals under reads: %lu ok, %lu ENOENT, %lu EAGAIN, %lu trapped\n"
+	"removal race (%s): %d removals under reads: %lu ok, %lu %s, %lu EAGAIN, %lu trapped\n"
 #define MSG_FUZZ \
 	"fuzz: 10000 broken and 10000 random KVX_SET_WINDOW rejected, only real windows answer\n"
 
@@ -74,6 +74,7 @@ static bool use_vmfunc;		/* host: windows switch by VMFUNC */
 static bool guest_vmfunc;
 static uint32_t guest_loops;
 static uint32_t guest_stop;	/* READ_ONCE() in the guest */
+static uint32_t guest_race_slot;	/* the race deletes the memslot */
 static int ud_count, pf_count, db_count;
 static uint64_t pf_cr2, rogue_v;
 
@@ -371,16 +372,22 @@ static void guest_race(void)
 		if (!r) {
 			GUEST_ASSERT_EQ(v, 0xabcdef);
 			n_ok++;
-		} else if (r == -ENOENT) {
-			n_gone++;
+		} else if (r == (guest_race_slot ? -EFAULT : -ENOENT)) {
+			n_gone++;	/* hypercall: the slot is gone */
 		} else {
 			GUEST_ASSERT_EQ(r, -EAGAIN);
 			n_again++;
 		}
 	}
-	/* The window is gone now: a clean error, not a stale mapping. */
-	GUEST_ASSERT_EQ(g_read(0, WIN0_GPA + 0x20, 8, &v), -ENOENT);
-	GUEST_ASSERT_EQ(g_write(0, WIN0_GPA + 0x20, 8, 1), -ENOENT);
+	if (guest_race_slot) {
+		/* The slot is back: the window works again. */
+		GUEST_ASSERT_EQ(g_read(0, WIN0_GPA + 0x20, 8, &v), 0);
+		GUEST_ASSERT_EQ(v, 0xabcdef);
+	} else {
+		/* The window is gone now: a clean error, not a stale mapping. */
+		GUEST_ASSERT_EQ(g_read(0, WIN0_GPA + 0x20, 8, &v), -ENOENT);
+		GUEST_ASSERT_EQ(g_write(0, WIN0_GPA + 0x20, 8, 1), -ENOENT);
+	}
 	GUEST_SYNC(n_ok);
 	GUEST_SYNC(n_gone);
 	GUEST_SYNC(n_again);
@@ -818,6 +825,7 @@ static void test_exceptions(void)
 struct race_arg {
 	struct win_vm *w;
 	int rounds;
+	bool slot;		/* delete and re-create the memslot instead */
 };
 
 static void *race_thread(void *p)
@@ -825,6 +833,17 @@ static void *race_thread(void *p)
 	struct race_arg *a = p;
 	int i;
 
+	for (i = 0; i < a->rounds && a->slot; i++) {
+		/* The same backing each time, so the VMM's view stays valid. */
+		vm_set_user_memory_region(a->w->vm, WIN0_SLOT, 0, WIN0_GPA, 0,
+					  a->w->page[0]);
+		vm_set_user_memory_region(a->w->vm, WIN0_SLOT, 0, WIN0_GPA, 4096,
+					  a->w->page[0]);
+	}
+	if (a->slot) {
+		WRITE_ONCE(*(uint32_t *)addr_gva2hva(a->w->vm, (uint64_t)&guest_stop), 1);
+		return NULL;
+	}
 	for (i = 0; i < a->rounds; i++) {
 		TEST_ASSERT(!remove_window_raw(a->w->vm, 0), "remove: errno %d", errno);
 		set_window(a->w->vm, 0);
@@ -836,7 +855,7 @@ static void *race_thread(void *p)
 	return NULL;
 }
 
-static void test_race(void)
+static void test_race(bool slot)
 {
 	uint64_t ok, gone, again;
 	struct race_arg a;
@@ -846,7 +865,10 @@ static void test_race(void)
 	win_vm_create(&w, guest_race, 0);
 	memcpy(w.page[0] + 0x20, &(uint64_t){ 0xabcdef }, 8);
 	memcpy(w.shadow[0] + 0x20, &(uint64_t){ 0xabcdef }, 8);
+	guest_race_slot = slot;
+	sync_global_to_guest(w.vm, guest_race_slot);
 	a.w = &w;
+	a.slot = slot;
 	a.rounds = use_vmfunc ? 200 : 1000;
 	pthread_create(&t, NULL, race_thread, &a);
 	ok = run_sync(&w);
@@ -855,10 +877,12 @@ static void test_race(void)
 	expect_done(&w);
 	pthread_join(t, NULL);
 	check_pages(&w, "race");
-	TEST_ASSERT(ok && gone, "race: %lu ok, %lu gone", ok, gone);
+	TEST_ASSERT(ok, "race: %lu ok, %lu gone", ok, gone);
+	TEST_ASSERT(slot || gone, "race: %lu ok, %lu gone", ok, gone);
 	kvm_vm_free(w.vm);
-	ksft_test_result_pass(MSG_RACE,
-			      a.rounds, ok, gone, again, w.mmio_exits);
+	ksft_test_result_pass(MSG_RACE, slot ? "memslot" : "window",
+			      a.rounds, ok, gone, slot ? "EFAULT" : "ENOENT", again,
+			      w.mmio_exits);
 }
 
 static void expect_errno(int r, int e, const char *what)
@@ -1052,7 +1076,7 @@ int main(void)
 	srandom(0x4b58);
 	ksft_print_header();
 	/* VMFUNC hosts run the access test on both paths. */
-	ksft_set_plan(kvm_check_cap(KVX_CAP_VIEWS_VMFUNC) ? 11 : 10);
+	ksft_set_plan(kvm_check_cap(KVX_CAP_VIEWS_VMFUNC) ? 12 : 11);
 	test_caps();
 	test_enable();
 	test_discover();
@@ -1061,7 +1085,8 @@ int main(void)
 		test_access(KVX_WINDOWS_HYPERCALL);
 	test_forbidden();
 	test_exceptions();
-	test_race();
+	test_race(false);
+	test_race(true);
 	test_guards();
 	test_fuzz();
 	test_teardown();

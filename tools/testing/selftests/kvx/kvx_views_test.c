@@ -793,7 +793,7 @@ static void test_prefault(void)
 	pf = kvx_vcpu_stat(vcpu, "pf_taken") - pf;
 	TEST_ASSERT(pf == 0, "%lu page faults after pre-faulting every view", pf);
 	kvm_vm_free(vm);
-	ksft_test_result_pass("pre-fault: KVM_PRE_FAULT_MEMORY per view, then %d views touched with 0 faults\n",
+	ksft_test_result_pass("pre-fault: KVM_PRE_FAULT_MEMORY per view, %d views, 0 faults\n",
 			      NR_VIEWS);
 }
 
