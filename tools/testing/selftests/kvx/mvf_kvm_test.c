@@ -8,7 +8,9 @@
  * KVX_MVF_SET_MBX_GPA.  The guest runs the igbvf-style mailbox protocol on
  * that page with plain loads, stores and locked read-modify-writes.
  * TRAPPED: every guest write is intercepted by KVM write tracking and
- * handled at once; DIRECT: no write exits, the PF polls; switching modes
+ * handled at once; DIRECT: the PF's poller harvests kvx write tracing
+ * (no write exits with PML, one fault per harvest that reported the page
+ * elsewhere) and every request is noticed through it; switching modes
  * under the looping guest loses and corrupts no message.
  *
  * Needs kvx-mvf, vfio_iommu_type1 and debugfs.
@@ -27,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/kvx.h>
 #include <linux/kvx_mvf.h>
 #include <linux/vfio.h>
 
@@ -385,6 +388,7 @@ static void test_bad_gpa(struct vf *vf)
 
 struct counts {
 	uint64_t exits, other_exits, emulated, writes, requests;
+	uint64_t syncs, noticed;
 };
 
 /* Exits that are not the guest's own doing: host interrupts and ucalls. */
@@ -399,6 +403,8 @@ static void sample(struct kvm_vcpu *vcpu, struct vf *vf, struct counts *c)
 	c->emulated = kvx_vcpu_stat(vcpu, "insn_emulation");
 	c->writes = vf_count(vf, "trapped_writes");
 	c->requests = vf_count(vf, "requests");
+	c->syncs = vf_count(vf, "wtrace_syncs");
+	c->noticed = vf_count(vf, "wtrace_noticed");
 }
 
 static void run_until(struct kvm_vcpu *vcpu, uint64_t stage)
@@ -470,12 +476,35 @@ static void test_direct(struct kvm_vcpu *vcpu, struct vf *vf)
 		    "DIRECT trapped %lu writes, emulated %lu",
 		    (unsigned long)(b.writes - a.writes),
 		    (unsigned long)(b.emulated - a.emulated));
-	/* The first store maps the page writable: one fault, no more. */
-	TEST_ASSERT(exits / PHASE_MSGS == 0, "%lu exits for %u messages",
-		    (unsigned long)exits, PHASE_MSGS);
-	ksft_print_msg("DIRECT: %lu exits for %u messages\n",
-		       (unsigned long)exits, PHASE_MSGS);
-	ksft_test_result_pass("DIRECT: 0 exits per message\n");
+	ksft_print_msg("DIRECT: %lu exits for %u messages, %lu harvests, %lu reported the page\n",
+		       (unsigned long)exits, PHASE_MSGS,
+		       (unsigned long)(b.syncs - a.syncs),
+		       (unsigned long)(b.noticed - a.noticed));
+	if (!kvm_check_cap(KVX_CAP_WRITE_TRACE)) {
+		/* The first store maps the page writable: one fault, no more. */
+		TEST_ASSERT(exits / PHASE_MSGS == 0,
+			    "%lu exits for %u messages", (unsigned long)exits,
+			    PHASE_MSGS);
+		ksft_test_result_pass("DIRECT without write tracing: polled, 0 exits per message\n");
+		return;
+	}
+	/*
+	 * The poller passes over the page only after a harvest reported it,
+	 * and a pass takes at most one request (the guest waits for the
+	 * reply): every request was noticed through write tracing.  A write
+	 * faults (without PML) only as the first after a reporting harvest
+	 * re-armed the page, and once at the start.
+	 */
+	TEST_ASSERT(vf_count(vf, "wtrace") == 1, "not harvesting");
+	TEST_ASSERT(b.noticed - a.noticed >= PHASE_MSGS &&
+		    b.noticed - a.noticed <= b.syncs - a.syncs,
+		    "%lu reporting harvests of %lu for %u requests",
+		    (unsigned long)(b.noticed - a.noticed),
+		    (unsigned long)(b.syncs - a.syncs), PHASE_MSGS);
+	TEST_ASSERT(exits <= b.noticed - a.noticed + 1,
+		    "%lu exits, %lu reporting harvests", (unsigned long)exits,
+		    (unsigned long)(b.noticed - a.noticed));
+	ksft_test_result_pass("DIRECT: every request noticed by a write-tracing harvest, at most one exit per harvest\n");
 }
 
 struct switcher {
@@ -543,8 +572,11 @@ static void test_release(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 	TEST_ASSERT(!set_gpa(vf, sizeof(struct kvx_mvf_mbx_gpa), 0, 0),
 		    "forget GPA");
 	TEST_ASSERT(vf_count(vf, "write_tracked") == 0, "still tracked");
+	TEST_ASSERT(vf_count(vf, "wtrace") == 0, "still harvesting");
 	TEST_ASSERT(!set_mbx_gpa(vf, MBX_GPA), "GPA again");
 	TEST_ASSERT(vf_count(vf, "write_tracked") == 1, "not tracked");
+	TEST_ASSERT(vf_count(vf, "wtrace") == !!kvm_check_cap(KVX_CAP_WRITE_TRACE),
+		    "write tracing not back with the GPA");
 
 	vm_set_user_memory_region(vm, MBX_SLOT, 0, MBX_GPA, 0, NULL);
 	TEST_ASSERT(vf_count(vf, "write_tracked") == 0,
@@ -557,10 +589,11 @@ static void test_release(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 	TEST_ASSERT(!ioctl(vf->device, VFIO_DEVICE_RESET), "reset: %s",
 		    strerror(errno));
 	TEST_ASSERT(vf_count(vf, "write_tracked") == 0, "tracked past reset");
+	TEST_ASSERT(vf_count(vf, "wtrace") == 0, "harvesting past reset");
 
 	vcpu_run(vcpu);
 	TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_DONE, "guest not done");
-	ksft_test_result_pass("forgetting the GPA, memslot removal and reset untrack\n");
+	ksft_test_result_pass("forgetting the GPA, memslot removal and reset untrack and stop harvests\n");
 }
 
 int main(void)
