@@ -65,6 +65,7 @@ enum {
 	SYNC_RESET_DONE = 1,
 	SYNC_TRAPPED_DONE,
 	SYNC_DIRECT_DONE,
+	SYNC_SHARED_DONE,
 	SYNC_SWITCH_DONE,
 };
 
@@ -145,7 +146,9 @@ static void guest_code(void)
 	GUEST_SYNC(SYNC_TRAPPED_DONE);
 	guest_set_macs(PHASE_MSGS, PHASE_MSGS);
 	GUEST_SYNC(SYNC_DIRECT_DONE);
-	guest_set_macs(2 * PHASE_MSGS, SWITCH_MSGS);
+	guest_set_macs(2 * PHASE_MSGS, PHASE_MSGS);
+	GUEST_SYNC(SYNC_SHARED_DONE);
+	guest_set_macs(3 * PHASE_MSGS, SWITCH_MSGS);
 	GUEST_SYNC(SYNC_SWITCH_DONE);
 	GUEST_DONE();
 }
@@ -507,6 +510,95 @@ static void test_direct(struct kvm_vcpu *vcpu, struct vf *vf)
 	ksft_test_result_pass("DIRECT: every request noticed by a write-tracing harvest, at most one exit per harvest\n");
 }
 
+struct harvester {
+	struct kvm_vm *vm;
+	bool stop;
+	uint64_t harvests, reports;
+};
+
+/* Userspace harvests the mailbox page as fast as it can. */
+static void *harvest_mbx(void *arg)
+{
+	struct harvester *hv = arg;
+	struct timespec ts = { .tv_nsec = 200 * 1000 };
+	uint64_t gfns[4];
+	struct kvx_wtrace_harvest h;
+	uint32_t i;
+
+	while (!READ_ONCE(hv->stop)) {
+		h = (struct kvx_wtrace_harvest){ .gfns = (uintptr_t)gfns,
+						 .max = 4 };
+		vm_ioctl(hv->vm, KVX_WTRACE_HARVEST, &h);
+		for (i = 0; i < h.count; i++) {
+			TEST_ASSERT(gfns[i] == MBX_GPA >> 12,
+				    "reported gfn 0x%lx", (unsigned long)gfns[i]);
+			hv->reports++;
+		}
+		hv->harvests++;
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+/*
+ * Userspace traces the mailbox page too, in the mode the VF's consumer
+ * enabled, and harvests it in a loop while the guest sends requests:
+ * each harvest re-arms the page, yet the consumer's harvests still notice
+ * every request, and userspace's see the writes although the consumer's
+ * re-arm the page every tick.  Turning userspace's tracing off leaves the
+ * consumer harvesting.
+ */
+static void test_shared(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
+			struct vf *vf)
+{
+	uint32_t modes = kvm_check_cap(KVX_CAP_WRITE_TRACE);
+	uint32_t mode = modes & BIT(KVX_WTRACE_PML) ? KVX_WTRACE_PML :
+						       KVX_WTRACE_WRPROT;
+	struct kvx_wtrace_range range = { .gfn = MBX_GPA >> 12, .npages = 1 };
+	struct kvm_enable_cap cap = { .cap = KVX_CAP_WRITE_TRACE };
+	struct harvester hv = { .vm = vm };
+	struct counts a, b;
+	pthread_t thread;
+	int r;
+
+	TEST_ASSERT(modes, "no kvx write tracing");
+	cap.args[0] = KVX_WTRACE_TRAP;
+	r = __vm_ioctl(vm, KVM_ENABLE_CAP, &cap);
+	TEST_ASSERT(r == -1 && errno == EBUSY,
+		    "mode %u beside the consumer's %u: %d errno %d",
+		    KVX_WTRACE_TRAP, mode, r, errno);
+	cap.args[0] = mode;
+	vm_ioctl(vm, KVM_ENABLE_CAP, &cap);
+	vm_ioctl(vm, KVX_WTRACE_SET_RANGE, &range);
+
+	sample(vcpu, vf, &a);
+	pthread_create(&thread, NULL, harvest_mbx, &hv);
+	run_until(vcpu, SYNC_SHARED_DONE);
+	WRITE_ONCE(hv.stop, true);
+	pthread_join(thread, NULL);
+	sample(vcpu, vf, &b);
+
+	ksft_print_msg("shared: %lu consumer harvests, %lu reported the page; userspace %lu harvests, %lu reports\n",
+		       (unsigned long)(b.syncs - a.syncs),
+		       (unsigned long)(b.noticed - a.noticed),
+		       (unsigned long)hv.harvests, (unsigned long)hv.reports);
+	TEST_ASSERT(b.requests - a.requests == PHASE_MSGS, "%lu requests",
+		    (unsigned long)(b.requests - a.requests));
+	TEST_ASSERT(b.noticed - a.noticed >= PHASE_MSGS,
+		    "%lu reporting harvests for %u requests",
+		    (unsigned long)(b.noticed - a.noticed), PHASE_MSGS);
+	TEST_ASSERT(hv.reports, "userspace saw none of %u requests",
+		    PHASE_MSGS);
+
+	cap.args[0] = 0;
+	vm_ioctl(vm, KVM_ENABLE_CAP, &cap);
+	r = __vm_ioctl(vm, KVX_WTRACE_SET_RANGE, &range);
+	TEST_ASSERT(r == -1 && errno == ENXIO, "range after off: %d errno %d",
+		    r, errno);
+	TEST_ASSERT(vf_count(vf, "wtrace") == 1, "consumer gone with userspace");
+	ksft_test_result_pass("userspace and the VF's consumer harvest the same page: neither steals the other's reports\n");
+}
+
 struct switcher {
 	struct vf *vf;
 	bool stop;
@@ -529,7 +621,7 @@ static void *switch_modes(void *arg)
 static void test_switching(struct kvm_vcpu *vcpu, struct vf *vf)
 {
 	struct switcher sw = { .vf = vf };
-	uint32_t last = 2 * PHASE_MSGS + SWITCH_MSGS - 1;
+	uint32_t last = 3 * PHASE_MSGS + SWITCH_MSGS - 1;
 	char mac[32];
 	struct counts a, b;
 	pthread_t thread;
@@ -606,7 +698,7 @@ int main(void)
 	ksft_print_header();
 	if (stat(TYPE_DIR, &st))
 		ksft_exit_skip("%s missing: kvx-mvf not loaded\n", TYPE_DIR);
-	ksft_set_plan(6);
+	ksft_set_plan(7);
 
 	vf_create(&vf);
 	test_no_kvm(&vf);
@@ -631,6 +723,7 @@ int main(void)
 
 	test_trapped(vcpu, &vf);
 	test_direct(vcpu, &vf);
+	test_shared(vm, vcpu, &vf);
 	test_switching(vcpu, &vf);
 	test_release(vm, vcpu, &vf);
 
