@@ -488,7 +488,7 @@ static void test_direct(struct kvm_vcpu *vcpu, struct vf *vf)
 		TEST_ASSERT(exits / PHASE_MSGS == 0,
 			    "%lu exits for %u messages", (unsigned long)exits,
 			    PHASE_MSGS);
-		ksft_test_result_pass("DIRECT without write tracing: polled, 0 exits per message\n");
+		ksft_test_result_pass("DIRECT, no write tracing: 0 exits per message\n");
 		return;
 	}
 	/*
@@ -507,7 +507,7 @@ static void test_direct(struct kvm_vcpu *vcpu, struct vf *vf)
 	TEST_ASSERT(exits <= b.noticed - a.noticed + 1,
 		    "%lu exits, %lu reporting harvests", (unsigned long)exits,
 		    (unsigned long)(b.noticed - a.noticed));
-	ksft_test_result_pass("DIRECT: every request noticed by a write-tracing harvest, at most one exit per harvest\n");
+	ksft_test_result_pass("DIRECT: requests noticed by harvests, <= 1 exit each\n");
 }
 
 struct harvester {
@@ -578,7 +578,7 @@ static void test_shared(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 	pthread_join(thread, NULL);
 	sample(vcpu, vf, &b);
 
-	ksft_print_msg("shared: %lu consumer harvests, %lu reported the page; userspace %lu harvests, %lu reports\n",
+	ksft_print_msg("shared: consumer %lu harvests, %lu reports; user %lu, %lu\n",
 		       (unsigned long)(b.syncs - a.syncs),
 		       (unsigned long)(b.noticed - a.noticed),
 		       (unsigned long)hv.harvests, (unsigned long)hv.reports);
@@ -596,7 +596,7 @@ static void test_shared(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 	TEST_ASSERT(r == -1 && errno == ENXIO, "range after off: %d errno %d",
 		    r, errno);
 	TEST_ASSERT(vf_count(vf, "wtrace") == 1, "consumer gone with userspace");
-	ksft_test_result_pass("userspace and the VF's consumer harvest the same page: neither steals the other's reports\n");
+	ksft_test_result_pass("userspace and the VF's consumer harvest one page\n");
 }
 
 struct switcher {
@@ -685,7 +685,7 @@ static void test_release(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 
 	vcpu_run(vcpu);
 	TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_DONE, "guest not done");
-	ksft_test_result_pass("forgetting the GPA, memslot removal and reset untrack and stop harvests\n");
+	ksft_test_result_pass("forgetting the GPA, memslot removal, reset untrack\n");
 }
 
 int main(void)
