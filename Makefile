@@ -77,9 +77,10 @@ kvm: source
 
 # kvx-mvf, the mediated VF: built from a copy so the tree stays clean.
 mvf: $(if $(filter undefined,$(origin KDIR)),$(BUILD)/kver.mk)
-	mkdir -p $(MVF_M)/include/uapi/linux
+	mkdir -p $(MVF_M)/include/uapi/linux $(MVF_M)/include/linux
 	rsync -rlp --checksum $(TOP)/drivers/vfio/mdev/kvx-mvf/ $(MVF_M)/
 	rsync -rlp --checksum $(TOP)/include/uapi/linux/kvx_mvf.h $(MVF_M)/include/uapi/linux/
+	rsync -rlp --checksum $(TOP)/include/linux/kvx_wtrace.h $(MVF_M)/include/linux/
 	$(MAKE) -C $(KDIR) M=$(MVF_M) $(if $(W),W=$(W)) -j$(JOBS) modules
 
 modules: kvm mvf

@@ -6,7 +6,9 @@
  * mailbox with plain loads and atomic read-modify-writes; nothing traps.
  * The PF notices requests by polling the page from a delayed work every
  * KVX_MVF_POLL_INTERVAL and handles them as the trapped path does
- * (kvx_mvf_mbx_poll()).
+ * (kvx_mvf_mbx_poll()).  When a KVM guest has the page and kvx write
+ * tracing is there, each tick is a harvest instead and the pass runs only
+ * if the guest wrote the page (wtrace.c).
  *
  * The mapping is revoked (its PTEs zapped) whenever the VF must not see the
  * page: when the PF switches it to TRAPPED (unless a KVM guest has the page
@@ -31,7 +33,7 @@ void kvx_mvf_direct_zap(struct kvx_mvf_vf *vf)
 			    PAGE_SIZE, true);
 }
 
-static bool kvx_mvf_direct_active(struct kvx_mvf_vf *vf)
+bool kvx_mvf_direct_active(struct kvx_mvf_vf *vf)
 {
 	lockdep_assert_held(&vf->lock);
 
@@ -50,10 +52,12 @@ static void kvx_mvf_direct_poll(struct work_struct *work)
 {
 	struct kvx_mvf_vf *vf = container_of(to_delayed_work(work),
 					     struct kvx_mvf_vf, poll_work);
+	bool written = kvx_mvf_wtrace_sync(vf);
 
 	mutex_lock(&vf->lock);
 	if (kvx_mvf_direct_active(vf)) {
-		kvx_mvf_mbx_poll(vf);
+		if (written)
+			kvx_mvf_mbx_poll(vf);
 		queue_delayed_work(system_wq, &vf->poll_work,
 				   KVX_MVF_POLL_INTERVAL);
 	}

@@ -22,7 +22,8 @@
  * process, so the notifier is registered once, by the ioctl, and stays
  * until close, reset or a GPA-less ioctl; mode switches, which may come
  * from any process, only add and remove the GFN.  Without a KVM, or before
- * the VMM gave the GPA, TRAPPED is the region read/write path.
+ * the VMM gave the GPA, TRAPPED is the region read/write path.  The same
+ * GPA makes the DIRECT poller harvest kvx write tracing (wtrace.c).
  */
 
 #include <linux/kvm_host.h>
@@ -192,6 +193,7 @@ static void __kvx_mvf_ktrap_release(struct kvx_mvf_vf *vf)
 		vf->ktrap.unregister(kvm, &vf->ktrap.node);
 		kvx_mvf_ktrap_put_symbols(vf);
 	}
+	kvx_mvf_wtrace_release(vf);
 }
 
 /* Close and VFIO_DEVICE_RESET: the VM reference goes with the user. */
@@ -225,6 +227,8 @@ static int kvx_mvf_ktrap_set(struct kvx_mvf_vf *vf, struct kvm *kvm,
 		vf->ktrap.unregister(kvm, &vf->ktrap.node);
 		kvx_mvf_ktrap_put_symbols(vf);
 	}
+	if (!ret)
+		kvx_mvf_wtrace_set(vf, kvm, gfn);
 	return ret;
 }
 

@@ -8,7 +8,9 @@
  * before a migration file's lock before kvx_mvf_dma.lock before the
  * mmap_lock (the engine touches user memory) before kvx_mvf_vf.lock;
  * kvx_mvf_irq.lock is a leaf, taken under the DMA engine's lock.  KVM's
- * write-track notifier takes kvx_mvf_vf.lock (ktrap.c).
+ * write-track notifier takes kvx_mvf_vf.lock (ktrap.c) under KVM's
+ * slots_lock, so kvx write tracing, which takes slots_lock, is never
+ * called under kvx_mvf_vf.lock (wtrace.c).
  */
 #ifndef KVX_MVF_H
 #define KVX_MVF_H
@@ -30,6 +32,7 @@
 #include "mbx.h"
 #include "migration.h"
 #include "pf.h"
+#include "wtrace.h"
 
 #define KVX_MVF_NAME		"kvx-mvf"
 #define KVX_MVF_MAX_VFS		8
@@ -97,6 +100,8 @@ struct kvx_mvf_vf {
 	struct kvx_mvf_vf_config cfg;
 	/* TRAPPED through KVM write tracking (ktrap.h). */
 	struct kvx_mvf_ktrap ktrap;
+	/* DIRECT noticed through kvx write tracing (wtrace.h). */
+	struct kvx_mvf_wtrace wtrace;
 };
 
 static inline struct kvx_mvf_vf *vdev_to_vf(struct vfio_device *vdev)
@@ -134,6 +139,7 @@ int kvx_mvf_bar0_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val);
 /* direct.c: the DIRECT mailbox mode (mapping, revocation, poller). */
 void kvx_mvf_direct_init(struct kvx_mvf_vf *vf);
 void kvx_mvf_direct_zap(struct kvx_mvf_vf *vf);
+bool kvx_mvf_direct_active(struct kvx_mvf_vf *vf);
 void kvx_mvf_direct_open(struct kvx_mvf_vf *vf);
 void kvx_mvf_direct_close(struct kvx_mvf_vf *vf);
 int kvx_mvf_direct_mmap(struct kvx_mvf_vf *vf, struct vm_area_struct *vma);

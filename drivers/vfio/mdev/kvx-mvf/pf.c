@@ -399,6 +399,9 @@ static int kvx_mvf_vf_config_show(struct seq_file *s, void *unused)
 	seq_printf(s, "protocol_errors %llu\n", vf->mbx.stats.protocol_errors);
 	seq_printf(s, "trapped_writes %llu\n", vf->ktrap.writes);
 	seq_printf(s, "write_tracked %d\n", vf->ktrap.tracked);
+	seq_printf(s, "wtrace %d\n", vf->wtrace.on);
+	seq_printf(s, "wtrace_syncs %llu\n", vf->wtrace.syncs);
+	seq_printf(s, "wtrace_noticed %llu\n", vf->wtrace.noticed);
 	seq_printf(s, "doorbells %u\n", vf->doorbell.count);
 	seq_printf(s, "doorbell_last 0x%08x\n", vf->doorbell.last);
 	seq_printf(s, "dma_log %u\n", vf->dma.dirty.nr_ranges);

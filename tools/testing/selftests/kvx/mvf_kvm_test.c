@@ -8,7 +8,9 @@
  * KVX_MVF_SET_MBX_GPA.  The guest runs the igbvf-style mailbox protocol on
  * that page with plain loads, stores and locked read-modify-writes.
  * TRAPPED: every guest write is intercepted by KVM write tracking and
- * handled at once; DIRECT: no write exits, the PF polls; switching modes
+ * handled at once; DIRECT: the PF's poller harvests kvx write tracing
+ * (no write exits with PML, one fault per harvest that reported the page
+ * elsewhere) and every request is noticed through it; switching modes
  * under the looping guest loses and corrupts no message.
  *
  * Needs kvx-mvf, vfio_iommu_type1 and debugfs.
@@ -27,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/kvx.h>
 #include <linux/kvx_mvf.h>
 #include <linux/vfio.h>
 
@@ -62,6 +65,7 @@ enum {
 	SYNC_RESET_DONE = 1,
 	SYNC_TRAPPED_DONE,
 	SYNC_DIRECT_DONE,
+	SYNC_SHARED_DONE,
 	SYNC_SWITCH_DONE,
 };
 
@@ -142,7 +146,9 @@ static void guest_code(void)
 	GUEST_SYNC(SYNC_TRAPPED_DONE);
 	guest_set_macs(PHASE_MSGS, PHASE_MSGS);
 	GUEST_SYNC(SYNC_DIRECT_DONE);
-	guest_set_macs(2 * PHASE_MSGS, SWITCH_MSGS);
+	guest_set_macs(2 * PHASE_MSGS, PHASE_MSGS);
+	GUEST_SYNC(SYNC_SHARED_DONE);
+	guest_set_macs(3 * PHASE_MSGS, SWITCH_MSGS);
 	GUEST_SYNC(SYNC_SWITCH_DONE);
 	GUEST_DONE();
 }
@@ -385,6 +391,7 @@ static void test_bad_gpa(struct vf *vf)
 
 struct counts {
 	uint64_t exits, other_exits, emulated, writes, requests;
+	uint64_t syncs, noticed;
 };
 
 /* Exits that are not the guest's own doing: host interrupts and ucalls. */
@@ -399,6 +406,8 @@ static void sample(struct kvm_vcpu *vcpu, struct vf *vf, struct counts *c)
 	c->emulated = kvx_vcpu_stat(vcpu, "insn_emulation");
 	c->writes = vf_count(vf, "trapped_writes");
 	c->requests = vf_count(vf, "requests");
+	c->syncs = vf_count(vf, "wtrace_syncs");
+	c->noticed = vf_count(vf, "wtrace_noticed");
 }
 
 static void run_until(struct kvm_vcpu *vcpu, uint64_t stage)
@@ -470,12 +479,124 @@ static void test_direct(struct kvm_vcpu *vcpu, struct vf *vf)
 		    "DIRECT trapped %lu writes, emulated %lu",
 		    (unsigned long)(b.writes - a.writes),
 		    (unsigned long)(b.emulated - a.emulated));
-	/* The first store maps the page writable: one fault, no more. */
-	TEST_ASSERT(exits / PHASE_MSGS == 0, "%lu exits for %u messages",
-		    (unsigned long)exits, PHASE_MSGS);
-	ksft_print_msg("DIRECT: %lu exits for %u messages\n",
-		       (unsigned long)exits, PHASE_MSGS);
-	ksft_test_result_pass("DIRECT: 0 exits per message\n");
+	ksft_print_msg("DIRECT: %lu exits for %u messages, %lu harvests, %lu reported the page\n",
+		       (unsigned long)exits, PHASE_MSGS,
+		       (unsigned long)(b.syncs - a.syncs),
+		       (unsigned long)(b.noticed - a.noticed));
+	if (!kvm_check_cap(KVX_CAP_WRITE_TRACE)) {
+		/* The first store maps the page writable: one fault, no more. */
+		TEST_ASSERT(exits / PHASE_MSGS == 0,
+			    "%lu exits for %u messages", (unsigned long)exits,
+			    PHASE_MSGS);
+		ksft_test_result_pass("DIRECT, no write tracing: 0 exits per message\n");
+		return;
+	}
+	/*
+	 * The poller passes over the page only after a harvest reported it,
+	 * and a pass takes at most one request (the guest waits for the
+	 * reply): every request was noticed through write tracing.  A write
+	 * faults (without PML) only as the first after a reporting harvest
+	 * re-armed the page, and once at the start.
+	 */
+	TEST_ASSERT(vf_count(vf, "wtrace") == 1, "not harvesting");
+	TEST_ASSERT(b.noticed - a.noticed >= PHASE_MSGS &&
+		    b.noticed - a.noticed <= b.syncs - a.syncs,
+		    "%lu reporting harvests of %lu for %u requests",
+		    (unsigned long)(b.noticed - a.noticed),
+		    (unsigned long)(b.syncs - a.syncs), PHASE_MSGS);
+	TEST_ASSERT(exits <= b.noticed - a.noticed + 1,
+		    "%lu exits, %lu reporting harvests", (unsigned long)exits,
+		    (unsigned long)(b.noticed - a.noticed));
+	ksft_test_result_pass("DIRECT: requests noticed by harvests, <= 1 exit each\n");
+}
+
+struct harvester {
+	struct kvm_vm *vm;
+	bool stop;
+	uint64_t harvests, reports;
+};
+
+/* Userspace harvests the mailbox page as fast as it can. */
+static void *harvest_mbx(void *arg)
+{
+	struct harvester *hv = arg;
+	struct timespec ts = { .tv_nsec = 200 * 1000 };
+	uint64_t gfns[4];
+	struct kvx_wtrace_harvest h;
+	uint32_t i;
+
+	while (!READ_ONCE(hv->stop)) {
+		h = (struct kvx_wtrace_harvest){ .gfns = (uintptr_t)gfns,
+						 .max = 4 };
+		vm_ioctl(hv->vm, KVX_WTRACE_HARVEST, &h);
+		for (i = 0; i < h.count; i++) {
+			TEST_ASSERT(gfns[i] == MBX_GPA >> 12,
+				    "reported gfn 0x%lx", (unsigned long)gfns[i]);
+			hv->reports++;
+		}
+		hv->harvests++;
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+/*
+ * Userspace traces the mailbox page too, in the mode the VF's consumer
+ * enabled, and harvests it in a loop while the guest sends requests:
+ * each harvest re-arms the page, yet the consumer's harvests still notice
+ * every request, and userspace's see the writes although the consumer's
+ * re-arm the page every tick.  Turning userspace's tracing off leaves the
+ * consumer harvesting.
+ */
+static void test_shared(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
+			struct vf *vf)
+{
+	uint32_t modes = kvm_check_cap(KVX_CAP_WRITE_TRACE);
+	uint32_t mode = modes & BIT(KVX_WTRACE_PML) ? KVX_WTRACE_PML :
+						       KVX_WTRACE_WRPROT;
+	struct kvx_wtrace_range range = { .gfn = MBX_GPA >> 12, .npages = 1 };
+	struct kvm_enable_cap cap = { .cap = KVX_CAP_WRITE_TRACE };
+	struct harvester hv = { .vm = vm };
+	struct counts a, b;
+	pthread_t thread;
+	int r;
+
+	TEST_ASSERT(modes, "no kvx write tracing");
+	cap.args[0] = KVX_WTRACE_TRAP;
+	r = __vm_ioctl(vm, KVM_ENABLE_CAP, &cap);
+	TEST_ASSERT(r == -1 && errno == EBUSY,
+		    "mode %u beside the consumer's %u: %d errno %d",
+		    KVX_WTRACE_TRAP, mode, r, errno);
+	cap.args[0] = mode;
+	vm_ioctl(vm, KVM_ENABLE_CAP, &cap);
+	vm_ioctl(vm, KVX_WTRACE_SET_RANGE, &range);
+
+	sample(vcpu, vf, &a);
+	pthread_create(&thread, NULL, harvest_mbx, &hv);
+	run_until(vcpu, SYNC_SHARED_DONE);
+	WRITE_ONCE(hv.stop, true);
+	pthread_join(thread, NULL);
+	sample(vcpu, vf, &b);
+
+	ksft_print_msg("shared: consumer %lu harvests, %lu reports; user %lu, %lu\n",
+		       (unsigned long)(b.syncs - a.syncs),
+		       (unsigned long)(b.noticed - a.noticed),
+		       (unsigned long)hv.harvests, (unsigned long)hv.reports);
+	TEST_ASSERT(b.requests - a.requests == PHASE_MSGS, "%lu requests",
+		    (unsigned long)(b.requests - a.requests));
+	TEST_ASSERT(b.noticed - a.noticed >= PHASE_MSGS,
+		    "%lu reporting harvests for %u requests",
+		    (unsigned long)(b.noticed - a.noticed), PHASE_MSGS);
+	TEST_ASSERT(hv.reports, "userspace saw none of %u requests",
+		    PHASE_MSGS);
+
+	cap.args[0] = 0;
+	vm_ioctl(vm, KVM_ENABLE_CAP, &cap);
+	r = __vm_ioctl(vm, KVX_WTRACE_SET_RANGE, &range);
+	TEST_ASSERT(r == -1 && errno == ENXIO, "range after off: %d errno %d",
+		    r, errno);
+	TEST_ASSERT(vf_count(vf, "wtrace") == 1, "consumer gone with userspace");
+	ksft_test_result_pass("userspace and the VF's consumer harvest one page\n");
 }
 
 struct switcher {
@@ -500,7 +621,7 @@ static void *switch_modes(void *arg)
 static void test_switching(struct kvm_vcpu *vcpu, struct vf *vf)
 {
 	struct switcher sw = { .vf = vf };
-	uint32_t last = 2 * PHASE_MSGS + SWITCH_MSGS - 1;
+	uint32_t last = 3 * PHASE_MSGS + SWITCH_MSGS - 1;
 	char mac[32];
 	struct counts a, b;
 	pthread_t thread;
@@ -543,8 +664,11 @@ static void test_release(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 	TEST_ASSERT(!set_gpa(vf, sizeof(struct kvx_mvf_mbx_gpa), 0, 0),
 		    "forget GPA");
 	TEST_ASSERT(vf_count(vf, "write_tracked") == 0, "still tracked");
+	TEST_ASSERT(vf_count(vf, "wtrace") == 0, "still harvesting");
 	TEST_ASSERT(!set_mbx_gpa(vf, MBX_GPA), "GPA again");
 	TEST_ASSERT(vf_count(vf, "write_tracked") == 1, "not tracked");
+	TEST_ASSERT(vf_count(vf, "wtrace") == !!kvm_check_cap(KVX_CAP_WRITE_TRACE),
+		    "write tracing not back with the GPA");
 
 	vm_set_user_memory_region(vm, MBX_SLOT, 0, MBX_GPA, 0, NULL);
 	TEST_ASSERT(vf_count(vf, "write_tracked") == 0,
@@ -557,10 +681,11 @@ static void test_release(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 	TEST_ASSERT(!ioctl(vf->device, VFIO_DEVICE_RESET), "reset: %s",
 		    strerror(errno));
 	TEST_ASSERT(vf_count(vf, "write_tracked") == 0, "tracked past reset");
+	TEST_ASSERT(vf_count(vf, "wtrace") == 0, "harvesting past reset");
 
 	vcpu_run(vcpu);
 	TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_DONE, "guest not done");
-	ksft_test_result_pass("forgetting the GPA, memslot removal and reset untrack\n");
+	ksft_test_result_pass("forgetting the GPA, memslot removal, reset untrack\n");
 }
 
 int main(void)
@@ -573,7 +698,7 @@ int main(void)
 	ksft_print_header();
 	if (stat(TYPE_DIR, &st))
 		ksft_exit_skip("%s missing: kvx-mvf not loaded\n", TYPE_DIR);
-	ksft_set_plan(6);
+	ksft_set_plan(7);
 
 	vf_create(&vf);
 	test_no_kvm(&vf);
@@ -598,6 +723,7 @@ int main(void)
 
 	test_trapped(vcpu, &vf);
 	test_direct(vcpu, &vf);
+	test_shared(vm, vcpu, &vf);
 	test_switching(vcpu, &vf);
 	test_release(vm, vcpu, &vf);
 

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvx-mvf: the DIRECT mailbox mode noticed through kvx write tracing.
+ *
+ * Once the VMM gave the mailbox page's GPA (KVX_MVF_SET_MBX_GPA), its GFN
+ * is traced as an in-kernel consumer of kvx's write tracing
+ * (<linux/kvx_wtrace.h>), in every mailbox mode.  The DIRECT poller's tick
+ * then is a harvest, kvx_wtrace_sync(), the consumer's coherency point:
+ * the pass over the page (kvx_mvf_mbx_poll()) runs only when the harvest
+ * reports the page written.  Every guest write that completed before a
+ * tick's harvest started is reported by it or by the next one, so no
+ * request waits more than two ticks, and an idle guest costs no pass.
+ * On Intel with PML the guest's writes cost no exit; elsewhere the first
+ * write to the page after each reporting harvest faults once.
+ *
+ * What the harvest reports are the guest's writes and KVM's own: with a
+ * GPA given the page belongs to the guest, as in TRAPPED mode through
+ * ktrap.c, and stores through the VMM's own mapping go unseen.
+ *
+ * kvx's kvm.ko is optional: its functions are taken with symbol_get().
+ * With a stock kvm.ko, or a host without the TDP MMU, the poller reads the
+ * page every tick, as without KVM (direct.c).
+ */
+
+#include <linux/kvm_host.h>
+#include <linux/module.h>
+
+#include "mvf.h"
+
+static void kvx_mvf_wtrace_written(struct kvx_wtrace_consumer *c,
+				   const gfn_t *gfns, unsigned int n)
+{
+	struct kvx_mvf_wtrace *wt = container_of(c, struct kvx_mvf_wtrace,
+						 consumer);
+
+	wt->written = true;
+}
+
+static const struct kvx_wtrace_consumer_ops kvx_mvf_wtrace_ops = {
+	.written = kvx_mvf_wtrace_written,
+};
+
+static void kvx_mvf_wtrace_put_symbols(struct kvx_mvf_wtrace *wt)
+{
+	symbol_put(kvx_wtrace_sync);
+	symbol_put(kvx_wtrace_remove_range);
+	symbol_put(kvx_wtrace_add_range);
+	symbol_put(kvx_wtrace_unregister);
+	wt->unregister = NULL;
+	wt->add_range = NULL;
+	wt->remove_range = NULL;
+	wt->sync = NULL;
+}
+
+/* -ENOENT without kvx's kvm.ko; kvx_wtrace_register()'s errors. */
+static int kvx_mvf_wtrace_register(struct kvx_mvf_wtrace *wt,
+				   struct kvm *kvm)
+{
+	int (*reg)(struct kvm *kvm, struct kvx_wtrace_consumer *c);
+	int ret = -ENOENT;
+
+	reg = symbol_get(kvx_wtrace_register);
+	if (!reg)
+		return ret;
+	wt->unregister = symbol_get(kvx_wtrace_unregister);
+	wt->add_range = symbol_get(kvx_wtrace_add_range);
+	wt->remove_range = symbol_get(kvx_wtrace_remove_range);
+	wt->sync = symbol_get(kvx_wtrace_sync);
+	if (!wt->unregister || !wt->add_range || !wt->remove_range ||
+	    !wt->sync)
+		goto err_put_symbols;
+
+	wt->consumer.ops = &kvx_mvf_wtrace_ops;
+	ret = reg(kvm, &wt->consumer);
+	if (ret)
+		goto err_put_symbols;
+	symbol_put(kvx_wtrace_register);
+	return 0;
+
+err_put_symbols:
+	kvx_mvf_wtrace_put_symbols(wt);
+	symbol_put(kvx_wtrace_register);
+	return ret;
+}
+
+/*
+ * KVX_MVF_SET_MBX_GPA: trace @gfn of @kvm, moving the range from the GFN
+ * traced so far (the new one is added before the old one goes).  Without
+ * write tracing, or when it fails, the poller keeps reading the page: the
+ * ioctl does not fail for it.  A write made before the range was traced
+ * is in the page: one pass handles it.
+ */
+void kvx_mvf_wtrace_set(struct kvx_mvf_vf *vf, struct kvm *kvm, gfn_t gfn)
+{
+	struct kvx_mvf_wtrace *wt = &vf->wtrace;
+	bool registered = false;
+
+	lockdep_assert_held(&vf->mig.state_mutex);
+
+	if (wt->kvm && wt->gfn == gfn)
+		return;
+	if (!wt->kvm) {
+		if (kvx_mvf_wtrace_register(wt, kvm))
+			return;
+		registered = true;
+	}
+	if (wt->add_range(kvm, &wt->consumer, gfn, 1))
+		goto err_unregister;
+	if (!registered)
+		wt->remove_range(kvm, &wt->consumer, wt->gfn, 1);
+	wt->kvm = kvm;
+	wt->gfn = gfn;
+
+	mutex_lock(&vf->lock);
+	wt->on = true;
+	if (kvx_mvf_direct_active(vf))
+		kvx_mvf_mbx_poll(vf);
+	mutex_unlock(&vf->lock);
+	return;
+
+err_unregister:
+	if (registered) {
+		wt->unregister(kvm, &wt->consumer);
+		kvx_mvf_wtrace_put_symbols(wt);
+	}
+}
+
+/*
+ * The GPA is forgotten, or the VM goes with the VFIO user.  The poller
+ * reads the page again from its next tick; a harvest in flight is waited
+ * for before the consumer goes.
+ */
+void kvx_mvf_wtrace_release(struct kvx_mvf_vf *vf)
+{
+	struct kvx_mvf_wtrace *wt = &vf->wtrace;
+
+	lockdep_assert_held(&vf->mig.state_mutex);
+
+	if (!wt->kvm)
+		return;
+	mutex_lock(&vf->lock);
+	wt->on = false;
+	mutex_unlock(&vf->lock);
+	cancel_delayed_work_sync(&vf->poll_work);
+
+	wt->unregister(wt->kvm, &wt->consumer);
+	kvx_mvf_wtrace_put_symbols(wt);
+	wt->kvm = NULL;
+
+	mutex_lock(&vf->lock);
+	if (kvx_mvf_direct_active(vf))
+		queue_delayed_work(system_wq, &vf->poll_work, 0);
+	mutex_unlock(&vf->lock);
+}
+
+/*
+ * The poller's tick, without the VF's lock (the harvest takes slots_lock,
+ * which KVM holds around the write-track notifier that takes the VF's
+ * lock): was the page written since the last tick?  Always true when the
+ * page is not traced.  kvx_mvf_wtrace_release() waits for the poller
+ * before the consumer goes, so @on seen true keeps it for this call.
+ */
+bool kvx_mvf_wtrace_sync(struct kvx_mvf_vf *vf)
+{
+	struct kvx_mvf_wtrace *wt = &vf->wtrace;
+	bool on;
+
+	mutex_lock(&vf->lock);
+	on = wt->on;
+	mutex_unlock(&vf->lock);
+	if (!on)
+		return true;
+
+	wt->written = false;
+	wt->sync(wt->kvm, &wt->consumer);
+
+	mutex_lock(&vf->lock);
+	wt->syncs++;
+	wt->noticed += wt->written;
+	mutex_unlock(&vf->lock);
+	return wt->written;
+}
