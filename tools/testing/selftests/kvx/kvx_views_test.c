@@ -763,11 +763,11 @@ static void prefault(struct kvm_vcpu *vcpu, uint64_t gpa, uint64_t size)
 
 static void host_touch(void *p, uint64_t size)
 {
-	volatile uint8_t *b = p;
+	uint8_t *b = p;
 	uint64_t i;
 
 	for (i = 0; i < size; i += 4096)
-		b[i] = b[i];
+		WRITE_ONCE(b[i], READ_ONCE(b[i]));
 }
 
 /* Page faults a run of guest_prefault() takes, with or without pre-faulting. */
