@@ -37,8 +37,6 @@
 #define ONE_GPA		0xd0200000ULL	/* one more page for a window */
 
 /* Result lines too long for one source line. */
-#define MSG_INTERNAL \
-	"internal error %u (ndata %u: 0x%llx 0x%llx 0x%llx) at rip 0x%llx rsp 0x%llx r11 0x%llx"
 #define MSG_ENABLE \
 	"enable: ENXIO without views, EINVAL args, EEXIST twice/over RAM, EBUSY after vCPUs\n"
 #define MSG_ACCESS0 \
@@ -562,39 +560,13 @@ static bool vmm_mmio(struct win_vm *w)
 	return true;
 }
 
-static void report_exit(struct win_vm *w)
-{
-	struct kvm_run *run = w->vcpu->run;
-	struct kvm_regs regs;
-
-	vcpu_regs_get(w->vcpu, &regs);
-	if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR)
-		TEST_FAIL(MSG_INTERNAL, run->internal.suberror, run->internal.ndata,
-			  run->internal.data[0], run->internal.data[1],
-			  run->internal.data[2], regs.rip, regs.rsp, regs.r11);
-	TEST_FAIL("exit reason %s at 0x%llx, rip 0x%llx",
-		  exit_reason_str(run->exit_reason), run->mmio.phys_addr, regs.rip);
-}
-
 /* Run to the next ucall, serving trapped window accesses on the way. */
 static uint64_t run_sync(struct win_vm *w)
 {
-	struct ucall uc;
-
 	for (;;) {
 		vcpu_run(w->vcpu);
-		if (w->vcpu->run->exit_reason == KVM_EXIT_MMIO && vmm_mmio(w))
-			continue;
-		switch (get_ucall(w->vcpu, &uc)) {
-		case UCALL_SYNC:
-			return uc.args[1];
-		case UCALL_DONE:
-			return KVX_GUEST_DONE;
-		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT(uc);
-		default:
-			report_exit(w);
-		}
+		if (w->vcpu->run->exit_reason != KVM_EXIT_MMIO || !vmm_mmio(w))
+			return kvx_ucall_value(w->vcpu);
 	}
 }
 

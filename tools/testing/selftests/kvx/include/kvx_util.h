@@ -31,4 +31,7 @@ bool kvx_host_is_vmx(void);
 #define KVX_GUEST_DONE	(~0ULL)
 uint64_t kvx_run_sync(struct kvm_vcpu *vcpu);
 
+/* The same for an exit that already happened (after vcpu_run()). */
+uint64_t kvx_ucall_value(struct kvm_vcpu *vcpu);
+
 #endif /* SELFTEST_KVX_UTIL_H */

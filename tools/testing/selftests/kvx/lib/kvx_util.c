@@ -63,11 +63,26 @@ bool kvx_host_is_vmx(void)
 	return access("/sys/module/kvm_intel", F_OK) == 0;
 }
 
-uint64_t kvx_run_sync(struct kvm_vcpu *vcpu)
+/* An exit that is not a ucall: say what it was, with the registers. */
+static void kvx_report_exit(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct kvm_regs regs;
+
+	vcpu_regs_get(vcpu, &regs);
+	if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR)
+		TEST_FAIL("internal error %u (%u: 0x%llx 0x%llx 0x%llx) at rip 0x%llx rsp 0x%llx",
+			  run->internal.suberror, run->internal.ndata,
+			  run->internal.data[0], run->internal.data[1],
+			  run->internal.data[2], regs.rip, regs.rsp);
+	TEST_FAIL("exit reason %s (mmio 0x%llx) at rip 0x%llx",
+		  exit_reason_str(run->exit_reason), run->mmio.phys_addr, regs.rip);
+}
+
+uint64_t kvx_ucall_value(struct kvm_vcpu *vcpu)
 {
 	struct ucall uc;
 
-	vcpu_run(vcpu);
 	switch (get_ucall(vcpu, &uc)) {
 	case UCALL_SYNC:
 		return uc.args[1];
@@ -76,8 +91,13 @@ uint64_t kvx_run_sync(struct kvm_vcpu *vcpu)
 	case UCALL_ABORT:
 		REPORT_GUEST_ASSERT(uc);
 	default:
-		TEST_FAIL("exit reason %s, ucall %lu",
-			  exit_reason_str(vcpu->run->exit_reason), uc.cmd);
+		kvx_report_exit(vcpu);
 	}
 	return 0;
+}
+
+uint64_t kvx_run_sync(struct kvm_vcpu *vcpu)
+{
+	vcpu_run(vcpu);
+	return kvx_ucall_value(vcpu);
 }
