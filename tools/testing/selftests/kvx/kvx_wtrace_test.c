@@ -164,15 +164,15 @@ static bool round_written(uint64_t p, int r)
 	return (p * 7 + r) % 3 == 0;
 }
 
-/* Harvests the host threads completed: the guest waits for them. */
-static uint64_t harvests_done;
+/* Harvests each host thread completed: the guest waits for them. */
+static uint64_t harvests_done[HARVESTERS] __aligned(64);	/* one page */
 static int overlapped;		/* passes after which harvests ran */
 
 static void guest_concurrent(void)
 {
 	uint64_t *table = (uint64_t *)TABLE_GPA;
-	uint64_t p, start, spin;
-	int round, pass;
+	uint64_t p, start[HARVESTERS], spin;
+	int round, pass, t;
 
 	for (round = 0; round < conc_rounds; round++) {
 		for (pass = 0; pass < PASSES; pass++) {
@@ -188,9 +188,13 @@ static void guest_concurrent(void)
 			 */
 			if (pass == PASSES - 1)
 				break;
-			start = READ_ONCE(harvests_done);
+			for (t = 0; t < HARVESTERS; t++)
+				start[t] = READ_ONCE(harvests_done[t]);
 			for (spin = 0; spin < 4000000; spin++) {
-				if (READ_ONCE(harvests_done) - start >= HARVESTERS) {
+				for (t = 0; t < HARVESTERS; t++)
+					if (READ_ONCE(harvests_done[t]) == start[t])
+						break;
+				if (t == HARVESTERS) {
 					WRITE_ONCE(overlapped, overlapped + 1);
 					break;
 				}
@@ -701,7 +705,7 @@ static void test_pml_full(void)
 struct harvester {
 	pthread_t thread;
 	struct kvm_vm *vm;
-	uint64_t *done;		/* harvests_done, in the guest */
+	uint64_t *done;		/* its harvests_done[], in the guest */
 	int round;
 	bool got[TABLE_PAGES];
 	uint64_t harvests, gfns;
@@ -750,7 +754,7 @@ static void test_concurrent(void)
 		for (t = 0; t < HARVESTERS; t++) {
 			memset(h[t].got, 0, sizeof(h[t].got));
 			h[t].vm = vm;
-			h[t].done = done;
+			h[t].done = &done[t];
 			h[t].round = round;
 			pthread_create(&h[t].thread, NULL, harvest_thread, &h[t]);
 		}
