@@ -33,6 +33,16 @@
 #define HUGE_GPA	0x20000000ULL
 #define HUGE_PAGES	512
 #define EXIT_WRITES	10000
+#define BIG_SLOT	12
+#define BIG_GPA		0x30000000ULL
+#define BIG_PAGES	2048		/* traced, 4 PML buffers */
+#define BIG_SPAN	2000		/* the guest writes 3 of 4 of these */
+#define BIG_WRITTEN	(BIG_SPAN / 4 * 3)
+#define PML_ENTRIES	512
+#define EXIT_SLACK	2
+#define PASSES		3		/* per round of the concurrent case */
+#define HARVESTERS	2
+#define VIEW_ROUNDS	6
 
 /* Result lines too long for one source line. */
 #define KVX_WTRACE_TEST_MSG1 \
@@ -41,6 +51,12 @@
 	"%s: 4K traces inside THP memory, range removal, slot delete/re-add\n"
 #define KVX_WTRACE_TEST_MSG3 \
 	"%s: overflow reports the rest next time; %d bad arguments rejected, traces unchanged\n"
+#define KVX_WTRACE_TEST_MSG4 \
+	"%s: %d of %d traced pages written, 1 harvest exact: %lu exits (%lu irq)\n"
+#define KVX_WTRACE_TEST_MSG5 \
+	"%s: %d rounds, %d threads: %lu harvests, %lu GFNs; final %lu; %d/%d overlap\n"
+#define KVX_WTRACE_TEST_MSG6 \
+	"%s: views on, %d rounds in views 1 and 0 (%s): harvests exact, %lu exits\n"
 
 static uint32_t mode;		/* KVX_WTRACE_* under test */
 static bool verbose;
@@ -49,6 +65,7 @@ static bool verbose;
  * slower again with PML on, so it does fewer (all paths still covered).
  */
 static int rounds;
+static int conc_rounds;		/* of the concurrent-harvests case */
 
 /* ---- the generator, shared by guest and host ---- */
 
@@ -115,6 +132,112 @@ static void guest_pages(uint64_t base, uint64_t npages, uint64_t stride)
 				   READ_ONCE(*(uint64_t *)(base + i * 4096)) + 1);
 		GUEST_SYNC(0);
 	}
+}
+
+/* PML full: every page of BIG_SPAN but one in four, twice each. */
+static bool big_written(uint64_t p)
+{
+	return p < BIG_SPAN && p % 4 != 3;
+}
+
+static void guest_big(void)
+{
+	uint64_t p;
+	int epoch;
+
+	for (epoch = 0; epoch < 3; epoch++) {
+		/* Offset 0 first: Bochs logs unaligned GPAs (vmtest). */
+		for (p = 0; p < BIG_PAGES; p++)
+			if (big_written(p))
+				WRITE_ONCE(*(uint64_t *)(BIG_GPA + p * 4096), epoch);
+		for (p = 0; p < BIG_PAGES; p++)
+			if (big_written(p))
+				WRITE_ONCE(*(uint64_t *)(BIG_GPA + p * 4096 + 8), epoch);
+		GUEST_SYNC(epoch);
+	}
+	GUEST_DONE();
+}
+
+/* The pages round @r of the concurrent and the views cases writes. */
+static bool round_written(uint64_t p, int r)
+{
+	return (p * 7 + r) % 3 == 0;
+}
+
+/* Harvests each host thread completed: the guest waits for them. */
+static uint64_t harvests_done[HARVESTERS] __aligned(64);	/* one page */
+static int overlapped;		/* passes after which harvests ran */
+
+static void guest_concurrent(void)
+{
+	uint64_t *table = (uint64_t *)TABLE_GPA;
+	uint64_t p, start[HARVESTERS], spin;
+	int round, pass, t;
+
+	for (round = 0; round < conc_rounds; round++) {
+		for (pass = 0; pass < PASSES; pass++) {
+			for (p = 0; p < TABLE_PAGES; p++)
+				if (round_written(p, round))
+					WRITE_ONCE(table[p * 512], round << 8 | pass);
+			/*
+			 * Let both threads harvest between passes, so reports
+			 * and re-arms interleave with the writes (bounded: on
+			 * Bochs's one CPU the threads run when this is
+			 * preempted). The last pass is left to the final
+			 * harvest, or to threads that happen to run.
+			 */
+			if (pass == PASSES - 1)
+				break;
+			for (t = 0; t < HARVESTERS; t++)
+				start[t] = READ_ONCE(harvests_done[t]);
+			for (spin = 0; spin < 4000000; spin++) {
+				for (t = 0; t < HARVESTERS; t++)
+					if (READ_ONCE(harvests_done[t]) == start[t])
+						break;
+				if (t == HARVESTERS) {
+					WRITE_ONCE(overlapped, overlapped + 1);
+					break;
+				}
+				cpu_relax();
+			}
+		}
+		GUEST_SYNC(round);
+	}
+	GUEST_DONE();
+}
+
+static bool guest_vmfunc;	/* the VM switches views by VMFUNC */
+
+static void guest_view_switch(uint32_t view)
+{
+	if (guest_vmfunc)
+		asm volatile(".byte 0x0f, 0x01, 0xd4"
+			     :: "a"(0), "c"(view) : "memory");
+	else
+		GUEST_ASSERT_EQ(kvm_hypercall(KVX_HC_VIEW_SWITCH, 0, view, 0, 0), 0);
+}
+
+/* Round @r of the views case runs in this view. */
+static uint32_t round_view(int r)
+{
+	return r == 3 ? 0 : 1;
+}
+
+static void guest_views(void)
+{
+	uint64_t *table = (uint64_t *)TABLE_GPA;
+	uint64_t p;
+	int round;
+
+	for (round = 0; round < VIEW_ROUNDS; round++) {
+		guest_view_switch(round_view(round));
+		for (p = 0; p < TABLE_PAGES; p++)
+			if (round_written(p, round))
+				WRITE_ONCE(table[p * 512], round + 1);
+		GUEST_SYNC(round);
+	}
+	guest_view_switch(0);
+	GUEST_DONE();
 }
 
 /* ---- host ---- */
@@ -507,6 +630,206 @@ static void test_overflow_and_fuzz(void)
 			      mode_name(mode), rejected);
 }
 
+/* PML full: one epoch writes more pages than one PML buffer holds. */
+static void test_pml_full(void)
+{
+	static uint64_t gfns[BIG_PAGES];
+	uint64_t exits[3], irqs[3], emul[3], e, irq, em;
+	static bool got[BIG_PAGES];
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	bool overflow;
+	uint32_t n, i;
+	int epoch;
+
+	vm = __vm_create_with_one_vcpu(&vcpu, BIG_PAGES, guest_big);
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, BIG_GPA, BIG_SLOT,
+				    BIG_PAGES, 0);
+	virt_map(vm, BIG_GPA, BIG_GPA, BIG_PAGES);
+	enable_trace(vm, mode);
+	TEST_ASSERT(!set_range(vm, BIG_GPA, BIG_PAGES, 0), "trace: %d", errno);
+	for (epoch = 0; epoch < 3; epoch++) {
+		e = kvx_vcpu_stat(vcpu, "exits");
+		irq = kvx_vcpu_stat(vcpu, "irq_exits");
+		em = kvx_vcpu_stat(vcpu, "insn_emulation");
+		TEST_ASSERT(kvx_run_sync(vcpu) == epoch, "epoch %d", epoch);
+		exits[epoch] = kvx_vcpu_stat(vcpu, "exits") - e;
+		irqs[epoch] = kvx_vcpu_stat(vcpu, "irq_exits") - irq;
+		emul[epoch] = kvx_vcpu_stat(vcpu, "insn_emulation") - em;
+
+		/* One harvest, room for every traced page: exactly the set. */
+		memset(got, 0, sizeof(got));
+		n = harvest(vm, gfns, BIG_PAGES, &overflow);
+		TEST_ASSERT(!overflow, "epoch %d: overflow with max %d", epoch, BIG_PAGES);
+		for (i = 0; i < n; i++) {
+			uint64_t rel = gfns[i] - (BIG_GPA >> 12);
+
+			TEST_ASSERT(rel < BIG_PAGES && big_written(rel) && !got[rel],
+				    "epoch %d: gfn 0x%lx %s", epoch, gfns[i],
+				    rel < BIG_PAGES && got[rel] ? "reported twice" :
+				    "reported but not written");
+			got[rel] = true;
+		}
+		TEST_ASSERT(n == BIG_WRITTEN, "%s epoch %d: %u of %d written pages reported",
+			    mode_name(mode), epoch, n, BIG_WRITTEN);
+	}
+	/*
+	 * Epochs after the first: mapped and re-armed. Any exit empties the
+	 * PML buffer, so between two exits at most 512 pages are logged:
+	 * at least BIG_WRITTEN / 512 exits before the ucall's.
+	 */
+	for (epoch = 1; epoch < 3; epoch++) {
+		uint64_t x = exits[epoch] - irqs[epoch];
+
+		if (mode == KVX_WTRACE_PML)
+			TEST_ASSERT(exits[epoch] >= BIG_WRITTEN / PML_ENTRIES + 1 &&
+				    x <= BIG_WRITTEN / PML_ENTRIES + 1 + EXIT_SLACK,
+				    "PML: %d pages written: %lu exits (+%lu irq), expected %d",
+				    BIG_WRITTEN, x, irqs[epoch], BIG_WRITTEN / PML_ENTRIES + 1);
+		else if (mode == KVX_WTRACE_TRAP)
+			TEST_ASSERT(x >= 2 * BIG_WRITTEN + 1 && emul[epoch] >= 2 * BIG_WRITTEN,
+				    "trap: %d writes took %lu exits, %lu emulations",
+				    2 * BIG_WRITTEN, x, emul[epoch]);
+		else
+			TEST_ASSERT(x >= BIG_WRITTEN + 1 && x <= BIG_WRITTEN + 1 + EXIT_SLACK,
+				    "write-protect: %d pages written took %lu exits, expected %d",
+				    BIG_WRITTEN, x, BIG_WRITTEN + 1);
+	}
+	TEST_ASSERT(kvx_run_sync(vcpu) == KVX_GUEST_DONE, "not done");
+	kvm_vm_free(vm);
+	ksft_test_result_pass(KVX_WTRACE_TEST_MSG4, mode_name(mode), BIG_WRITTEN,
+			      BIG_PAGES, exits[2], irqs[2]);
+}
+
+/* Concurrent harvests: two threads harvest while the guest writes. */
+struct harvester {
+	pthread_t thread;
+	struct kvm_vm *vm;
+	uint64_t *done;		/* its harvests_done[], in the guest */
+	int round;
+	bool got[TABLE_PAGES];
+	uint64_t harvests, gfns;
+};
+
+static bool harvest_stop;
+
+static void *harvest_thread(void *arg)
+{
+	struct harvester *h = arg;
+	uint64_t gfns[TABLE_PAGES];
+	uint32_t n, i;
+
+	while (!__atomic_load_n(&harvest_stop, __ATOMIC_ACQUIRE)) {
+		n = harvest(h->vm, gfns, TABLE_PAGES, NULL);
+		for (i = 0; i < n; i++) {
+			uint64_t rel = gfns[i] - (TABLE_GPA >> 12);
+
+			TEST_ASSERT(rel < TABLE_PAGES && round_written(rel, h->round),
+				    "round %d: thread got gfn 0x%lx, not written",
+				    h->round, gfns[i]);
+			h->got[rel] = true;
+		}
+		h->harvests++;
+		h->gfns += n;
+		__atomic_fetch_add(h->done, 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void test_concurrent(void)
+{
+	struct harvester h[HARVESTERS] = {};
+	uint64_t harvests = 0, thread_gfns = 0, final = 0, *done;
+	bool got[TABLE_PAGES];
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	int round, t, p, *overlap;
+
+	vm = trace_vm(&vcpu, 1, guest_concurrent);
+	sync_global_to_guest(vm, conc_rounds);
+	done = addr_gva2hva(vm, (vm_vaddr_t)&harvests_done);
+	overlap = addr_gva2hva(vm, (vm_vaddr_t)&overlapped);
+	for (round = 0; round < conc_rounds; round++) {
+		__atomic_store_n(&harvest_stop, false, __ATOMIC_RELEASE);
+		for (t = 0; t < HARVESTERS; t++) {
+			memset(h[t].got, 0, sizeof(h[t].got));
+			h[t].vm = vm;
+			h[t].done = &done[t];
+			h[t].round = round;
+			pthread_create(&h[t].thread, NULL, harvest_thread, &h[t]);
+		}
+		TEST_ASSERT(kvx_run_sync(vcpu) == round, "round %d out of step", round);
+		__atomic_store_n(&harvest_stop, true, __ATOMIC_RELEASE);
+		for (t = 0; t < HARVESTERS; t++)
+			pthread_join(h[t].thread, NULL);
+
+		/* The vCPU is out of KVM_RUN: this harvest gets the rest. */
+		harvest_pages(vm, TABLE_GPA, TABLE_PAGES, got);
+		for (p = 0; p < TABLE_PAGES; p++) {
+			bool any = got[p];
+
+			final += got[p];
+			for (t = 0; t < HARVESTERS; t++)
+				any |= h[t].got[p];
+			TEST_ASSERT(any == round_written(p, round),
+				    "%s round %d: page %d %s", mode_name(mode), round, p,
+				    any ? "reported but not written" :
+				    "written but reported by no harvest");
+		}
+	}
+	TEST_ASSERT(kvx_run_sync(vcpu) == KVX_GUEST_DONE, "not done");
+	for (t = 0; t < HARVESTERS; t++) {
+		harvests += h[t].harvests;
+		thread_gfns += h[t].gfns;
+	}
+	ksft_test_result_pass(KVX_WTRACE_TEST_MSG5, mode_name(mode), conc_rounds, HARVESTERS,
+			      harvests, thread_gfns, final, *overlap, conc_rounds * (PASSES - 1));
+	kvm_vm_free(vm);
+}
+
+/* Tracing in a VM with views: writes made in view 1 are reported. */
+static void test_views(void)
+{
+	struct kvx_vcpu_view cur;
+	bool got[TABLE_PAGES];
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint64_t *table, exits;
+	int round, p;
+
+	vm = vm_create(1);
+	vm_enable_cap(vm, KVX_CAP_VIEWS, 2);
+	vcpu = vm_vcpu_add(vm, 0, guest_views);
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, TABLE_GPA,
+				    TABLE_SLOT, TABLE_PAGES, 0);
+	virt_map(vm, TABLE_GPA, TABLE_GPA, TABLE_PAGES);
+	guest_vmfunc = kvm_check_cap(KVX_CAP_VIEWS_VMFUNC) > 0;
+	sync_global_to_guest(vm, guest_vmfunc);
+	enable_trace(vm, mode);
+	TEST_ASSERT(!set_range(vm, TABLE_GPA, TABLE_PAGES, 0), "trace: %d", errno);
+	table = addr_gpa2hva(vm, TABLE_GPA);
+	for (round = 0; round < VIEW_ROUNDS; round++) {
+		TEST_ASSERT(kvx_run_sync(vcpu) == round, "round %d out of step", round);
+		vcpu_ioctl(vcpu, KVX_GET_VCPU_VIEW, &cur);
+		TEST_ASSERT(cur.view == round_view(round), "round %d in view %u, not %u",
+			    round, cur.view, round_view(round));
+		harvest_pages(vm, TABLE_GPA, TABLE_PAGES, got);
+		for (p = 0; p < TABLE_PAGES; p++) {
+			TEST_ASSERT(got[p] == round_written(p, round),
+				    "%s view %u round %d: page %d %s", mode_name(mode),
+				    cur.view, round, p, got[p] ? "reported but not written" :
+				    "written but not reported");
+			TEST_ASSERT(!got[p] || table[p * 512] == round + 1,
+				    "round %d: page %d holds %lu", round, p, table[p * 512]);
+		}
+	}
+	TEST_ASSERT(kvx_run_sync(vcpu) == KVX_GUEST_DONE, "not done");
+	exits = kvx_vcpu_stat(vcpu, "exits");
+	kvm_vm_free(vm);
+	ksft_test_result_pass(KVX_WTRACE_TEST_MSG6, mode_name(mode), VIEW_ROUNDS,
+			      guest_vmfunc ? "VMFUNC" : "hypercall", exits);
+}
+
 /* Usage: kvx_wtrace_test [MODE [verbose]]: only MODE (KVX_WTRACE_*). */
 int main(int argc, char **argv)
 {
@@ -514,7 +837,7 @@ int main(int argc, char **argv)
 
 	verbose = argc > 2;
 	ksft_print_header();
-	ksft_set_plan(2 + 5 * (only ? 1 : kvx_host_is_vmx() ? 3 : 2));
+	ksft_set_plan(2 + 8 * (only ? 1 : kvx_host_is_vmx() ? 3 : 2));
 	test_caps(&modes);
 	test_enable();
 	if (only)
@@ -524,11 +847,15 @@ int main(int argc, char **argv)
 			continue;
 		mode = m;
 		rounds = !kvx_host_is_vmx() ? 2000 : m == KVX_WTRACE_PML ? 40 : 150;
+		conc_rounds = !kvx_host_is_vmx() ? 20 : 6;
 		test_shadow();
 		test_exits();
 		test_dirty_log();
 		test_huge_and_slots();
 		test_overflow_and_fuzz();
+		test_pml_full();
+		test_concurrent();
+		test_views();
 	}
 	ksft_finished();
 }
