@@ -64,7 +64,7 @@
 
 /* Lines too long for one source line. */
 #define DEMO_MSG1 \
-	"%s: %u messages on %s, its mailbox %s: %.2f VM exits per message (%lu in all); the guest yielded %lu times while waiting\n"
+	"%s: %u messages on %s, its mailbox %s: %.2f VM exits per message (%lu in all; %lu stores trapped, %lu instructions emulated); the guest yielded %lu times while waiting\n"
 #define DEMO_MSG2 \
 	"two VFs of %s: src %s (mailbox page in the guest at 0x%llx), dst %s; the PF set both mailboxes to direct\n"
 #define DEMO_MSG3 \
@@ -364,7 +364,7 @@ static size_t mig_read(int fd, bool precopy)
 }
 
 struct phase {
-	uint64_t exits, yields, requests;
+	uint64_t exits, yields, requests, trapped, emulated;
 };
 
 /* The guest's own exits: all but host interrupts and ucalls. */
@@ -383,7 +383,8 @@ static void run_phase(struct kvm_vcpu *vcpu, struct vf *vf, uint64_t stage,
 		      struct phase *p)
 {
 	uint64_t exits = own_exits(vcpu), requests = vf_count(vf, "requests");
-	uint64_t sync;
+	uint64_t trapped = vf_count(vf, "trapped_writes");
+	uint64_t emulated = kvx_vcpu_stat(vcpu, "insn_emulation"), sync;
 
 	p->yields = 0;
 	while ((sync = kvx_run_sync(vcpu)) == SYNC_YIELD) {
@@ -394,14 +395,16 @@ static void run_phase(struct kvm_vcpu *vcpu, struct vf *vf, uint64_t stage,
 		    (unsigned long)sync, (unsigned long)stage);
 	p->exits = own_exits(vcpu) - exits;
 	p->requests = vf_count(vf, "requests") - requests;
+	p->trapped = vf_count(vf, "trapped_writes") - trapped;
+	p->emulated = kvx_vcpu_stat(vcpu, "insn_emulation") - emulated;
 }
 
 static void show_phase(const char *what, struct vf *vf, struct phase *p,
 		       unsigned int msgs)
 {
-	ksft_print_msg(DEMO_MSG1,
-		       what, msgs, vf->name, vf_mode(vf),
+	ksft_print_msg(DEMO_MSG1, what, msgs, vf->name, vf_mode(vf),
 		       (double)p->exits / msgs, (unsigned long)p->exits,
+		       (unsigned long)p->trapped, (unsigned long)p->emulated,
 		       (unsigned long)p->yields);
 }
 
@@ -462,7 +465,8 @@ int main(void)
 	run_phase(vcpu, &src, SYNC_BEFORE, &p);
 	show_phase("before migration (src RUNNING)", &src, &p, PHASE_MSGS + 2);
 	ksft_test_result(!strcmp(vf_mode(&src), "direct") &&
-			 p.exits < PHASE_MSGS && p.requests == PHASE_MSGS + 2,
+			 p.exits < PHASE_MSGS && !p.trapped && !p.emulated &&
+			 p.requests == PHASE_MSGS + 2,
 			 "before migration: mailbox %s, %.2f exits/message, %lu of %u requests answered\n",
 			 vf_mode(&src), (double)p.exits / (PHASE_MSGS + 2),
 			 (unsigned long)p.requests, PHASE_MSGS + 2);
@@ -484,6 +488,7 @@ int main(void)
 		       dirty, (unsigned long long)info.dirty_bytes);
 	ksft_test_result(!strcmp(vf_mode(&src), "trapped") &&
 			 p.exits >= PHASE_MSGS * WRITES_PER_MSG &&
+			 p.trapped == PHASE_MSGS * WRITES_PER_MSG &&
 			 p.requests == PHASE_MSGS && initial && dirty,
 			 "PRE_COPY: mailbox %s, %.2f exits/message (%u stores each), %zu + %zu bytes pre-copied\n",
 			 vf_mode(&src), (double)p.exits / PHASE_MSGS,
@@ -526,6 +531,7 @@ int main(void)
 	TEST_ASSERT(kvx_run_sync(vcpu) == KVX_GUEST_DONE, "guest not done");
 	snprintf(mac, sizeof(mac), "02:5a:%02x:00:00:00", 3 * PHASE_MSGS);
 	ok = !strcmp(vf_mode(&dst), "direct") && p.exits < PHASE_MSGS &&
+	     !p.trapped && !p.emulated &&
 	     p.requests == PHASE_MSGS &&
 	     vf_count(&dst, "requests") == ALL_MSGS &&
 	     !strcmp(vf_state(&dst, "mac", val), mac) &&
