@@ -16,8 +16,6 @@
  * Needs kvx-mvf, vfio_iommu_type1 and debugfs.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,12 +35,7 @@
 #include "processor.h"
 #include "kselftest.h"
 #include "kvx_util.h"
-
-#define PF_NAME		"kvx-mvf-pf0"
-#define TYPE_DIR	"/sys/class/mdev_bus/" PF_NAME \
-			"/mdev_supported_types/kvx-mvf-vf"
-#define MDEV_DIR	"/sys/bus/mdev/devices"
-#define DEBUGFS_DIR	"/sys/kernel/debug/kvx-mvf/" PF_NAME
+#include "mvf_util.h"
 
 /* Where the guest sees the mailbox page, and its memslot. */
 #define MBX_GPA		0xc0000000ULL
@@ -155,140 +148,6 @@ static void guest_code(void)
 
 /* Host side: the VMM and the PF's operator. */
 
-struct vf {
-	char uuid[40];
-	int container;
-	int group;
-	int device;
-	u64 bar0_off;
-	void *mbx_page;
-};
-
-static int write_file(const char *path, const char *val)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return n < 0 ? n : 0;
-}
-
-static int read_file(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	if (n < 0)
-		return n;
-	buf[n] = '\0';
-	return 0;
-}
-
-/* The value of "key value" in the VF's debugfs config. */
-static const char *vf_state(struct vf *vf, const char *key)
-{
-	static __thread char val[128];
-	char path[PATH_MAX], buf[1024], *line, *save;
-	size_t klen = strlen(key);
-
-	val[0] = '\0';
-	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/config", vf->uuid);
-	TEST_ASSERT(!read_file(path, buf, sizeof(buf)), "%s unreadable", path);
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (!strncmp(line, key, klen) && line[klen] == ' ') {
-			snprintf(val, sizeof(val), "%s", line + klen + 1);
-			break;
-		}
-	}
-	return val;
-}
-
-static uint64_t vf_count(struct vf *vf, const char *key)
-{
-	const char *val = vf_state(vf, key);
-
-	TEST_ASSERT(*val, "no '%s' in the VF's debugfs config", key);
-	return strtoull(val, NULL, 0);
-}
-
-static void vf_set_mode(struct vf *vf, const char *mode)
-{
-	char path[PATH_MAX];
-	int ret;
-
-	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/mode", vf->uuid);
-	ret = write_file(path, mode);
-	TEST_ASSERT(!ret, "mode %s: %s", mode, strerror(-ret));
-}
-
-static void vf_create(struct vf *vf)
-{
-	char path[PATH_MAX], link[PATH_MAX];
-	ssize_t n;
-
-	TEST_ASSERT(!read_file("/proc/sys/kernel/random/uuid", vf->uuid,
-			       sizeof(vf->uuid)), "no uuid");
-	vf->uuid[36] = '\0';
-	TEST_ASSERT(!write_file(TYPE_DIR "/create", vf->uuid), "create VF");
-
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/iommu_group", vf->uuid);
-	n = readlink(path, link, sizeof(link) - 1);
-	TEST_ASSERT(n > 0, "%s: %s", path, strerror(errno));
-	link[n] = '\0';
-
-	vf->container = open("/dev/vfio/vfio", O_RDWR);
-	TEST_ASSERT(vf->container >= 0, "/dev/vfio/vfio: %s", strerror(errno));
-	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(link, '/') + 1);
-	vf->group = open(path, O_RDWR);
-	TEST_ASSERT(vf->group >= 0, "%s: %s", path, strerror(errno));
-	TEST_ASSERT(!ioctl(vf->group, VFIO_GROUP_SET_CONTAINER, &vf->container),
-		    "SET_CONTAINER: %s", strerror(errno));
-	TEST_ASSERT(!ioctl(vf->container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU),
-		    "SET_IOMMU: %s (vfio_iommu_type1 loaded?)", strerror(errno));
-	vf->device = -1;
-}
-
-static void vf_open(struct vf *vf)
-{
-	struct vfio_region_info ri = {
-		.argsz = sizeof(ri),
-		.index = VFIO_PCI_BAR0_REGION_INDEX,
-	};
-
-	vf->device = ioctl(vf->group, VFIO_GROUP_GET_DEVICE_FD, vf->uuid);
-	TEST_ASSERT(vf->device >= 0, "GET_DEVICE_FD: %s", strerror(errno));
-	TEST_ASSERT(!ioctl(vf->device, VFIO_DEVICE_GET_REGION_INFO, &ri),
-		    "BAR0 info: %s", strerror(errno));
-	vf->bar0_off = ri.offset;
-}
-
-static void vf_destroy(struct vf *vf)
-{
-	char path[PATH_MAX];
-
-	if (vf->mbx_page)
-		munmap(vf->mbx_page, getpagesize());
-	close(vf->device);
-	close(vf->group);
-	close(vf->container);
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", vf->uuid);
-	write_file(path, "1");
-}
-
 static int set_gpa(struct vf *vf, uint32_t argsz, uint32_t flags,
 		   uint64_t gpa)
 {
@@ -303,21 +162,6 @@ static int set_gpa(struct vf *vf, uint32_t argsz, uint32_t flags,
 
 #define set_mbx_gpa(vf, gpa) \
 	set_gpa(vf, sizeof(struct kvx_mvf_mbx_gpa), KVX_MVF_MBX_GPA_VALID, gpa)
-
-/* The group, then the device, as QEMU does it: the device sees the VM. */
-static void kvm_vfio_add_group(struct kvm_vm *vm, struct vf *vf)
-{
-	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
-	struct kvm_device_attr attr = {
-		.group = KVM_DEV_VFIO_FILE,
-		.attr = KVM_DEV_VFIO_FILE_ADD,
-		.addr = (uint64_t)(unsigned long)&vf->group,
-	};
-
-	vm_ioctl(vm, KVM_CREATE_DEVICE, &cd);
-	TEST_ASSERT(!ioctl(cd.fd, KVM_SET_DEVICE_ATTR, &attr),
-		    "KVM_DEV_VFIO_FILE_ADD: %s", strerror(errno));
-}
 
 static void test_no_kvm(struct vf *vf)
 {
@@ -696,8 +540,8 @@ int main(void)
 	struct stat st;
 
 	ksft_print_header();
-	if (stat(TYPE_DIR, &st))
-		ksft_exit_skip("%s missing: kvx-mvf not loaded\n", TYPE_DIR);
+	if (stat(MVF_TYPE_DIR, &st))
+		ksft_exit_skip("%s missing: kvx-mvf not loaded\n", MVF_TYPE_DIR);
 	ksft_set_plan(7);
 
 	vf_create(&vf);

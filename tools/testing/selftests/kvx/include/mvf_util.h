@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kvx-mvf VFs for kvx selftests: create one through sysfs, open it through
+ * VFIO, read its PF-side state from debugfs, give its group to a VM.
+ */
+#ifndef SELFTEST_MVF_UTIL_H
+#define SELFTEST_MVF_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvm_util.h"
+
+#define MVF_PF_NAME	"kvx-mvf-pf0"
+#define MVF_TYPE_DIR	"/sys/class/mdev_bus/" MVF_PF_NAME \
+			"/mdev_supported_types/kvx-mvf-vf"
+#define MVF_MDEV_DIR	"/sys/bus/mdev/devices"
+#define MVF_DEBUGFS_DIR	"/sys/kernel/debug/kvx-mvf/" MVF_PF_NAME
+
+struct vf {
+	char uuid[40];
+	int container;
+	int group;
+	int device;
+	u64 bar0_off;		/* BAR0's offset in the device file */
+	void *mbx_page;		/* the mailbox page's mapping, or NULL */
+};
+
+/* Write @val to @path, read @path into @buf: 0 or a negative errno. */
+int mvf_write_file(const char *path, const char *val);
+int mvf_read_file(const char *path, char *buf, size_t size);
+
+/* The value of "key value" in the VF's debugfs config ("" if none). */
+const char *vf_state(struct vf *vf, const char *key);
+/* ... as a number; the key must exist. */
+uint64_t vf_count(struct vf *vf, const char *key);
+/* The mailbox mode, "trapped" or "direct" (debugfs <uuid>/mode). */
+void vf_set_mode(struct vf *vf, const char *mode);
+
+/* A new VF, its group in a type1 container; the device is not open yet. */
+void vf_create(struct vf *vf);
+/* Open the device (an FLR) and find BAR0's region offset. */
+void vf_open(struct vf *vf);
+/* Unmap, close everything and remove the VF. */
+void vf_destroy(struct vf *vf);
+
+/* The group, then the device, as QEMU does it: the device sees the VM. */
+void kvm_vfio_add_group(struct kvm_vm *vm, struct vf *vf);
+
+#endif /* SELFTEST_MVF_UTIL_H */
