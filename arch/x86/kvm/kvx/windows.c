@@ -267,8 +267,6 @@ int kvx_windows_enable(struct kvm *kvm, struct kvm_enable_cap *cap)
 	smp_store_release(&kv->windows, ws);
 	mutex_unlock(&kv->lock);
 	ws = NULL;
-	pr_info_once("windows: trampoline mode %s\n",
-		     mode == KVX_SUBPAGE_MODE_VMFUNC ? "VMFUNC" : "hypercall");
 out_unlock:
 	mutex_unlock(&kvm->lock);
 out_free:
