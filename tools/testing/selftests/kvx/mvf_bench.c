@@ -35,23 +35,10 @@
 #include "processor.h"
 #include "kselftest.h"
 #include "kvx_util.h"
+#include "mvf_guest.h"
+#include "mvf_util.h"
 
-#define PF_NAME		"kvx-mvf-pf0"
-#define TYPE_DIR	"/sys/class/mdev_bus/" PF_NAME \
-			"/mdev_supported_types/kvx-mvf-vf"
-#define MDEV_DIR	"/sys/bus/mdev/devices"
-#define DEBUGFS_DIR	"/sys/kernel/debug/kvx-mvf/" PF_NAME
-
-#define MBX_GPA		0xc0000000ULL
-#define MBX_SLOT	10
-#define MBX_CTRL_OFF	(KVX_MVF_REG_VFMAILBOX - KVX_MVF_MBX_PAGE)
-#define MBX_MEM_OFF	(KVX_MVF_REG_VFMBMEM - KVX_MVF_MBX_PAGE)
-/* SET_MAC: header and two MAC words. */
-#define MSG_LEN		3
-/* Guest stores per message: VFU, clear, MSG_LEN words, REQ, clear, ACK. */
-#define WRITES_PER_MSG	(MSG_LEN + 5)
 #define PHASE_MSGS	256
-#define GUEST_SPINS	BIT_ULL(30)
 
 /* DMA logging: 4 GiB tracked at 4 KiB, reported REPORTS times. */
 #define LOG_IOVA	0x100000000ULL
@@ -59,8 +46,6 @@
 #define LOG_PAGE	4096ULL
 #define LOG_BITS	(LOG_SIZE / LOG_PAGE)
 #define REPORTS		32
-
-#define ACKED(id)	(KVX_MVF_MSG_ACK | KVX_MVF_MSG_CTS | (id))
 
 /* Result lines too long for one source line. */
 #define MVF_BENCH_MSG1 \
@@ -78,61 +63,20 @@ enum {
 	SYNC_DIRECT_DONE,
 };
 
-/* Guest side: the VF driver of mvf_kvm_test, SET_MAC in a loop. */
-
-static uint32_t *const mbx_ctrl = (uint32_t *)(MBX_GPA + MBX_CTRL_OFF);
-static uint32_t *const mbx_mem = (uint32_t *)(MBX_GPA + MBX_MEM_OFF);
-
-static void guest_wait(uint32_t mask, uint32_t want)
-{
-	uint64_t spins;
-
-	for (spins = 0; (READ_ONCE(*mbx_ctrl) & mask) != want; spins++)
-		GUEST_ASSERT(spins < GUEST_SPINS);
-}
-
-static void guest_xfer(const uint32_t *msg, unsigned int len,
-		       uint32_t *reply)
-{
-	unsigned int i;
-
-	__atomic_fetch_or(mbx_ctrl, KVX_MVF_MBX_VFU, __ATOMIC_SEQ_CST);
-	GUEST_ASSERT(!(READ_ONCE(*mbx_ctrl) & KVX_MVF_MBX_PFU));
-	__atomic_fetch_and(mbx_ctrl, ~(KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK),
-			   __ATOMIC_SEQ_CST);
-	for (i = 0; i < len; i++)
-		WRITE_ONCE(mbx_mem[i], msg[i]);
-	__atomic_fetch_or(mbx_ctrl, KVX_MVF_MBX_REQ, __ATOMIC_SEQ_CST);
-
-	guest_wait(KVX_MVF_MBX_PFSTS, KVX_MVF_MBX_PFSTS);
-	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
-		reply[i] = READ_ONCE(mbx_mem[i]);
-	__atomic_fetch_and(mbx_ctrl, ~(KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK),
-			   __ATOMIC_SEQ_CST);
-	__atomic_fetch_or(mbx_ctrl, KVX_MVF_MBX_ACK, __ATOMIC_SEQ_CST);
-	guest_wait(KVX_MVF_MBX_ACK, 0);
-}
+/* Guest side: the VF driver of mvf_guest.h, SET_MAC in a loop. */
 
 static void guest_set_macs(uint32_t first, uint32_t count)
 {
-	uint32_t msg[MSG_LEN], reply[KVX_MVF_MBX_WORDS];
+	uint32_t reply[KVX_MVF_MBX_WORDS];
 	uint32_t n;
 
-	for (n = first; n < first + count; n++) {
-		msg[0] = KVX_MVF_MSG_SET_MAC;
-		msg[1] = 0x5a02 | (n & 0xffff) << 16;
-		msg[2] = n >> 16;
-		guest_xfer(msg, MSG_LEN, reply);
-		GUEST_ASSERT_EQ(reply[0], ACKED(KVX_MVF_MSG_SET_MAC));
-	}
+	for (n = first; n < first + count; n++)
+		guest_set_mac(n, reply);
 }
 
 static void guest_code(void)
 {
-	uint32_t msg = KVX_MVF_MSG_RESET, reply[KVX_MVF_MBX_WORDS];
-
-	guest_xfer(&msg, 1, reply);
-	GUEST_ASSERT_EQ(reply[0], ACKED(KVX_MVF_MSG_RESET));
+	guest_reset();
 	GUEST_SYNC(SYNC_RESET_DONE);
 	guest_set_macs(0, PHASE_MSGS);
 	GUEST_SYNC(SYNC_TRAPPED_DONE);
@@ -142,141 +86,6 @@ static void guest_code(void)
 }
 
 /* Host side */
-
-struct vf {
-	char uuid[40];
-	int container;
-	int group;
-	int device;
-	u64 bar0_off;
-	void *mbx_page;
-};
-
-static int write_file(const char *path, const char *val)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return n < 0 ? n : 0;
-}
-
-static int read_file(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	if (n < 0)
-		return n;
-	buf[n] = '\0';
-	return 0;
-}
-
-static uint64_t vf_count(struct vf *vf, const char *key)
-{
-	char path[PATH_MAX], buf[2048], *line, *save;
-	size_t klen = strlen(key);
-
-	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/config", vf->uuid);
-	TEST_ASSERT(!read_file(path, buf, sizeof(buf)), "%s unreadable", path);
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		if (!strncmp(line, key, klen) && line[klen] == ' ')
-			return strtoull(line + klen + 1, NULL, 0);
-	TEST_FAIL("no '%s' in the VF's debugfs config", key);
-	return 0;
-}
-
-static void vf_set_mode(struct vf *vf, const char *mode)
-{
-	char path[PATH_MAX];
-	int ret;
-
-	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/mode", vf->uuid);
-	ret = write_file(path, mode);
-	TEST_ASSERT(!ret, "mode %s: %s", mode, strerror(-ret));
-}
-
-static void vf_create(struct vf *vf)
-{
-	char path[PATH_MAX], link[PATH_MAX];
-	ssize_t n;
-
-	TEST_ASSERT(!read_file("/proc/sys/kernel/random/uuid", vf->uuid,
-			       sizeof(vf->uuid)), "no uuid");
-	vf->uuid[36] = '\0';
-	TEST_ASSERT(!write_file(TYPE_DIR "/create", vf->uuid), "create VF");
-
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/iommu_group", vf->uuid);
-	n = readlink(path, link, sizeof(link) - 1);
-	TEST_ASSERT(n > 0, "%s: %s", path, strerror(errno));
-	link[n] = '\0';
-
-	vf->container = open("/dev/vfio/vfio", O_RDWR);
-	TEST_ASSERT(vf->container >= 0, "/dev/vfio/vfio: %s", strerror(errno));
-	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(link, '/') + 1);
-	vf->group = open(path, O_RDWR);
-	TEST_ASSERT(vf->group >= 0, "%s: %s", path, strerror(errno));
-	TEST_ASSERT(!ioctl(vf->group, VFIO_GROUP_SET_CONTAINER, &vf->container),
-		    "SET_CONTAINER: %s", strerror(errno));
-	TEST_ASSERT(!ioctl(vf->container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU),
-		    "SET_IOMMU: %s (vfio_iommu_type1 loaded?)", strerror(errno));
-	vf->device = -1;
-}
-
-static void vf_open(struct vf *vf)
-{
-	struct vfio_region_info ri = {
-		.argsz = sizeof(ri),
-		.index = VFIO_PCI_BAR0_REGION_INDEX,
-	};
-
-	vf->device = ioctl(vf->group, VFIO_GROUP_GET_DEVICE_FD, vf->uuid);
-	TEST_ASSERT(vf->device >= 0, "GET_DEVICE_FD: %s", strerror(errno));
-	TEST_ASSERT(!ioctl(vf->device, VFIO_DEVICE_GET_REGION_INFO, &ri),
-		    "BAR0 info: %s", strerror(errno));
-	vf->bar0_off = ri.offset;
-}
-
-static void vf_destroy(struct vf *vf)
-{
-	char path[PATH_MAX];
-
-	if (vf->mbx_page)
-		munmap(vf->mbx_page, getpagesize());
-	close(vf->device);
-	close(vf->group);
-	close(vf->container);
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", vf->uuid);
-	write_file(path, "1");
-}
-
-static void kvm_vfio_add_group(struct kvm_vm *vm, struct vf *vf)
-{
-	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
-	struct kvm_device_attr attr = {
-		.group = KVM_DEV_VFIO_FILE,
-		.attr = KVM_DEV_VFIO_FILE_ADD,
-		.addr = (uint64_t)(unsigned long)&vf->group,
-	};
-
-	vm_ioctl(vm, KVM_CREATE_DEVICE, &cd);
-	TEST_ASSERT(!ioctl(cd.fd, KVM_SET_DEVICE_ATTR, &attr),
-		    "KVM_DEV_VFIO_FILE_ADD: %s", strerror(errno));
-}
 
 static int feature(struct vf *vf, uint32_t flags, void *data, size_t size)
 {
@@ -312,11 +121,7 @@ struct counts {
 static void sample(struct kvm_vcpu *vcpu, struct vf *vf, struct counts *c)
 {
 	c->exits = kvx_vcpu_stat(vcpu, "exits");
-	c->other_exits = kvx_vcpu_stat(vcpu, "irq_exits") +
-			 kvx_vcpu_stat(vcpu, "io_exits") +
-			 kvx_vcpu_stat(vcpu, "halt_exits") +
-			 kvx_vcpu_stat(vcpu, "request_irq_exits") +
-			 kvx_vcpu_stat(vcpu, "signal_exits");
+	c->other_exits = kvx_vcpu_other_exits(vcpu);
 	c->requests = vf_count(vf, "requests");
 }
 
@@ -489,8 +294,8 @@ int main(void)
 	size_t bytes;
 
 	ksft_print_header();
-	if (stat(TYPE_DIR, &st))
-		ksft_exit_skip("%s missing: kvx-mvf not loaded\n", TYPE_DIR);
+	if (stat(MVF_TYPE_DIR, &st))
+		ksft_exit_skip("%s missing: kvx-mvf not loaded\n", MVF_TYPE_DIR);
 	ksft_set_plan(3);
 
 	/* The group goes to the VM before the device opens: it sees KVM. */
@@ -498,11 +303,7 @@ int main(void)
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
 	kvm_vfio_add_group(vm, &vf);
 	vf_open(&vf);
-	vf.mbx_page = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
-			   MAP_SHARED, vf.device,
-			   vf.bar0_off + KVX_MVF_MBX_PAGE);
-	TEST_ASSERT(vf.mbx_page != MAP_FAILED, "mailbox mmap: %s",
-		    strerror(errno));
+	vf_map_mbx(&vf);
 	vm_set_user_memory_region(vm, MBX_SLOT, 0, MBX_GPA, getpagesize(),
 				  vf.mbx_page);
 	virt_pg_map(vm, MBX_GPA, MBX_GPA);

@@ -39,28 +39,18 @@
 #include "processor.h"
 #include "kselftest.h"
 #include "kvx_util.h"
+#include "mvf_util.h"
 
-#define PF_NAME		"kvx-mvf-pf0"
-#define TYPE_DIR	"/sys/class/mdev_bus/" PF_NAME \
-			"/mdev_supported_types/kvx-mvf-vf"
-#define MDEV_DIR	"/sys/bus/mdev/devices"
-#define DEBUGFS_DIR	"/sys/kernel/debug/kvx-mvf/" PF_NAME
+/* A wait yields (a ucall) every YIELD_SPINS reads, fails after MAX_YIELDS. */
+#define MVF_GUEST_YIELD		0x79
+#define MVF_GUEST_YIELD_SPINS	4096
+#define MVF_GUEST_MAX_YIELDS	20000
+#include "mvf_guest.h"
 
-#define MBX_GPA		0xc0000000ULL
-#define MBX_SLOT	10
-#define MBX_CTRL_OFF	(KVX_MVF_REG_VFMAILBOX - KVX_MVF_MBX_PAGE)
-#define MBX_MEM_OFF	(KVX_MVF_REG_VFMBMEM - KVX_MVF_MBX_PAGE)
-/* SET_MAC: header and two MAC words; stores: VFU, clear, 3 words, REQ... */
-#define MSG_LEN		3
-#define WRITES_PER_MSG	(MSG_LEN + 5)
 #define PHASE_MSGS	32
 /* Messages in all: RESET, SET_VLAN, three phases and the one in flight. */
 #define ALL_MSGS	(2 + 3 * PHASE_MSGS + 1)
 #define DEMO_VLAN	100
-/* A wait yields every YIELD_SPINS reads, and fails after MAX_YIELDS. */
-#define YIELD_SPINS	4096
-#define MAX_YIELDS	20000
-#define SYNC_YIELD	0x79
 
 /* Lines too long for one source line. */
 #define DEMO_MSG1 \
@@ -89,35 +79,7 @@ enum {
 	SYNC_AFTER,		/* PHASE_MSGS more on dst */
 };
 
-/* Guest side: mvf_kvm_test's VF driver, with yields while it waits. */
-
-static uint32_t *const mbx_ctrl = (uint32_t *)(MBX_GPA + MBX_CTRL_OFF);
-static uint32_t *const mbx_mem = (uint32_t *)(MBX_GPA + MBX_MEM_OFF);
-
-static void guest_wait(uint32_t mask, uint32_t want)
-{
-	uint64_t spins;
-
-	for (spins = 1; (READ_ONCE(*mbx_ctrl) & mask) != want; spins++) {
-		if (spins % YIELD_SPINS)
-			continue;
-		GUEST_ASSERT(spins / YIELD_SPINS < MAX_YIELDS);
-		GUEST_SYNC(SYNC_YIELD);
-	}
-}
-
-static void guest_post(const uint32_t *msg, unsigned int len)
-{
-	unsigned int i;
-
-	__atomic_fetch_or(mbx_ctrl, KVX_MVF_MBX_VFU, __ATOMIC_SEQ_CST);
-	GUEST_ASSERT(!(READ_ONCE(*mbx_ctrl) & KVX_MVF_MBX_PFU));
-	__atomic_fetch_and(mbx_ctrl, ~(KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK),
-			   __ATOMIC_SEQ_CST);
-	for (i = 0; i < len; i++)
-		WRITE_ONCE(mbx_mem[i], msg[i]);
-	__atomic_fetch_or(mbx_ctrl, KVX_MVF_MBX_REQ, __ATOMIC_SEQ_CST);
-}
+/* Guest side: mvf_guest.h's VF driver, with yields while it waits. */
 
 /* The reply must be the ACK of the request: id and payload echoed. */
 static void guest_reply(const uint32_t *msg, unsigned int len)
@@ -125,26 +87,12 @@ static void guest_reply(const uint32_t *msg, unsigned int len)
 	uint32_t reply[KVX_MVF_MBX_WORDS];
 	unsigned int i;
 
-	guest_wait(KVX_MVF_MBX_PFSTS, KVX_MVF_MBX_PFSTS);
-	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
-		reply[i] = READ_ONCE(mbx_mem[i]);
-	__atomic_fetch_and(mbx_ctrl, ~(KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK),
-			   __ATOMIC_SEQ_CST);
-	__atomic_fetch_or(mbx_ctrl, KVX_MVF_MBX_ACK, __ATOMIC_SEQ_CST);
-	guest_wait(KVX_MVF_MBX_ACK, 0);
+	guest_read_reply(reply);
 	GUEST_ASSERT_EQ(reply[0] & (KVX_MVF_MSG_ACK | KVX_MVF_MSG_NACK |
 				    KVX_MVF_MSG_ID_MASK),
 			KVX_MVF_MSG_ACK | (msg[0] & KVX_MVF_MSG_ID_MASK));
 	for (i = 1; i < len && msg[0] == KVX_MVF_MSG_SET_MAC; i++)
 		GUEST_ASSERT_EQ(reply[i], msg[i]);
-}
-
-/* Message n sets MAC 02:5a:n (little-endian n in the last four bytes). */
-static void mac_msg(uint32_t *msg, uint32_t n)
-{
-	msg[0] = KVX_MVF_MSG_SET_MAC;
-	msg[1] = 0x5a02 | (n & 0xffff) << 16;
-	msg[2] = n >> 16;
 }
 
 static void guest_set_macs(uint32_t first, uint32_t count)
@@ -187,62 +135,6 @@ static void guest_code(void)
 
 /* Host side: the VMM, and the PF's view through debugfs. */
 
-struct vf {
-	const char *name;
-	char uuid[40];
-	int container, group, device;
-	u64 bar0_off;
-	void *mbx_page;
-};
-
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static void read_file(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	TEST_ASSERT(fd >= 0, "%s: %s", path, strerror(errno));
-	n = read(fd, buf, size - 1);
-	TEST_ASSERT(n >= 0, "%s: %s", path, strerror(errno));
-	buf[n] = '\0';
-	close(fd);
-}
-
-/* The value of "key value" in the VF's debugfs config, or "". */
-static const char *vf_state(struct vf *vf, const char *key, char *val)
-{
-	char path[PATH_MAX], buf[2048], *line, *save;
-	size_t klen = strlen(key);
-
-	val[0] = '\0';
-	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/config", vf->uuid);
-	read_file(path, buf, sizeof(buf));
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		if (!strncmp(line, key, klen) && line[klen] == ' ')
-			snprintf(val, 128, "%s", line + klen + 1);
-	return val;
-}
-
-static uint64_t vf_count(struct vf *vf, const char *key)
-{
-	char val[128];
-
-	TEST_ASSERT(*vf_state(vf, key, val), "no %s in debugfs", key);
-	return strtoull(val, NULL, 0);
-}
-
 /* The mailbox mode as the PF reports it: "trapped" or "direct". */
 static const char *vf_mode(struct vf *vf)
 {
@@ -250,75 +142,21 @@ static const char *vf_mode(struct vf *vf)
 	static int i;
 	char path[PATH_MAX], *p = buf[i++ % 2];
 
-	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/mode", vf->uuid);
-	read_file(path, p, sizeof(buf[0]));
+	snprintf(path, sizeof(path), MVF_DEBUGFS_DIR "/%s/mode", vf->uuid);
+	TEST_ASSERT(!mvf_read_file(path, p, sizeof(buf[0])), "%s: %s", path,
+		    strerror(errno));
 	p[strcspn(p, "\n")] = '\0';
 	return p;
 }
 
-static void vf_set_mode(struct vf *vf, const char *mode)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/mode", vf->uuid);
-	TEST_ASSERT(!write_file(path, mode), "mode %s", mode);
-}
-
 /* Create, a container, the group; then KVM learns the group; then open. */
-static void vf_create(struct vf *vf, const char *name, int kvm_vfio)
+static void vf_create_for(struct vf *vf, const char *name, int kvm_vfio)
 {
-	struct vfio_region_info ri = {
-		.argsz = sizeof(ri), .index = VFIO_PCI_BAR0_REGION_INDEX,
-	};
-	struct kvm_device_attr attr = {
-		.group = KVM_DEV_VFIO_FILE, .attr = KVM_DEV_VFIO_FILE_ADD,
-		.addr = (uint64_t)(unsigned long)&vf->group,
-	};
-	char path[PATH_MAX], link[PATH_MAX];
-	ssize_t n;
-
+	vf_create(vf);
 	vf->name = name;
-	read_file("/proc/sys/kernel/random/uuid", vf->uuid, sizeof(vf->uuid));
-	vf->uuid[36] = '\0';
-	TEST_ASSERT(!write_file(TYPE_DIR "/create", vf->uuid), "create VF");
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/iommu_group", vf->uuid);
-	n = readlink(path, link, sizeof(link) - 1);
-	TEST_ASSERT(n > 0, "%s: %s", path, strerror(errno));
-	link[n] = '\0';
-
-	vf->container = open("/dev/vfio/vfio", O_RDWR);
-	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(link, '/') + 1);
-	vf->group = open(path, O_RDWR);
-	TEST_ASSERT(vf->container >= 0 && vf->group >= 0, "open VFIO: %s",
-		    strerror(errno));
-	TEST_ASSERT(!ioctl(vf->group, VFIO_GROUP_SET_CONTAINER, &vf->container) &&
-		    !ioctl(vf->container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU),
-		    "container: %s", strerror(errno));
-	TEST_ASSERT(!ioctl(kvm_vfio, KVM_SET_DEVICE_ATTR, &attr),
-		    "KVM_DEV_VFIO_FILE_ADD: %s", strerror(errno));
-
-	vf->device = ioctl(vf->group, VFIO_GROUP_GET_DEVICE_FD, vf->uuid);
-	TEST_ASSERT(vf->device >= 0 &&
-		    !ioctl(vf->device, VFIO_DEVICE_GET_REGION_INFO, &ri),
-		    "device: %s", strerror(errno));
-	vf->bar0_off = ri.offset;
-	vf->mbx_page = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
-			    MAP_SHARED, vf->device,
-			    vf->bar0_off + KVX_MVF_MBX_PAGE);
-	TEST_ASSERT(vf->mbx_page != MAP_FAILED, "mailbox mmap: %s",
-		    strerror(errno));
-}
-
-static void vf_destroy(struct vf *vf)
-{
-	char path[PATH_MAX];
-
-	munmap(vf->mbx_page, getpagesize());
-	close(vf->device);
-	close(vf->group);
-	close(vf->container);
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", vf->uuid);
-	write_file(path, "1");
+	kvm_vfio_add(kvm_vfio, vf);
+	vf_open(vf);
+	vf_map_mbx(vf);
 }
 
 /* The guest's memslot at MBX_GPA becomes @vf's mailbox page. */
@@ -378,12 +216,9 @@ struct phase {
 /* The guest's own exits: all but host interrupts and ucalls. */
 static uint64_t own_exits(struct kvm_vcpu *vcpu)
 {
-	return kvx_vcpu_stat(vcpu, "exits") -
-	       kvx_vcpu_stat(vcpu, "irq_exits") -
-	       kvx_vcpu_stat(vcpu, "io_exits") -
-	       kvx_vcpu_stat(vcpu, "halt_exits") -
-	       kvx_vcpu_stat(vcpu, "request_irq_exits") -
-	       kvx_vcpu_stat(vcpu, "signal_exits");
+	uint64_t exits = kvx_vcpu_stat(vcpu, "exits");
+
+	return exits - kvx_vcpu_other_exits(vcpu);
 }
 
 /* Run the guest to @stage, sleeping at its yields so the PF's work runs. */
@@ -395,7 +230,7 @@ static void run_phase(struct kvm_vcpu *vcpu, struct vf *vf, uint64_t stage,
 	uint64_t emulated = kvx_vcpu_stat(vcpu, "insn_emulation"), sync;
 
 	p->yields = 0;
-	while ((sync = kvx_run_sync(vcpu)) == SYNC_YIELD) {
+	while ((sync = kvx_run_sync(vcpu)) == MVF_GUEST_YIELD) {
 		p->yields++;
 		usleep(1000);
 	}
@@ -426,8 +261,8 @@ static bool same_config(struct vf *a, struct vf *b)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(keys); i++) {
-		vf_state(a, keys[i], va);
-		vf_state(b, keys[i], vb);
+		snprintf(va, sizeof(va), "%s", vf_state(a, keys[i]));
+		snprintf(vb, sizeof(vb), "%s", vf_state(b, keys[i]));
 		ksft_print_msg("  %-8s %s: %-20s %s: %s\n", keys[i], a->name, va,
 			       b->name, vb);
 		same &= !strcmp(va, vb);
@@ -437,7 +272,6 @@ static bool same_config(struct vf *a, struct vf *b)
 
 int main(void)
 {
-	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
 	struct vfio_precopy_info info = { .argsz = sizeof(info) };
 	struct vf src = {}, dst = {};
 	size_t initial, dirty, final;
@@ -446,19 +280,19 @@ int main(void)
 	struct kvm_vm *vm;
 	char mac[32], val[128];
 	struct stat st;
+	int fd, kvm_vfio;
 	bool ok;
-	int fd;
 
 	ksft_print_header();
-	if (stat(TYPE_DIR, &st))
-		ksft_exit_skip("%s missing: kvx-mvf not loaded\n", TYPE_DIR);
+	if (stat(MVF_TYPE_DIR, &st))
+		ksft_exit_skip("%s missing: kvx-mvf not loaded\n", MVF_TYPE_DIR);
 	ksft_set_plan(5);
 
 	/* Both VFs' groups go to the VM's VFIO-KVM device before opening. */
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
-	vm_ioctl(vm, KVM_CREATE_DEVICE, &cd);
-	vf_create(&src, "src", cd.fd);
-	vf_create(&dst, "dst", cd.fd);
+	kvm_vfio = kvm_vfio_create(vm);
+	vf_create_for(&src, "src", kvm_vfio);
+	vf_create_for(&dst, "dst", kvm_vfio);
 	vm_set_user_memory_region(vm, MBX_SLOT, 0, MBX_GPA, getpagesize(),
 				  src.mbx_page);
 	virt_pg_map(vm, MBX_GPA, MBX_GPA);
@@ -466,7 +300,7 @@ int main(void)
 	/* The PF operator's choice on both sides: DIRECT (not migrated). */
 	vf_set_mode(&src, "direct");
 	vf_set_mode(&dst, "direct");
-	ksft_print_msg(DEMO_MSG2, PF_NAME, src.uuid, MBX_GPA, dst.uuid);
+	ksft_print_msg(DEMO_MSG2, MVF_PF_NAME, src.uuid, MBX_GPA, dst.uuid);
 
 	/* 1. Before: RUNNING, DIRECT, nothing traps. */
 	run_phase(vcpu, &src, SYNC_WARM, &p);
@@ -548,11 +382,13 @@ int main(void)
 	     !p.trapped && !p.emulated &&
 	     p.requests == PHASE_MSGS &&
 	     vf_count(&dst, "requests") == ALL_MSGS &&
-	     !strcmp(vf_state(&dst, "mac", val), mac) &&
+	     !strcmp(vf_state(&dst, "mac"), mac) &&
 	     !vf_count(&dst, "nacks") && !vf_count(&dst, "protocol_errors");
+	/* A copy: vf_count() below reuses vf_state()'s buffer. */
+	snprintf(val, sizeof(val), "%s", vf_state(&dst, "mac"));
 	ksft_test_result(ok, DEMO_RESULT5, vf_mode(&dst), (double)p.exits / PHASE_MSGS,
 			 (unsigned long)vf_count(&dst, "requests"), ALL_MSGS,
-			 vf_state(&dst, "mac", val));
+			 val);
 
 	vf_destroy(&dst);
 	vf_destroy(&src);

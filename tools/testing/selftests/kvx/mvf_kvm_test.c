@@ -35,24 +35,11 @@
 #include "processor.h"
 #include "kselftest.h"
 #include "kvx_util.h"
+#include "mvf_guest.h"
 #include "mvf_util.h"
 
-/* Where the guest sees the mailbox page, and its memslot. */
-#define MBX_GPA		0xc0000000ULL
-#define MBX_SLOT	10
-
-#define MBX_CTRL_OFF	(KVX_MVF_REG_VFMAILBOX - KVX_MVF_MBX_PAGE)
-#define MBX_MEM_OFF	(KVX_MVF_REG_VFMBMEM - KVX_MVF_MBX_PAGE)
-/* SET_MAC: header and two MAC words. */
-#define MSG_LEN		3
-/* Guest stores per message: VFU, clear, MSG_LEN words, REQ, clear, ACK. */
-#define WRITES_PER_MSG	(MSG_LEN + 5)
 #define PHASE_MSGS	64
 #define SWITCH_MSGS	400
-/* A bound on a wait, in reads; no PAUSE, which can exit (PLE). */
-#define GUEST_SPINS	BIT_ULL(30)
-
-#define ACKED(id)	(KVX_MVF_MSG_ACK | KVX_MVF_MSG_CTS | (id))
 
 enum {
 	SYNC_RESET_DONE = 1,
@@ -64,65 +51,16 @@ enum {
 
 /* Guest side: the VF driver. */
 
-/* Single loads and stores (READ_ONCE/WRITE_ONCE), locked RMWs for VFMAILBOX. */
-static uint32_t *const mbx_ctrl = (uint32_t *)(MBX_GPA + MBX_CTRL_OFF);
-static uint32_t *const mbx_mem = (uint32_t *)(MBX_GPA + MBX_MEM_OFF);
-
-static void guest_wait(uint32_t mask, uint32_t want)
-{
-	uint64_t spins;
-
-	for (spins = 0; (READ_ONCE(*mbx_ctrl) & mask) != want; spins++)
-		GUEST_ASSERT(spins < GUEST_SPINS);
-}
-
-static void guest_xfer(const uint32_t *msg, unsigned int len,
-		       uint32_t *reply)
-{
-	unsigned int i;
-
-	__atomic_fetch_or(mbx_ctrl, KVX_MVF_MBX_VFU, __ATOMIC_SEQ_CST);
-	GUEST_ASSERT(!(READ_ONCE(*mbx_ctrl) & KVX_MVF_MBX_PFU));
-	__atomic_fetch_and(mbx_ctrl, ~(KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK),
-			   __ATOMIC_SEQ_CST);
-	for (i = 0; i < len; i++)
-		WRITE_ONCE(mbx_mem[i], msg[i]);
-	__atomic_fetch_or(mbx_ctrl, KVX_MVF_MBX_REQ, __ATOMIC_SEQ_CST);
-
-	guest_wait(KVX_MVF_MBX_PFSTS, KVX_MVF_MBX_PFSTS);
-	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
-		reply[i] = READ_ONCE(mbx_mem[i]);
-	__atomic_fetch_and(mbx_ctrl, ~(KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK),
-			   __ATOMIC_SEQ_CST);
-	__atomic_fetch_or(mbx_ctrl, KVX_MVF_MBX_ACK, __ATOMIC_SEQ_CST);
-	guest_wait(KVX_MVF_MBX_ACK, 0);
-}
-
-/* Message n sets MAC 02:5a:n (little-endian n in the last four bytes). */
-static uint32_t mac_word0(uint32_t n)
-{
-	return 0x5a02 | (n & 0xffff) << 16;
-}
-
-static uint32_t mac_word1(uint32_t n)
-{
-	return n >> 16;
-}
-
 /* Each reply must be the ACK of exactly its request: nothing lost or mixed. */
 static void guest_set_macs(uint32_t first, uint32_t count)
 {
-	uint32_t msg[MSG_LEN], reply[KVX_MVF_MBX_WORDS];
+	uint32_t reply[KVX_MVF_MBX_WORDS];
 	uint32_t n, i;
 
 	for (n = first; n < first + count; n++) {
-		msg[0] = KVX_MVF_MSG_SET_MAC;
-		msg[1] = mac_word0(n);
-		msg[2] = mac_word1(n);
-		guest_xfer(msg, MSG_LEN, reply);
-		GUEST_ASSERT_EQ(reply[0], ACKED(KVX_MVF_MSG_SET_MAC));
-		GUEST_ASSERT_EQ(reply[1], msg[1]);
-		GUEST_ASSERT_EQ(reply[2], msg[2]);
+		guest_set_mac(n, reply);
+		GUEST_ASSERT_EQ(reply[1], mac_word0(n));
+		GUEST_ASSERT_EQ(reply[2], mac_word1(n));
 		for (i = MSG_LEN; i < KVX_MVF_MBX_WORDS; i++)
 			GUEST_ASSERT_EQ(reply[i], 0);
 	}
@@ -130,10 +68,7 @@ static void guest_set_macs(uint32_t first, uint32_t count)
 
 static void guest_code(void)
 {
-	uint32_t msg = KVX_MVF_MSG_RESET, reply[KVX_MVF_MBX_WORDS];
-
-	guest_xfer(&msg, 1, reply);
-	GUEST_ASSERT_EQ(reply[0], ACKED(KVX_MVF_MSG_RESET));
+	guest_reset();
 	GUEST_SYNC(SYNC_RESET_DONE);
 	guest_set_macs(0, PHASE_MSGS);
 	GUEST_SYNC(SYNC_TRAPPED_DONE);
@@ -242,11 +177,7 @@ struct counts {
 static void sample(struct kvm_vcpu *vcpu, struct vf *vf, struct counts *c)
 {
 	c->exits = kvx_vcpu_stat(vcpu, "exits");
-	c->other_exits = kvx_vcpu_stat(vcpu, "irq_exits") +
-			 kvx_vcpu_stat(vcpu, "io_exits") +
-			 kvx_vcpu_stat(vcpu, "halt_exits") +
-			 kvx_vcpu_stat(vcpu, "request_irq_exits") +
-			 kvx_vcpu_stat(vcpu, "signal_exits");
+	c->other_exits = kvx_vcpu_other_exits(vcpu);
 	c->emulated = kvx_vcpu_stat(vcpu, "insn_emulation");
 	c->writes = vf_count(vf, "trapped_writes");
 	c->requests = vf_count(vf, "requests");

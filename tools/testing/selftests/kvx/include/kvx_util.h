@@ -14,6 +14,12 @@
 uint64_t kvx_vcpu_stat(struct kvm_vcpu *vcpu, const char *name);
 
 /*
+ * The vCPU's exits that are not the guest's own doing: host interrupts,
+ * ucalls (I/O), halts, requests and signals.
+ */
+uint64_t kvx_vcpu_other_exits(struct kvm_vcpu *vcpu);
+
+/*
  * Read a module parameter from /sys/module/MODULE/parameters/PARAM into buf.
  * Returns false if the module or the parameter does not exist.
  */

@@ -18,6 +18,7 @@
 #define MVF_DEBUGFS_DIR	"/sys/kernel/debug/kvx-mvf/" MVF_PF_NAME
 
 struct vf {
+	const char *name;	/* for messages, or NULL */
 	char uuid[40];
 	int container;
 	int group;
@@ -41,10 +42,18 @@ void vf_set_mode(struct vf *vf, const char *mode);
 void vf_create(struct vf *vf);
 /* Open the device (an FLR) and find BAR0's region offset. */
 void vf_open(struct vf *vf);
+/* Map the mailbox page (BAR0 page 1) at vf->mbx_page. */
+void vf_map_mbx(struct vf *vf);
 /* Unmap, close everything and remove the VF. */
 void vf_destroy(struct vf *vf);
 
-/* The group, then the device, as QEMU does it: the device sees the VM. */
+/*
+ * The group, then the device, as QEMU does it: the device sees the VM.
+ * A VM has one VFIO-KVM device (kvm_vfio_create()), for all its groups.
+ */
+int kvm_vfio_create(struct kvm_vm *vm);
+void kvm_vfio_add(int kvm_vfio, struct vf *vf);
+/* Both, for a VM of one VF. */
 void kvm_vfio_add_group(struct kvm_vm *vm, struct vf *vf);
 
 #endif /* SELFTEST_MVF_UTIL_H */

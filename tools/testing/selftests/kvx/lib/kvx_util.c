@@ -36,6 +36,15 @@ uint64_t kvx_vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
 	return data;
 }
 
+uint64_t kvx_vcpu_other_exits(struct kvm_vcpu *vcpu)
+{
+	return kvx_vcpu_stat(vcpu, "irq_exits") +
+	       kvx_vcpu_stat(vcpu, "io_exits") +
+	       kvx_vcpu_stat(vcpu, "halt_exits") +
+	       kvx_vcpu_stat(vcpu, "request_irq_exits") +
+	       kvx_vcpu_stat(vcpu, "signal_exits");
+}
+
 bool kvx_module_param(const char *module, const char *param, char *buf,
 		      size_t size)
 {

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <linux/kvx_mvf.h>
 #include <linux/vfio.h>
 
 #include "mvf_util.h"
@@ -52,7 +53,7 @@ int mvf_read_file(const char *path, char *buf, size_t size)
 const char *vf_state(struct vf *vf, const char *key)
 {
 	static __thread char val[128];
-	char path[PATH_MAX], buf[1024], *line, *save;
+	char path[PATH_MAX], buf[2048], *line, *save;
 	size_t klen = strlen(key);
 
 	val[0] = '\0';
@@ -129,6 +130,15 @@ void vf_open(struct vf *vf)
 	vf->bar0_off = ri.offset;
 }
 
+void vf_map_mbx(struct vf *vf)
+{
+	vf->mbx_page = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+			    MAP_SHARED, vf->device,
+			    vf->bar0_off + KVX_MVF_MBX_PAGE);
+	TEST_ASSERT(vf->mbx_page != MAP_FAILED, "mailbox mmap: %s",
+		    strerror(errno));
+}
+
 void vf_destroy(struct vf *vf)
 {
 	char path[PATH_MAX];
@@ -142,16 +152,27 @@ void vf_destroy(struct vf *vf)
 	mvf_write_file(path, "1");
 }
 
-void kvm_vfio_add_group(struct kvm_vm *vm, struct vf *vf)
+int kvm_vfio_create(struct kvm_vm *vm)
 {
 	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
+
+	vm_ioctl(vm, KVM_CREATE_DEVICE, &cd);
+	return cd.fd;
+}
+
+void kvm_vfio_add(int kvm_vfio, struct vf *vf)
+{
 	struct kvm_device_attr attr = {
 		.group = KVM_DEV_VFIO_FILE,
 		.attr = KVM_DEV_VFIO_FILE_ADD,
 		.addr = (uint64_t)(unsigned long)&vf->group,
 	};
 
-	vm_ioctl(vm, KVM_CREATE_DEVICE, &cd);
-	TEST_ASSERT(!ioctl(cd.fd, KVM_SET_DEVICE_ATTR, &attr),
+	TEST_ASSERT(!ioctl(kvm_vfio, KVM_SET_DEVICE_ATTR, &attr),
 		    "KVM_DEV_VFIO_FILE_ADD: %s", strerror(errno));
+}
+
+void kvm_vfio_add_group(struct kvm_vm *vm, struct vf *vf)
+{
+	kvm_vfio_add(kvm_vfio_create(vm), vf);
 }
