@@ -30,12 +30,20 @@ struct kvx_wtrace_consumer_ops {
 #define KVX_WTRACE_BATCH	64
 
 /*
- * Filled by the consumer: @ops.  The rest belongs to kvx, under
+ * kvx_wtrace_consumer.flags.  NO_EXITS: register only where writes are
+ * logged without a VM exit (PML); elsewhere kvx_wtrace_register() fails
+ * with -EOPNOTSUPP and the consumer does without (e.g. keeps polling).
+ */
+#define KVX_WTRACE_CONSUMER_NO_EXITS	(1U << 0)
+
+/*
+ * Filled by the consumer: @ops and @flags.  The rest belongs to kvx, under
  * kvm->slots_lock: @gfns holds the consumer's traced GFNs, marked while
  * written and not yet reported to it.
  */
 struct kvx_wtrace_consumer {
 	const struct kvx_wtrace_consumer_ops *ops;
+	unsigned int flags;		/* KVX_WTRACE_CONSUMER_* */
 	struct list_head node;
 	struct xarray gfns;
 };

@@ -594,7 +594,7 @@ static struct kvx_wtrace *kvx_wtrace_of(struct kvm *kvm,
 /**
  * kvx_wtrace_register - start a consumer of @kvm's write tracing
  * @kvm: the VM; the caller holds a reference until kvx_wtrace_unregister()
- * @c: the consumer, @c->ops set
+ * @c: the consumer, @c->ops and @c->flags set
  *
  * The consumer traces nothing yet.  If userspace has not enabled tracing,
  * it is enabled in the best mode the host has (PML, else WRPROT) for as
@@ -602,8 +602,10 @@ static struct kvx_wtrace *kvx_wtrace_of(struct kvm *kvm,
  * still enable it in that mode.
  *
  * Context: process; takes and releases kvm->slots_lock.
- * Return: 0; -EOPNOTSUPP if the host cannot trace writes (no TDP MMU);
- * -ENOMEM.
+ * Return: 0; -EINVAL for unknown @c->flags; -EOPNOTSUPP if the host cannot
+ * trace writes (no TDP MMU), or with KVX_WTRACE_CONSUMER_NO_EXITS if it
+ * cannot do so without exits (no PML, or userspace traces in another
+ * mode); -ENOMEM.
  */
 int kvx_wtrace_register(struct kvm *kvm, struct kvx_wtrace_consumer *c)
 {
@@ -611,11 +613,20 @@ int kvx_wtrace_register(struct kvm *kvm, struct kvx_wtrace_consumer *c)
 	u32 modes = kvx_wtrace_modes();
 	int r = 0;
 
-	if (!modes)
+	if (c->flags & ~KVX_WTRACE_CONSUMER_NO_EXITS)
+		return -EINVAL;
+	if (!modes || ((c->flags & KVX_WTRACE_CONSUMER_NO_EXITS) &&
+		       !(modes & BIT(KVX_WTRACE_PML))))
 		return -EOPNOTSUPP;
 
 	mutex_lock(&kvm->slots_lock);
 	wt = kvm->arch.kvx_wtrace;
+	/* Userspace chose another mode first. */
+	r = -EOPNOTSUPP;
+	if (wt && (c->flags & KVX_WTRACE_CONSUMER_NO_EXITS) &&
+	    wt->mode != KVX_WTRACE_PML)
+		goto out;
+	r = 0;
 	if (!wt) {
 		wt = kvx_wtrace_create(kvm, modes & BIT(KVX_WTRACE_PML) ?
 					    KVX_WTRACE_PML : KVX_WTRACE_WRPROT);

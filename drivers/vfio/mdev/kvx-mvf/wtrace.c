@@ -71,6 +71,11 @@ static int kvx_mvf_wtrace_register(struct kvx_mvf_wtrace *wt,
 		goto err_put_symbols;
 
 	wt->consumer.ops = &kvx_mvf_wtrace_ops;
+	/*
+	 * Polling the page costs no exit; tracing without PML costs one per
+	 * harvest that saw a write.  DIRECT mode is there to cost none.
+	 */
+	wt->consumer.flags = KVX_WTRACE_CONSUMER_NO_EXITS;
 	ret = reg(kvm, &wt->consumer);
 	if (ret)
 		goto err_put_symbols;
