@@ -8,6 +8,7 @@
 #ifndef _LINUX_KVX_WTRACE_H
 #define _LINUX_KVX_WTRACE_H
 
+#include <linux/bits.h>
 #include <linux/kvm_types.h>
 #include <linux/list.h>
 #include <linux/types.h>
@@ -34,7 +35,7 @@ struct kvx_wtrace_consumer_ops {
  * logged without a VM exit (PML); elsewhere kvx_wtrace_register() fails
  * with -EOPNOTSUPP and the consumer does without (e.g. keeps polling).
  */
-#define KVX_WTRACE_CONSUMER_NO_EXITS	(1U << 0)
+#define KVX_WTRACE_CONSUMER_NO_EXITS	BIT(0)
 
 /*
  * Filled by the consumer: @ops and @flags.  The rest belongs to kvx, under
