@@ -35,8 +35,13 @@
 #include "processor.h"
 #include "kselftest.h"
 #include "kvx_util.h"
-#include "mvf_guest.h"
 #include "mvf_util.h"
+
+/* A wait yields (a ucall) every YIELD_SPINS reads, fails after MAX_YIELDS. */
+#define MVF_GUEST_YIELD		0x79
+#define MVF_GUEST_YIELD_SPINS	4096
+#define MVF_GUEST_MAX_YIELDS	20000
+#include "mvf_guest.h"
 
 #define PHASE_MSGS	256
 
@@ -132,7 +137,9 @@ static uint64_t phase_exits(struct kvm_vcpu *vcpu, struct vf *vf,
 	uint64_t sync;
 
 	sample(vcpu, vf, &a);
-	sync = kvx_run_sync(vcpu);
+	/* Yields are ucalls (not counted): the PF's poller runs meanwhile. */
+	while ((sync = kvx_run_sync(vcpu)) == MVF_GUEST_YIELD)
+		usleep(1000);
 	TEST_ASSERT(sync == stage, "guest at stage %lu, want %lu",
 		    (unsigned long)sync, (unsigned long)stage);
 	sample(vcpu, vf, &b);
@@ -144,11 +151,13 @@ static uint64_t phase_exits(struct kvm_vcpu *vcpu, struct vf *vf,
 
 static double bench_mailbox(struct kvm_vcpu *vcpu, struct vf *vf)
 {
-	uint64_t trapped, direct;
+	uint64_t trapped, direct, sync;
 	double ratio;
 
 	TEST_ASSERT(vf_count(vf, "write_tracked") == 1, "not tracked");
-	TEST_ASSERT(kvx_run_sync(vcpu) == SYNC_RESET_DONE, "guest RESET");
+	while ((sync = kvx_run_sync(vcpu)) == MVF_GUEST_YIELD)
+		usleep(1000);
+	TEST_ASSERT(sync == SYNC_RESET_DONE, "guest RESET");
 	trapped = phase_exits(vcpu, vf, SYNC_TRAPPED_DONE);
 	vf_set_mode(vf, "direct");
 	direct = phase_exits(vcpu, vf, SYNC_DIRECT_DONE);
