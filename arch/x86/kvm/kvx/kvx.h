@@ -15,6 +15,7 @@
 struct kvm;
 struct kvm_vcpu;
 struct kvm_enable_cap;
+struct kvm_memory_slot;
 struct kvm_page_fault;
 union kvm_cpu_role;
 
@@ -62,6 +63,8 @@ int kvx_window_hypercall(struct kvm_vcpu *vcpu, unsigned long id,
 void kvx_windows_destroy_slot(struct kvm *kvm);
 void kvx_windows_init(void);
 void kvx_window_fix_rsp(struct kvm_vcpu *vcpu);
+void kvx_window_leave_for_events(struct kvm_vcpu *vcpu);
+void kvx_prepare_memory_region(struct kvm *kvm, struct kvm_memory_slot *new);
 
 /* kvm.ko, mmu/mmu.c: roots and faults. */
 u16 kvx_role_view(struct kvm_vcpu *vcpu, union kvm_cpu_role cpu_role);

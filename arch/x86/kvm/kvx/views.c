@@ -32,9 +32,14 @@ struct kvx_views_vendor kvx_vendor;
 void kvx_views_set_vendor(const struct kvx_views_vendor *v)
 {
 	kvx_vendor = *v;
-	/* Hyper-V's remote TLB flushes are per root; views do not track them. */
-	if (kvm_x86_ops.flush_remote_tlbs)
+	/*
+	 * Hyper-V's remote TLB flushes are per root and views do not track
+	 * them: no VMFUNC, and a switch flushes the new root's TLB entries.
+	 */
+	if (kvm_x86_ops.flush_remote_tlbs) {
 		kvx_vendor.vmfunc = false;
+		kvx_vendor.root_tagged_tlb = false;
+	}
 }
 EXPORT_SYMBOL_GPL(kvx_views_set_vendor);
 
@@ -108,8 +113,16 @@ static int kvx_views_enable(struct kvm *kvm, struct kvm_enable_cap *cap)
 	if (kvm->created_vcpus)
 		goto out;
 	if (!n) {
-		/* Off again before any vCPU ran: nothing refers to it. */
+		/*
+		 * Windows own a memslot, and hidden slots are view-only in
+		 * KVM's memslots: both stay until the VM goes.
+		 */
 		kv = kvm->arch.kvx;
+		if (kv && (kv->windows || atomic_read(&kv->nr_slot_views))) {
+			kv = NULL;
+			goto out;
+		}
+		/* Off again before any vCPU ran: nothing refers to it. */
 		kvm->arch.kvx = NULL;
 		r = 0;
 		goto out;
@@ -202,6 +215,7 @@ u16 kvx_role_view(struct kvm_vcpu *vcpu, union kvm_cpu_role cpu_role)
 	return vv ? vv->active : 0;
 }
 
+/* Is the vCPU on the MMU whose roots are views (L1, not in SMM)? */
 static bool kvx_views_mmu(struct kvm_vcpu *vcpu)
 {
 	struct kvm_mmu *mmu = vcpu->arch.mmu;
@@ -369,6 +383,28 @@ void kvx_window_leave(struct kvm_vcpu *vcpu)
 	++vcpu->stat.kvx_window_leaves;
 }
 EXPORT_SYMBOL_GPL(kvx_window_leave);
+
+/*
+ * kvm_check_and_inject_events(), first: no event is delivered inside a
+ * window view, where the guest's IDT could send it to any trampoline
+ * instruction (subpage.rst 3.1).  A vCPU found there (it took an EPT
+ * violation and is about to re-enter) moves to view 0 and gets its own
+ * stack back.  The view switch is a request, so what this round injects is
+ * cancelled before entry and injected again, in view 0, in the next.
+ */
+void kvx_window_leave_for_events(struct kvm_vcpu *vcpu)
+{
+	struct kvx_view_vcpu *vv;
+
+	if (likely(!kvx_views_on(vcpu->kvm)))
+		return;
+	vv = kvx_view_vcpu(vcpu);
+	if (!vv || !vv->active || !kvx_is_window_view(kvx_views(vcpu->kvm),
+							vv->active))
+		return;
+	kvx_window_leave(vcpu);
+	kvx_window_fix_rsp(vcpu);
+}
 
 int kvx_view_hypercall(struct kvm_vcpu *vcpu, unsigned long flags,
 		       unsigned long view, int cpl)
@@ -563,13 +599,20 @@ int kvx_views_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	u8 deny = 0;
 	u16 view;
 
-	if (likely(!kv) || !kvx_views_mmu(vcpu))
+	if (likely(!kv))
 		return RET_PF_CONTINUE;
-	view = root_to_sp(vcpu->arch.mmu->root.hpa)->role.view;
-
-	ws = kvx_vmfunc_windows(vcpu->kvm);
-	if (unlikely(ws && test_bit(view, &ws->live_views)))
-		return kvx_window_view_faultin(vcpu, kv, ws, view, fault);
+	if (kvx_views_mmu(vcpu)) {
+		view = root_to_sp(vcpu->arch.mmu->root.hpa)->role.view;
+		ws = kvx_vmfunc_windows(vcpu->kvm);
+		if (unlikely(ws && test_bit(view, &ws->live_views)))
+			return kvx_window_view_faultin(vcpu, kv, ws, view, fault);
+	} else {
+		/*
+		 * SMM and L2 (nested) run under view 0's policy (views.rst
+		 * 2.6): they are not a way around it.
+		 */
+		view = 0;
+	}
 
 	if (fault->slot && !kvx_slot_in_view(kv, fault->slot, view)) {
 		/*
@@ -584,6 +627,13 @@ int kvx_views_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 						   fault->exec ? KVX_VIEW_ACCESS_EXEC :
 						   KVX_VIEW_ACCESS_READ, 0,
 						   KVX_VIEW_FAULT_HIDDEN);
+		/*
+		 * As KVM does for a GPA without a slot: an instruction the
+		 * emulator cannot run then exits to the VMM rather than being
+		 * retried in the guest forever.
+		 */
+		if (vcpu->arch.mmu->root_role.direct)
+			vcpu_cache_mmio_info(vcpu, 0, fault->gfn, ACC_ALL);
 		return RET_PF_EMULATE;
 	}
 
@@ -591,6 +641,16 @@ int kvx_views_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	need = fault->exec ? KVX_VIEW_ACCESS_EXEC :
 	       fault->write ? KVX_VIEW_ACCESS_WRITE : KVX_VIEW_ACCESS_READ;
 	if (!(allowed & need)) {
+		if (fault->prefetch)
+			return RET_PF_SPURIOUS;
+		return kvx_view_fault_exit(vcpu, fault, view, need, allowed, 0);
+	}
+	/*
+	 * Shadow pages (L2 on nested EPT/NPT) do not take kvx_acc_deny: a
+	 * GFN view 0 restricts is never mapped there, every access exits.
+	 */
+	if (!vcpu->arch.mmu->root_role.direct &&
+	    allowed != KVX_VIEW_ACCESS_RWX) {
 		if (fault->prefetch)
 			return RET_PF_SPURIOUS;
 		return kvx_view_fault_exit(vcpu, fault, view, need, allowed, 0);
@@ -619,9 +679,10 @@ bool kvx_view_denies_write(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	struct kvx_views *kv = kvx_views(vcpu->kvm);
 	u16 view;
 
-	if (likely(!kv) || !kvx_views_mmu(vcpu))
+	if (likely(!kv))
 		return false;
-	view = root_to_sp(vcpu->arch.mmu->root.hpa)->role.view;
+	view = kvx_views_mmu(vcpu) ?
+	       root_to_sp(vcpu->arch.mmu->root.hpa)->role.view : 0;
 	return !(kvx_view_access(kv, view, fault->gfn) & KVX_VIEW_ACCESS_WRITE);
 }
 
@@ -652,6 +713,19 @@ static unsigned long kvx_tree_count(struct maple_tree *mt)
 	mt_for_each(mt, e, index, ULONG_MAX)
 		n++;
 	return n;
+}
+
+/* Would a gap at [first, last] cut one entry of @mt in two?  kv->lock held. */
+static bool kvx_tree_splits(struct maple_tree *mt, unsigned long first,
+			    unsigned long last)
+{
+	MA_STATE(mas, mt, first, first);
+	bool ret;
+
+	rcu_read_lock();
+	ret = mas_walk(&mas) && mas.index < first && mas.last > last;
+	rcu_read_unlock();
+	return ret;
 }
 
 static int kvx_set_view_access(struct kvm *kvm, struct kvx_views *kv,
@@ -688,9 +762,14 @@ static int kvx_set_view_access(struct kvm *kvm, struct kvx_views *kv,
 		xa_mk_value(a.access);
 
 	mutex_lock(&kv->lock);
-	/* A store can split one range in three: at most two more. */
+	/*
+	 * A store can split one range in three: at most two more.  INHERIT
+	 * stores a gap, which splits one range in two when inside it.
+	 */
 	r = -ENOSPC;
-	if (entry && view->nr_ranges + 2 > KVX_VIEW_MAX_RANGES)
+	if (entry ? view->nr_ranges + 2 > KVX_VIEW_MAX_RANGES :
+	    view->nr_ranges + 1 > KVX_VIEW_MAX_RANGES &&
+	    kvx_tree_splits(&view->access, a.gfn, a.gfn + a.npages - 1))
 		goto out;
 	r = mtree_store_range(&view->access, a.gfn, a.gfn + a.npages - 1,
 			      entry, GFP_KERNEL_ACCOUNT);
@@ -701,6 +780,21 @@ static int kvx_set_view_access(struct kvm *kvm, struct kvx_views *kv,
 out:
 	mutex_unlock(&kv->lock);
 	return r;
+}
+
+/*
+ * kvm_arch_prepare_memory_region(), slots_lock held: a slot hidden from
+ * view 0 is view-only, out of reach of KVM's own accesses (KVX_MEMSLOT_VIEW_ONLY).
+ * Whether a slot is hidden from view 0 is fixed while it exists
+ * (kvx_set_slot_views()), so the flag never changes under a gfn cache.
+ */
+void kvx_prepare_memory_region(struct kvm *kvm, struct kvm_memory_slot *new)
+{
+	struct kvx_views *kv = kvx_views(kvm);
+
+	new->flags &= ~KVX_MEMSLOT_VIEW_ONLY;
+	if (kv && !kvx_slot_in_view(kv, new, 0))
+		new->flags |= KVX_MEMSLOT_VIEW_ONLY;
 }
 
 /*
@@ -751,6 +845,15 @@ static int kvx_set_slot_views(struct kvm *kvm, struct kvx_views *kv,
 	mutex_lock(&kv->lock);
 	r = kvx_slot_views_busy(kv, &s);
 	if (r)
+		goto out;
+	/*
+	 * Whether view 0, and with it KVM's own accesses, sees a slot is
+	 * decided before the slot exists (gfn caches hold its address).
+	 */
+	slot = id_to_memslot(__kvm_memslots(kvm, as_id), id);
+	r = -EBUSY;
+	if (slot && !(slot->flags & KVX_MEMSLOT_VIEW_ONLY) !=
+		    (s.views == KVX_SLOT_VIEWS_ALL || (s.views & BIT(0))))
 		goto out;
 	if (s.views == KVX_SLOT_VIEWS_ALL) {
 		old = xa_erase(&kv->slot_views, s.slot);

@@ -262,6 +262,13 @@ int kvx_windows_enable(struct kvm *kvm, struct kvm_enable_cap *cap)
 	ws->tramp_gpa = gpa;
 	ws->tramp_hva = hva;
 	ws->mode = mode;
+	/*
+	 * Virtual-interrupt delivery would hand the guest an interrupt inside
+	 * a window view without a VM exit (subpage.rst 3.1).  No vCPU exists
+	 * yet, so each is created with APICv off.
+	 */
+	if (mode == KVX_SUBPAGE_MODE_VMFUNC)
+		kvm_set_apicv_inhibit(kvm, APICV_INHIBIT_REASON_KVX_WINDOWS);
 	mutex_lock(&kv->lock);
 	/* Pairs with the acquire in kvx_vmfunc_windows(). */
 	smp_store_release(&kv->windows, ws);
