@@ -57,6 +57,7 @@ void kvx_destroy_vm(struct kvm *kvm);
 int kvx_view_hypercall(struct kvm_vcpu *vcpu, unsigned long flags,
 		       unsigned long view, int cpl);
 bool kvx_view_gpa_hidden(struct kvm_vcpu *vcpu, gpa_t gpa);
+bool kvx_gpa_view_only(struct kvm_vcpu *vcpu, gpa_t gpa);
 int kvx_window_hypercall(struct kvm_vcpu *vcpu, unsigned long id,
 			 unsigned long desc, unsigned long value,
 			 unsigned long offset, int cpl);

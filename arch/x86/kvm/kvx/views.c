@@ -703,6 +703,21 @@ bool kvx_view_gpa_hidden(struct kvm_vcpu *vcpu, gpa_t gpa)
 	return !kvx_slot_in_view(kv, slot, view);
 }
 
+/*
+ * The emulator's guest accesses (read_std/write_std): did @gpa fail because
+ * it is view-only?  Then the instruction is refused (an emulation failure
+ * exits to the VMM) instead of being retried forever.
+ */
+bool kvx_gpa_view_only(struct kvm_vcpu *vcpu, gpa_t gpa)
+{
+	struct kvm_memory_slot *slot;
+
+	if (likely(!kvx_views_on(vcpu->kvm)))
+		return false;
+	slot = kvm_vcpu_gfn_to_memslot(vcpu, gpa_to_gfn(gpa));
+	return slot && (slot->flags & KVX_MEMSLOT_VIEW_ONLY);
+}
+
 /* ---- VM ioctls ---- */
 
 static unsigned long kvx_tree_count(struct maple_tree *mt)

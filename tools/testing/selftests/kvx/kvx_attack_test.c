@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvx attack tests: a hostile guest against a sub-page window.
+ *
+ * Each case is written as the attacker would write it.  The window is one
+ * page whose first 256 bytes the guest may read and write through the
+ * trampoline; every other byte is a secret the guest must never read or
+ * change.  The page is hidden from view 0, so a plain access traps to the
+ * VMM (this test), which refuses forbidden offsets as QEMU would for a
+ * trapped BAR page.  After each case the host compares the whole page with
+ * its copy (through the backing memory, not through KVM), and checks that
+ * the guest saw no secret.  Documentation/virt/kvx/subpage.rst, "Threat
+ * model", lists the claims these cases test.
+ *
+ *   pv_msrs   KVM's paravirtual features pointed at forbidden bytes:
+ *             kvmclock, steal time, PV EOI, async PF (issue 10, item 3)
+ *   emulator  instructions KVM emulates, with operands on forbidden bytes:
+ *             SGDT, LGDT, LOCK CMPXCHG, MOVS (item 3, item 6)
+ *   nested    an L2 of the guest's own reads and writes forbidden bytes
+ *             (VMX on Intel, SVM on AMD; item 2)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <linux/kvx.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "svm_util.h"
+#include "vmx.h"
+#include "kselftest.h"
+#include "kvx_util.h"
+
+#define NR_VIEWS	2
+#define TRAMP_GPA	0xd0010000ULL
+#define WIN_SLOT	20
+#define WIN_GPA		0xd0000000ULL
+#define ALLOWED_END	0x100		/* [0, 0x100) read-write */
+#define SECRET_OFF	0x800		/* a forbidden qword */
+#define TARGET_OFF	0x400		/* forbidden bytes an attacker writes */
+
+#define VMM_REFUSED	0xffffffffffffffffULL	/* a trapped forbidden read */
+#define ATTACK_VALUE	0x4141414141414141ULL
+
+#define L2_STACK_SIZE	256
+
+static const struct kvx_window_range win_ranges[] = {
+	{ .offset = 0, .size = ALLOWED_END,
+	  .access = KVX_WINDOW_READ | KVX_WINDOW_WRITE },
+};
+
+/* ---- shared with the guest ---- */
+static uint64_t seen[8];		/* what the guest read */
+static uint8_t vectors[8];		/* exceptions of its WRMSRs */
+
+struct attack_vm {
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	uint8_t *page;			/* the window's backing */
+	uint8_t copy[4096];
+	unsigned long mmio_reads, mmio_writes, mmio_forbidden;
+	bool emulation_failed;
+};
+
+/* ---- host side ---- */
+
+static void attack_vm_create(struct attack_vm *a, void *guest)
+{
+	struct kvx_slot_views sv = { .slot = WIN_SLOT, .views = 0 };
+	struct kvm_enable_cap cap = {
+		.cap = KVX_CAP_WINDOWS, .args = { TRAMP_GPA, 0 },
+	};
+	struct kvx_window w = {
+		.id = 0, .slot = WIN_SLOT, .gpa = WIN_GPA, .view = 1,
+		.nr_ranges = ARRAY_SIZE(win_ranges),
+	};
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	a->vm = vm_create(1);
+	vm_enable_cap(a->vm, KVX_CAP_VIEWS, NR_VIEWS);
+	vm_ioctl(a->vm, KVM_ENABLE_CAP, &cap);
+	/* Hidden from every view before the slot exists. */
+	vm_ioctl(a->vm, KVX_SET_SLOT_VIEWS, &sv);
+	a->vcpu = vm_vcpu_add(a->vm, 0, guest);
+	virt_map(a->vm, TRAMP_GPA, TRAMP_GPA, 1);
+
+	a->page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(a->page != MAP_FAILED, "mmap: %s", strerror(errno));
+	for (i = 0; i < 4096; i++)
+		a->page[i] = random() | 0x80;
+	memcpy(a->copy, a->page, sizeof(a->copy));
+	vm_set_user_memory_region(a->vm, WIN_SLOT, 0, WIN_GPA, 4096, a->page);
+	virt_map(a->vm, WIN_GPA, WIN_GPA, 1);
+	memcpy(w.ranges, win_ranges, sizeof(win_ranges));
+	vm_ioctl(a->vm, KVX_SET_WINDOW, &w);
+}
+
+static void attack_vm_free(struct attack_vm *a)
+{
+	kvm_vm_free(a->vm);
+	munmap(a->page, 4096);
+}
+
+/* The VMM's side of a trapped access: allowed offsets only. */
+static void serve_mmio(struct attack_vm *a)
+{
+	struct kvm_run *run = a->vcpu->run;
+	uint64_t off = run->mmio.phys_addr - WIN_GPA;
+	bool ok = off + run->mmio.len <= ALLOWED_END;
+
+	TEST_ASSERT(run->mmio.phys_addr >= WIN_GPA && off < 4096,
+		    "MMIO exit outside the window: 0x%llx",
+		    (unsigned long long)run->mmio.phys_addr);
+	if (!ok)
+		a->mmio_forbidden++;
+	if (run->mmio.is_write) {
+		a->mmio_writes++;
+		if (ok)
+			memcpy(a->page + off, run->mmio.data, run->mmio.len);
+	} else {
+		a->mmio_reads++;
+		if (ok)
+			memcpy(run->mmio.data, a->page + off, run->mmio.len);
+		else
+			memset(run->mmio.data, 0xff, run->mmio.len);
+	}
+}
+
+/*
+ * Run until the guest's next ucall.  Trapped accesses are served; an
+ * emulation failure (KVM refused an instruction) ends the run.
+ * Returns the GUEST_SYNC value, KVX_GUEST_DONE, or 0 after a failure.
+ */
+static uint64_t attack_run(struct attack_vm *a)
+{
+	struct kvm_run *run = a->vcpu->run;
+
+	for (;;) {
+		vcpu_run(a->vcpu);
+		if (run->exit_reason == KVM_EXIT_MMIO) {
+			serve_mmio(a);
+			continue;
+		}
+		if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR &&
+		    run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+			a->emulation_failed = true;
+			return 0;
+		}
+		return kvx_ucall_value(a->vcpu);
+	}
+}
+
+/* Every byte of the page as it was, but the allowed ones. */
+static int page_changes(struct attack_vm *a)
+{
+	int i, n = 0;
+
+	for (i = ALLOWED_END; i < 4096; i++)
+		n += a->page[i] != a->copy[i];
+	return n;
+}
+
+static uint64_t secret(struct attack_vm *a, int off)
+{
+	return *(uint64_t *)(a->copy + off);
+}
+
+/* ---- pv_msrs ---- */
+
+static void guest_pv_msrs(void)
+{
+	uint64_t gpa = WIN_GPA + TARGET_OFF;
+
+	/* kvmclock: KVM writes a pvclock_vcpu_time_info there. */
+	vectors[0] = wrmsr_safe(MSR_KVM_SYSTEM_TIME_NEW, gpa | 1);
+	GUEST_SYNC(1);
+	/* Steal time: 64 bytes of kvm_steal_time, on every vCPU load. */
+	vectors[1] = wrmsr_safe(MSR_KVM_STEAL_TIME, (gpa + 0x40) | KVM_MSR_ENABLED);
+	GUEST_SYNC(2);
+	/* PV EOI: a flag KVM reads and clears at each interrupt. */
+	vectors[2] = wrmsr_safe(MSR_KVM_PV_EOI_EN, (gpa + 0x80) | KVM_MSR_ENABLED);
+	/* Async PF: the reason word KVM writes. */
+	vectors[3] = wrmsr_safe(MSR_KVM_ASYNC_PF_INT, 0xec);
+	vectors[4] = wrmsr_safe(MSR_KVM_ASYNC_PF_EN, (gpa + 0xc0) |
+				KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_DELIVERY_AS_INT);
+	GUEST_SYNC(3);
+	GUEST_DONE();
+}
+
+static void test_pv_msrs(void)
+{
+	struct attack_vm a;
+	uint8_t v[8];
+	uint64_t r;
+	int changed, i;
+
+	attack_vm_create(&a, guest_pv_msrs);
+	/* Each sync is an exit and an entry: clock and steal-time updates. */
+	for (i = 0; i < 8; i++) {
+		r = attack_run(&a);
+		TEST_ASSERT(!a.emulation_failed, "pv_msrs: emulation failure");
+		if (r == KVX_GUEST_DONE)
+			break;
+	}
+	TEST_ASSERT(r == KVX_GUEST_DONE, "pv_msrs: guest did not finish");
+	sync_global_from_guest(a.vm, vectors);
+	memcpy(v, vectors, sizeof(v));
+	changed = page_changes(&a);
+	ksft_print_msg("pv_msrs: kvmclock #%u, steal time #%u, PV EOI #%u, async PF #%u; %d forbidden bytes changed\n",
+		       v[0], v[1], v[2], v[4], changed);
+	TEST_ASSERT(!changed, "pv_msrs: KVM wrote %d forbidden bytes", changed);
+	/* Features that take a gfn cache refuse the address outright. */
+	TEST_ASSERT(v[2] == GP_VECTOR, "pv_msrs: PV EOI at a window accepted (vector %u)",
+		    v[2]);
+	TEST_ASSERT(v[3] == 0 && v[4] == GP_VECTOR,
+		    "pv_msrs: async PF at a window accepted (vectors %u, %u)",
+		    v[3], v[4]);
+	attack_vm_free(&a);
+	ksft_test_result_pass("pv_msrs: kvmclock, steal time, PV EOI, async PF never touch the page\n");
+}
+
+/* ---- emulator ---- */
+
+struct __attribute__((packed)) dt_ptr {
+	uint16_t limit;
+	uint64_t base;
+};
+
+static void guest_sgdt(void)
+{
+	asm volatile("sgdt (%0)" : : "r"(WIN_GPA + TARGET_OFF) : "memory");
+	GUEST_DONE();
+}
+
+static void guest_lgdt(void)
+{
+	struct dt_ptr mine, now;
+
+	asm volatile("sgdt %0" : "=m"(mine));
+	asm volatile("lgdt (%0)" : : "r"(WIN_GPA + SECRET_OFF) : "memory");
+	asm volatile("sgdt %0" : "=m"(now));
+	asm volatile("lgdt %0" : : "m"(mine));
+	seen[0] = now.base;
+	seen[1] = now.limit;
+	GUEST_DONE();
+}
+
+static void guest_cmpxchg(void)
+{
+	uint64_t *p = (uint64_t *)(WIN_GPA + TARGET_OFF);
+	uint64_t old = VMM_REFUSED;
+
+	/* Whatever compares equal, the new value must not land. */
+	asm volatile("lock cmpxchgq %2, %1"
+		     : "+a"(old), "+m"(*p) : "r"(ATTACK_VALUE) : "memory");
+	seen[0] = old;
+	GUEST_DONE();
+}
+
+static void guest_movs(void)
+{
+	uint64_t buf[4] = {};
+	void *src = (void *)(WIN_GPA + SECRET_OFF), *dst = buf;
+	uint64_t n = 4;
+
+	asm volatile("rep movsq" : "+S"(src), "+D"(dst), "+c"(n) : : "memory");
+	memcpy(seen, buf, sizeof(buf));
+	GUEST_DONE();
+}
+
+static const struct {
+	const char *name;
+	void *guest;
+} emulator_cases[] = {
+	{ "SGDT to forbidden bytes", guest_sgdt },
+	{ "LGDT from forbidden bytes", guest_lgdt },
+	{ "LOCK CMPXCHG on forbidden bytes", guest_cmpxchg },
+	{ "REP MOVSQ from forbidden bytes", guest_movs },
+};
+
+static void test_emulator(void)
+{
+	uint64_t got[8];
+	struct attack_vm a;
+	int i, k, changed;
+	uint64_t r;
+
+	for (i = 0; i < ARRAY_SIZE(emulator_cases); i++) {
+		attack_vm_create(&a, emulator_cases[i].guest);
+		r = attack_run(&a);
+		TEST_ASSERT(a.emulation_failed || r == KVX_GUEST_DONE,
+			    "%s: unexpected ucall 0x%lx", emulator_cases[i].name, r);
+		sync_global_from_guest(a.vm, seen);
+		memcpy(got, seen, sizeof(got));
+		changed = page_changes(&a);
+		ksft_print_msg("emulator: %s: %s, %lu trapped reads, %lu trapped writes, %d forbidden bytes changed\n",
+			       emulator_cases[i].name,
+			       a.emulation_failed ? "refused (emulation failure exit)" :
+						    "completed",
+			       a.mmio_reads, a.mmio_writes, changed);
+		TEST_ASSERT(!changed, "%s: %d forbidden bytes changed",
+			    emulator_cases[i].name, changed);
+		for (k = 0; k < 4; k++) {
+			TEST_ASSERT(got[k] != secret(&a, SECRET_OFF + 8 * k) &&
+				    got[k] != secret(&a, SECRET_OFF + 2),
+				    "%s: the guest read a secret: 0x%lx",
+				    emulator_cases[i].name, got[k]);
+		}
+		attack_vm_free(&a);
+	}
+	ksft_test_result_pass("emulator: SGDT, LGDT, LOCK CMPXCHG, REP MOVSQ reach no forbidden byte\n");
+}
+
+/* ---- nested ---- */
+
+static uint64_t l2_stack[L2_STACK_SIZE];
+
+static void l2_attack(void)
+{
+	volatile uint64_t *w = (volatile uint64_t *)WIN_GPA;
+
+	seen[0] = w[SECRET_OFF / 8];
+	w[TARGET_OFF / 8] = ATTACK_VALUE;
+	seen[1] = w[0];		/* an allowed qword, for contrast */
+	if (this_cpu_has(X86_FEATURE_VMX))
+		vmcall();
+	else
+		vmmcall();
+}
+
+static void l1_vmx(struct vmx_pages *vmx)
+{
+	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
+	GUEST_ASSERT(load_vmcs(vmx));
+	prepare_vmcs(vmx, l2_attack, &l2_stack[L2_STACK_SIZE]);
+	GUEST_ASSERT(!vmlaunch());
+	GUEST_ASSERT_EQ(vmreadz(VM_EXIT_REASON), EXIT_REASON_VMCALL);
+}
+
+static void l1_svm(struct svm_test_data *svm)
+{
+	generic_svm_setup(svm, l2_attack, &l2_stack[L2_STACK_SIZE]);
+	run_guest(svm->vmcb, svm->vmcb_gpa);
+	GUEST_ASSERT_EQ(svm->vmcb->control.exit_code, SVM_EXIT_VMMCALL);
+}
+
+static void guest_nested(void *data)
+{
+	if (this_cpu_has(X86_FEATURE_VMX))
+		l1_vmx(data);
+	else
+		l1_svm(data);
+	GUEST_DONE();
+}
+
+static void test_nested(void)
+{
+	struct attack_vm a;
+	vm_vaddr_t gva;
+	uint64_t r, got[2];
+	int changed;
+
+	attack_vm_create(&a, guest_nested);
+	if (kvm_cpu_has(X86_FEATURE_VMX))
+		vcpu_alloc_vmx(a.vm, &gva);
+	else
+		vcpu_alloc_svm(a.vm, &gva);
+	vcpu_args_set(a.vcpu, 1, gva);
+	r = attack_run(&a);
+	TEST_ASSERT(r == KVX_GUEST_DONE, "nested: guest stopped (0x%lx, %s)", r,
+		    a.emulation_failed ? "emulation failure" : "ucall");
+	sync_global_from_guest(a.vm, seen);
+	memcpy(got, seen, sizeof(got));
+	changed = page_changes(&a);
+	ksft_print_msg("nested (%s L2): read 0x%lx where the secret is 0x%lx, %lu trapped reads, %lu trapped writes, %d forbidden bytes changed\n",
+		       kvm_cpu_has(X86_FEATURE_VMX) ? "VMX" : "SVM", got[0],
+		       secret(&a, SECRET_OFF), a.mmio_reads, a.mmio_writes, changed);
+	TEST_ASSERT(got[0] != secret(&a, SECRET_OFF), "nested: L2 read the secret");
+	TEST_ASSERT(!changed, "nested: L2 changed %d forbidden bytes", changed);
+	TEST_ASSERT(a.mmio_forbidden >= 2,
+		    "nested: L2's forbidden accesses did not trap (%lu)",
+		    a.mmio_forbidden);
+	attack_vm_free(&a);
+	ksft_test_result_pass("nested: an L2 of the guest's own traps on the window page like L1\n");
+}
+
+int main(void)
+{
+	bool nested = kvm_cpu_has(X86_FEATURE_VMX) || kvm_cpu_has(X86_FEATURE_SVM);
+
+	ksft_print_header();
+	ksft_set_plan(3);
+	srandom(0x6b7678);
+	TEST_REQUIRE(kvm_check_cap(KVX_CAP_WINDOWS));
+
+	test_pv_msrs();
+	test_emulator();
+	/* nested=1 is KVM's default; a host without it has no L2 to fear. */
+	TEST_ASSERT(nested, "nested: KVM offers neither VMX nor SVM to guests");
+	test_nested();
+	ksft_finished();
+}
