@@ -1930,6 +1930,22 @@ static void test_dma_log_start(struct vf *vf)
 	CHECK(log_start(vf, &ps, r, 2) == -EINVAL, "overlap");
 	r[0] = (typeof(r[0])){ ~0ULL - GPAGE + 1, 2 * GPAGE };
 	CHECK(log_start(vf, &ps, r, 1) == -EOVERFLOW, "wrap");
+	r[0] = (typeof(r[0])){ ~0ULL - GPAGE + 1, GPAGE };
+	CHECK(log_start(vf, &ps, r, 1) == -EOVERFLOW, "ends at 2^64");
+	/* Length 0: {0, 0} would be the whole 2^64, {x, 0} inverted. */
+	r[0] = (typeof(r[0])){ 0, 0 };
+	CHECK(log_start(vf, &ps, r, 1) == -EINVAL, "{0, 0}");
+	CHECK(!strcmp(vf_state(vf, "dma_log"), "0"), "session left: %s",
+	      vf_state(vf, "dma_log"));
+	log_stop(vf);
+	r[0] = (typeof(r[0])){ 0x10000, 0 };
+	CHECK(log_start(vf, &ps, r, 1) == -EINVAL, "{0x10000, 0}");
+	CHECK(!strcmp(vf_state(vf, "dma_log"), "0"), "session left: %s",
+	      vf_state(vf, "dma_log"));
+	log_stop(vf);
+	r[0] = (typeof(r[0])){ GUEST_IOVA, GPAGE };
+	r[1] = (typeof(r[1])){ GUEST_IOVA + 2 * GPAGE, 0 };
+	CHECK(log_start(vf, &ps, r, 2) == -EINVAL, "second range empty");
 	CHECK(!strcmp(vf_state(vf, "dma_log"), "0"), "session left: %s",
 	      vf_state(vf, "dma_log"));
 	CHECK(log_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE, dirty_bm) == -EINVAL,
@@ -2039,6 +2055,8 @@ static void test_dma_log_bad_report(struct vf *vf)
 	const unsigned long c = DATA_OFF + 0x380000;
 	struct kvx_mvf_dma_logging_report r;
 	u64 bm[4];
+	void *ro;
+	int ret;
 
 	log_stop(vf);	/* whatever a failed test left */
 	CHECK(!log_start_guest(vf, GPAGE), "%s", strerror(errno));
@@ -2073,6 +2091,18 @@ static void test_dma_log_bad_report(struct vf *vf)
 	      "NULL bitmap");
 	CHECK(private_report(vf, giova(c), GPAGE, GPAGE, (u64 *)8) == -EFAULT,
 	      "bad bitmap");
+	/* Read but not written: the log is cleared only once reported. */
+	ro = mmap(NULL, GPAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(ro != MAP_FAILED, "%s", strerror(errno));
+	ret = private_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE, ro);
+	munmap(ro, GPAGE);
+	CHECK(ret == -EFAULT, "read-only bitmap: %d", ret);
+	/* Length 0 (the core's REPORT passes it on): not [0, 2^64). */
+	CHECK(log_report(vf, 0, 0, GPAGE, bm) == -EINVAL, "iova 0 length 0");
+	CHECK(log_report(vf, GUEST_IOVA, 0, GPAGE, bm) == -EINVAL, "length 0");
+	if (core_report != 1)
+		ksft_print_msg("no core REPORT: length 0 checked %s\n",
+			       "through KVX_MVF_DMA_LOGGING_REPORT only");
 
 	/* Nothing was cleared: the write is still reported, and only it. */
 	check_dirty(vf, "after refused reports");
