@@ -388,7 +388,9 @@ out_unlock:
 /*
  * initial_bytes: what is left of the bytes queued on entering PRE_COPY;
  * dirty_bytes: the rest of the queue and the sections changed since.
- * A saving session is in the PRE_COPY states until END is queued.  Like
+ * A saving session is in the PRE_COPY states until END is queued; after
+ * that, and once the session ended (disabled), the device is not in
+ * PRE_COPY for this file: -EINVAL, as the uAPI says.  Like
  * read, this touches the VF only while the file is enabled, under the
  * file's lock: closing the device disables the file under that lock first,
  * so a data_fd that outlives its VF never reaches it.
@@ -416,11 +418,7 @@ static long kvx_mvf_mig_precopy_ioctl(struct file *filp, unsigned int cmd,
 		return -ENOMEM;
 
 	mutex_lock(&migf->lock);
-	if (migf->disabled) {
-		ret = -ENODEV;
-		goto out_unlock;
-	}
-	if (migf->final) {
+	if (migf->disabled || migf->final) {
 		ret = -EINVAL;
 		goto out_unlock;
 	}

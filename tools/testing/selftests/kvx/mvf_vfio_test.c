@@ -2317,7 +2317,7 @@ static void test_mig_caps(struct vf *vf)
 	struct vfio_device_feature_mig_data_size ds = {};
 	struct vfio_precopy_info info;
 	u8 byte;
-	int fd;
+	int fd, ret;
 
 	CHECK(!feature(vf, VFIO_DEVICE_FEATURE_GET |
 		       VFIO_DEVICE_FEATURE_MIGRATION, &mf, sizeof(mf)), "%s",
@@ -2336,6 +2336,14 @@ static void test_mig_caps(struct vf *vf)
 	CHECK(mig_set(vf, VFIO_DEVICE_STATE_ERROR, NULL) == -EINVAL, "");
 	CHECK(mig_set(vf, 99, NULL) == -EINVAL, "");
 	CHECK(mig_get(vf) == VFIO_DEVICE_STATE_RUNNING, "");
+	/* PRE_COPY -> RUNNING ends the session: not in PRE_COPY any more. */
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY, &fd) && fd >= 0, "");
+	CHECK(!precopy_info(fd, &info), "%s", strerror(errno));
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	ret = precopy_info(fd, &info);
+	CHECK(ret == -EINVAL, "PRECOPY_INFO after the session: %s",
+	      strerror(-ret));
+	close(fd);
 	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP_COPY, &fd) && fd >= 0, "");
 	CHECK(mig_get(vf) == VFIO_DEVICE_STATE_STOP_COPY, "");
 	CHECK(mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY, NULL) == -EINVAL, "");
@@ -2347,6 +2355,7 @@ static void test_mig_caps(struct vf *vf)
 	/* The session ended with the arc: its fd is dead. */
 	CHECK(read(fd, &byte, 1) == -1 && errno == ENODEV, "read: %s",
 	      strerror(errno));
+	CHECK(precopy_info(fd, &info) == -EINVAL, "");
 	close(fd);
 
 	/* RESUMING -> STOP without a stream: -EINVAL, still RESUMING. */
@@ -2826,7 +2835,7 @@ static void test_mig_close(struct vf *vf)
 	char path[PATH_MAX];
 	struct vf b;
 	u8 byte;
-	int fd;
+	int fd, ret;
 
 	vf_add(&b, vf);
 	CHECK(!log_start_guest(&b, GPAGE), "%s", strerror(errno));
@@ -2841,7 +2850,8 @@ static void test_mig_close(struct vf *vf)
 	vf_del(&b);
 	snprintf(path, sizeof(path), MDEV_DIR "/%s", b.uuid);
 	CHECK(!exists(path), "VF not removed");
-	CHECK(precopy_info(fd, &info) == -ENODEV, "");
+	ret = precopy_info(fd, &info);
+	CHECK(ret == -EINVAL, "PRECOPY_INFO: %s", strerror(-ret));
 	CHECK(read(fd, &byte, 1) == -1 && errno == ENODEV, "");
 	close(fd);
 }
