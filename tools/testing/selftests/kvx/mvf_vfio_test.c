@@ -2493,6 +2493,52 @@ static void test_mig_precopy(struct vf *vf)
 	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 }
 
+/*
+ * A PF reset notice while the device is stopped waits for it to run:
+ * sent then it would come after a source's last snapshot, or be
+ * overwritten by the stream on a destination.
+ */
+static void test_mig_reset_notice(struct vf *vf)
+{
+	u32 r[KVX_MVF_MBX_WORDS];
+	struct vf b;
+	size_t len;
+	int fd;
+
+	CHECK(!strcmp(vf_state(vf, "cts"), "1"), "VF not set up");
+	len = mig_save_stopped(vf, stream);
+	CHECK(vf_event(vf, "reset") == 0, "");
+	CHECK(!strcmp(vf_state(vf, "reset_pending"), "0") &&
+	      !strcmp(vf_state(vf, "cts"), "1"), "notice delivered in STOP");
+
+	/* The destination gets one while RESUMING: the stream is applied. */
+	vf_add(&b, vf);
+	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_RESUMING, &fd) && fd >= 0, "");
+	CHECK(vf_event(&b, "reset") == 0, "");
+	CHECK(write(fd, stream, len) == (ssize_t)len, "%s", strerror(errno));
+	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_STOP, NULL), "%s", strerror(errno));
+	close(fd);
+	mig_compare(vf, &b);
+	/* ... and sees it when it runs. */
+	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	b.mbx_seen = 0;
+	CHECK(mbx_read_ctrl(&b) & KVX_MVF_MBX_RSTI, "notice lost in RESUMING");
+	CHECK(!strcmp(vf_state(&b, "cts"), "0"), "");
+	CHECK(mbx_xfer(&b, r, 1, KVX_MVF_MSG_RESET), "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
+	vf_del(&b);
+
+	/* The source runs again, as after a failed migration: its notice. */
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	vf->mbx_seen = 0;
+	CHECK(mbx_read_ctrl(vf) & KVX_MVF_MBX_RSTI, "notice lost in STOP");
+	CHECK(!strcmp(vf_state(vf, "cts"), "0") &&
+	      !strcmp(vf_state(vf, "reset_pending"), "1"), "");
+	vf_bring_up(vf, KVX_MVF_API_1_1, "02:00:00:00:aa:01");
+	CHECK(!strcmp(vf_state(vf, "reset_pending"), "0"), "");
+}
+
 static void set_generation(const char *gen)
 {
 	CHECK(write_file(GEN_PARAM, gen) == 0, "generation %s", gen);
@@ -3080,6 +3126,7 @@ static const struct {
 	{ "mig_caps", test_mig_caps },
 	{ "mig_quiesce", test_mig_quiesce },
 	{ "mig_precopy", test_mig_precopy },
+	{ "mig_reset_notice", test_mig_reset_notice },
 	{ "mig_generation", test_mig_generation },
 	{ "mig_bad_streams", test_mig_bad_streams },
 	{ "mig_close", test_mig_close },
