@@ -68,6 +68,18 @@ static bool kvx_mvf_dirty_active(struct kvx_mvf_vf *vf)
 	return active;
 }
 
+/*
+ * The VFIO core checks alignment, overlaps and that iova + length does not
+ * wrap, and makes each range [iova, iova + length - 1]; a range of length
+ * 0 comes out as last = iova - 1: inverted, or [0, ULONG_MAX] for iova 0,
+ * which a valid range cannot be (its end, 2^64, wraps).  Any of them, like
+ * a range that wraps, is refused.
+ */
+static bool kvx_mvf_dirty_node_valid(const struct interval_tree_node *node)
+{
+	return node->start <= node->last && node->last != ULONG_MAX;
+}
+
 static int kvx_mvf_log_start(struct vfio_device *vdev,
 			     struct rb_root_cached *root, u32 nnodes,
 			     u64 *page_size)
@@ -95,9 +107,17 @@ static int kvx_mvf_log_start(struct vfio_device *vdev,
 	for (node = interval_tree_iter_first(root, 0, ULONG_MAX);
 	     node && nr < nnodes;
 	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		if (!kvx_mvf_dirty_node_valid(node)) {
+			ret = -EINVAL;
+			goto err_free;
+		}
 		ranges[nr].start = node->start;
 		ranges[nr].last = node->last;
 		nr++;
+	}
+	if (nr != nnodes) {
+		ret = -EINVAL;
+		goto err_free;
 	}
 
 	/* Coarser tracking until the bitmaps fit; nnodes is bounded. */
@@ -131,6 +151,7 @@ static int kvx_mvf_log_start(struct vfio_device *vdev,
 	dirty->nr_ranges = nr;
 	dirty->shift = shift;
 	dirty->untracked = 0;
+	dirty->session++;
 	mutex_unlock(&vf->dma.lock);
 
 	*page_size = 1ULL << shift;
@@ -196,21 +217,25 @@ void kvx_mvf_dirty_log(struct kvx_mvf_vf *vf, u64 iova, u64 len)
 	dirty->untracked += last - iova + 1 - tracked;
 }
 
-typedef void (*kvx_mvf_dirty_set_fn)(void *opaque, u64 iova, u64 len);
+/*
+ * Called for each dirty tracking page met, clipped to the range; returns
+ * whether the page, if wholly inside the range, may be cleared.
+ */
+typedef bool (*kvx_mvf_dirty_fn)(void *opaque, u64 iova, u64 len);
 
 /*
- * Report the dirty tracking pages that meet [@iova, @last] through @set,
- * clipped to it, and clear those wholly inside it: a page only partly
+ * Walk the dirty tracking pages that meet [@iova, @last] through @fn and
+ * clear those wholly inside it that @fn lets go: a page only partly
  * reported stays dirty for the report that covers the rest.
  */
 static void kvx_mvf_dirty_collect(struct kvx_mvf_dirty *dirty, u64 iova,
-				  u64 last, kvx_mvf_dirty_set_fn set,
-				  void *opaque)
+				  u64 last, kvx_mvf_dirty_fn fn, void *opaque)
 {
 	unsigned int shift = dirty->shift;
 	struct kvx_mvf_dirty_range *r;
 	u64 lo, hi, pstart, pend;
 	unsigned long bit, end, base;
+	bool clear;
 	u32 i;
 
 	for (i = 0; i < dirty->nr_ranges; i++) {
@@ -225,29 +250,39 @@ static void kvx_mvf_dirty_collect(struct kvx_mvf_dirty *dirty, u64 iova,
 		for_each_set_bit_from(bit, r->bitmap, end) {
 			pstart = (u64)(base + bit) << shift;
 			pend = pstart + ((1ULL << shift) - 1);
-			set(opaque, max(pstart, iova),
-			    min(pend, last) - max(pstart, iova) + 1);
-			if (pstart >= iova && pend <= last)
+			clear = fn(opaque, max(pstart, iova),
+				   min(pend, last) - max(pstart, iova) + 1);
+			if (clear && pstart >= iova && pend <= last)
 				__clear_bit(bit, r->bitmap);
 		}
 	}
 }
 
-static void kvx_mvf_dirty_set_iova_bitmap(void *opaque, u64 iova, u64 len)
+static bool kvx_mvf_dirty_set_iova_bitmap(void *opaque, u64 iova, u64 len)
 {
 	iova_bitmap_set(opaque, iova, len);
+	return true;
 }
 
+/*
+ * The core's REPORT passes the user's range whole.  It checks that the
+ * range does not wrap, but lets length 0 through, which would be read and
+ * cleared as [iova, iova - 1], from IOVA 0 up for iova 0: refused.
+ */
 static int kvx_mvf_log_read_and_clear(struct vfio_device *vdev,
 				      unsigned long iova, unsigned long length,
 				      struct iova_bitmap *bitmap)
 {
 	struct kvx_mvf_vf *vf = vdev_to_vf(vdev);
+	unsigned long last;
 	int ret = 0;
+
+	if (!length || check_add_overflow(iova, length - 1, &last))
+		return -EINVAL;
 
 	mutex_lock(&vf->dma.lock);
 	if (vf->dma.dirty.ranges)
-		kvx_mvf_dirty_collect(&vf->dma.dirty, iova, iova + length - 1,
+		kvx_mvf_dirty_collect(&vf->dma.dirty, iova, last,
 				      kvx_mvf_dirty_set_iova_bitmap, bitmap);
 	else
 		ret = -EINVAL;
@@ -263,12 +298,13 @@ const struct vfio_log_ops kvx_mvf_log_ops = {
 
 /* The private report: one window of the user's bitmap at a time. */
 struct kvx_mvf_report_window {
-	u64 *words;
+	u64 *words;		/* what the log holds, 0 elsewhere */
 	u64 iova;		/* of bit 0 */
 	unsigned int shift;	/* of the report's page size */
 };
 
-static void kvx_mvf_report_set(void *opaque, u64 iova, u64 len)
+/* Snapshot: note the page in the window's bits, clear nothing yet. */
+static bool kvx_mvf_report_set(void *opaque, u64 iova, u64 len)
 {
 	struct kvx_mvf_report_window *win = opaque;
 	u64 first = (iova - win->iova) >> win->shift;
@@ -282,23 +318,46 @@ static void kvx_mvf_report_set(void *opaque, u64 iova, u64 len)
 		first += cnt;
 		n -= cnt;
 	}
+	return false;
+}
+
+/*
+ * The window reached the user: clear a tracking page wholly inside it if
+ * the snapshot reported its report page.  A page written since the
+ * snapshot inside a reported report page is cleared too: that write is in
+ * memory (it completed under the engine's lock, which this holds), and the
+ * user copies the whole report page after the report.  A page whose
+ * report page was not reported stays dirty.
+ */
+static bool kvx_mvf_report_reported(void *opaque, u64 iova, u64 len)
+{
+	struct kvx_mvf_report_window *win = opaque;
+	u64 bit = (iova - win->iova) >> win->shift;
+
+	return win->words[bit / 64] & BIT_ULL(bit % 64);
 }
 
 /*
  * KVX_MVF_DMA_LOGGING_REPORT: REPORT's semantics, with the range aligned to
- * the page size.  Each window of the user's bitmap is read before any of
- * its pages is cleared, so a bitmap the kernel cannot access fails with
- * -EFAULT before the log changes.  Bits are only ever set.
+ * the page size, one window of the bitmap at a time.  The log of a window
+ * is snapshot under the engine's lock into a kernel buffer, ORed into the
+ * user's bitmap without the lock, and only once the bitmap is written is
+ * what the snapshot held cleared (if the session is still the one the
+ * snapshot came from).  An -EFAULT leaves the log of its window and of
+ * those after it as it was; the windows before it were reported into the
+ * bitmap and cleared.  Bits are only ever set.
  */
 long kvx_mvf_dirty_ioctl_report(struct kvx_mvf_vf *vf, void __user *arg)
 {
 	unsigned long minsz = offsetofend(struct kvx_mvf_dma_logging_report,
 					  bitmap);
+	struct kvx_mvf_dirty *dirty = &vf->dma.dirty;
 	struct kvx_mvf_dma_logging_report rep;
 	struct kvx_mvf_report_window win;
+	u64 npages, done, n, end, last, session;
 	u64 __user *ubitmap;
-	u64 npages, done, n, end;
-	size_t bytes;
+	u64 *words;
+	size_t bytes, i;
 	long ret = 0;
 
 	if (copy_from_user(&rep, arg, minsz))
@@ -312,36 +371,53 @@ long kvx_mvf_dirty_ioctl_report(struct kvx_mvf_vf *vf, void __user *arg)
 		return -EOVERFLOW;
 
 	win.words = kmalloc(PAGE_SIZE, GFP_KERNEL);
-	if (!win.words)
-		return -ENOMEM;
+	words = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!win.words || !words) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
 	win.shift = ilog2(rep.page_size);
 	npages = rep.length >> win.shift;
 	ubitmap = u64_to_user_ptr(rep.bitmap);
 
-	mutex_lock(&vf->dma.lock);
-	if (!vf->dma.dirty.ranges) {
-		ret = -EINVAL;
-		goto out_unlock;
-	}
 	for (done = 0; done < npages; done += n) {
 		n = min_t(u64, npages - done, KVX_MVF_REPORT_WINDOW);
 		bytes = DIV_ROUND_UP(n, 64) * sizeof(u64);
-		if (copy_from_user(win.words, ubitmap + done / 64, bytes)) {
-			ret = -EFAULT;
-			break;
-		}
 		win.iova = rep.iova + (done << win.shift);
-		kvx_mvf_dirty_collect(&vf->dma.dirty, win.iova,
-				      win.iova + (n << win.shift) - 1,
+		last = win.iova + (n << win.shift) - 1;
+		memset(win.words, 0, bytes);
+
+		mutex_lock(&vf->dma.lock);
+		if (!dirty->ranges) {
+			mutex_unlock(&vf->dma.lock);
+			ret = -EINVAL;
+			break;
+		}
+		session = dirty->session;
+		kvx_mvf_dirty_collect(dirty, win.iova, last,
 				      kvx_mvf_report_set, &win);
-		if (copy_to_user(ubitmap + done / 64, win.words, bytes)) {
+		mutex_unlock(&vf->dma.lock);
+
+		if (copy_from_user(words, ubitmap + done / 64, bytes)) {
 			ret = -EFAULT;
 			break;
 		}
+		for (i = 0; i < bytes / sizeof(u64); i++)
+			words[i] |= win.words[i];
+		if (copy_to_user(ubitmap + done / 64, words, bytes)) {
+			ret = -EFAULT;
+			break;
+		}
+
+		mutex_lock(&vf->dma.lock);
+		if (dirty->ranges && dirty->session == session)
+			kvx_mvf_dirty_collect(dirty, win.iova, last,
+					      kvx_mvf_report_reported, &win);
+		mutex_unlock(&vf->dma.lock);
 		cond_resched();
 	}
-out_unlock:
-	mutex_unlock(&vf->dma.lock);
+out_free:
+	kfree(words);
 	kfree(win.words);
 	return ret;
 }

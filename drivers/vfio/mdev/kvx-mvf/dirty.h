@@ -28,6 +28,8 @@ struct kvx_mvf_dirty {
 	unsigned int shift;
 	/* Bytes written outside the session's ranges. */
 	u64 untracked;
+	/* Counts STARTs: tells a session from the one before it. */
+	u64 session;
 };
 
 extern const struct vfio_log_ops kvx_mvf_log_ops;

@@ -31,6 +31,7 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/unaligned.h>
 
@@ -100,6 +101,7 @@ static u32 kvx_mvf_dma_copy(struct kvx_mvf_vf *vf, u64 src, u64 dst, u32 len)
 		if (vfio_dma_rw(&vf->vdev, src + done, buf, n, false) ||
 		    kvx_mvf_dma_to_iova(vf, dst + done, buf, n))
 			return KVX_MVF_DMA_ERR_FAULT;
+		cond_resched();
 	}
 	return KVX_MVF_DMA_ERR_OK;
 }
@@ -117,6 +119,7 @@ static u32 kvx_mvf_dma_fill(struct kvx_mvf_vf *vf, u32 pattern, u64 dst,
 		n = min_t(u32, len - done, PAGE_SIZE);
 		if (kvx_mvf_dma_to_iova(vf, dst + done, buf, n))
 			return KVX_MVF_DMA_ERR_FAULT;
+		cond_resched();
 	}
 	return KVX_MVF_DMA_ERR_OK;
 }
@@ -151,7 +154,10 @@ static u32 kvx_mvf_dma_exec(struct kvx_mvf_vf *vf,
 
 /*
  * Serve the ring from HEAD to TAIL.  At most ring_size descriptors: TAIL
- * only changes through register writes, which wait for the lock.
+ * only changes through register writes, which wait for the lock.  Always
+ * in process context (a region write, a migration arc, close), under a
+ * mutex: a full ring moves up to 256 MiB, so the engine yields the CPU
+ * between pages and between descriptors.
  */
 static void kvx_mvf_dma_process(struct kvx_mvf_vf *vf)
 {
@@ -162,6 +168,7 @@ static void kvx_mvf_dma_process(struct kvx_mvf_vf *vf)
 	u64 addr;
 	u32 err;
 
+	might_sleep();
 	lockdep_assert_held(&vf->dma.lock);
 
 	if (!(regs->ctrl & KVX_MVF_DMA_CTRL_ENABLE) ||
@@ -196,6 +203,7 @@ static void kvx_mvf_dma_process(struct kvx_mvf_vf *vf)
 		regs->cpl_pending++;
 		if (err)
 			regs->errors++;
+		cond_resched();
 	}
 	if (regs->completed != completed && (regs->ctrl & KVX_MVF_DMA_CTRL_IRQ))
 		kvx_mvf_irq_signal(vf);

@@ -125,11 +125,18 @@ static int kvx_mvf_ktrap_move(struct kvx_mvf_vf *vf, struct kvm *kvm,
 	return 0;
 }
 
+/*
+ * Put what symbol_get() returned: __symbol_put() BUGs on a symbol that
+ * was not found, as when a lookup in kvx_mvf_ktrap_register() failed.
+ */
 static void kvx_mvf_ktrap_put_symbols(struct kvx_mvf_vf *vf)
 {
-	symbol_put(kvm_write_track_remove_gfn);
-	symbol_put(kvm_write_track_add_gfn);
-	symbol_put(kvm_page_track_unregister_notifier);
+	if (vf->ktrap.remove_gfn)
+		symbol_put(kvm_write_track_remove_gfn);
+	if (vf->ktrap.add_gfn)
+		symbol_put(kvm_write_track_add_gfn);
+	if (vf->ktrap.unregister)
+		symbol_put(kvm_page_track_unregister_notifier);
 	vf->ktrap.unregister = NULL;
 	vf->ktrap.add_gfn = NULL;
 	vf->ktrap.remove_gfn = NULL;

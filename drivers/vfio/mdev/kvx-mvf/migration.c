@@ -150,8 +150,12 @@ static void kvx_mvf_mig_sync(struct kvx_mvf_vf *vf,
 				    vf->mig.mbx_mode : KVX_MVF_MBX_TRAPPED);
 	if (kvx_mvf_mig_running(state)) {
 		kvx_mvf_dma_set_quiesced(vf, false);
-		/* A PF message held while quiesced (link change). */
+		/* What the PF held while quiesced: a reset notice, a link change. */
 		mutex_lock(&vf->lock);
+		if (vf->mig.reset_notice) {
+			vf->mig.reset_notice = false;
+			kvx_mvf_pf_notify_reset(vf);
+		}
 		kvx_mvf_mbx_pf_msg_flush(vf);
 		mutex_unlock(&vf->lock);
 	}
@@ -388,7 +392,9 @@ out_unlock:
 /*
  * initial_bytes: what is left of the bytes queued on entering PRE_COPY;
  * dirty_bytes: the rest of the queue and the sections changed since.
- * A saving session is in the PRE_COPY states until END is queued.  Like
+ * A saving session is in the PRE_COPY states until END is queued; after
+ * that, and once the session ended (disabled), the device is not in
+ * PRE_COPY for this file: -EINVAL, as the uAPI says.  Like
  * read, this touches the VF only while the file is enabled, under the
  * file's lock: closing the device disables the file under that lock first,
  * so a data_fd that outlives its VF never reaches it.
@@ -416,11 +422,7 @@ static long kvx_mvf_mig_precopy_ioctl(struct file *filp, unsigned int cmd,
 		return -ENOMEM;
 
 	mutex_lock(&migf->lock);
-	if (migf->disabled) {
-		ret = -ENODEV;
-		goto out_unlock;
-	}
-	if (migf->final) {
+	if (migf->disabled || migf->final) {
 		ret = -EINVAL;
 		goto out_unlock;
 	}
@@ -1019,12 +1021,16 @@ void kvx_mvf_mig_destroy(struct kvx_mvf_vf *vf)
 	mutex_destroy(&vf->mig.state_mutex);
 }
 
-/* Open and VFIO_DEVICE_RESET: a function level reset, back to RUNNING. */
+/*
+ * Open and VFIO_DEVICE_RESET: a function level reset, back to RUNNING.  A
+ * reset notice still held goes with it: the reset clears RSTI anyway.
+ */
 void kvx_mvf_mig_reset(struct kvx_mvf_vf *vf)
 {
 	mutex_lock(&vf->mig.state_mutex);
 	kvx_mvf_mig_disable_files(vf);
 	vf->mig.state = VFIO_DEVICE_STATE_RUNNING;
+	vf->mig.reset_notice = false;
 	kvx_mvf_dev_flr(vf);
 	kvx_mvf_mig_sync(vf, vf->mig.state);
 	mutex_unlock(&vf->mig.state_mutex);
@@ -1058,6 +1064,25 @@ void kvx_mvf_mig_link_changed(struct kvx_mvf_vf *vf)
 	kvx_mvf_pf_queue_link_msg(vf);
 	if (kvx_mvf_mig_running(vf->mig.state))
 		kvx_mvf_mbx_pf_msg_flush(vf);
+	mutex_unlock(&vf->lock);
+	mutex_unlock(&vf->mig.state_mutex);
+}
+
+/*
+ * A PF reset notice (debugfs), delivered at once while the device runs,
+ * else held and delivered when it runs again (kvx_mvf_mig_sync()): in
+ * STOP_COPY it would come after the stream's last snapshot, in RESUMING
+ * the stream would overwrite it, and in the other stopped states it would
+ * change the mailbox behind a migration.
+ */
+void kvx_mvf_mig_reset_notice(struct kvx_mvf_vf *vf)
+{
+	mutex_lock(&vf->mig.state_mutex);
+	mutex_lock(&vf->lock);
+	if (kvx_mvf_mig_running(vf->mig.state))
+		kvx_mvf_pf_notify_reset(vf);
+	else
+		vf->mig.reset_notice = true;
 	mutex_unlock(&vf->lock);
 	mutex_unlock(&vf->mig.state_mutex);
 }

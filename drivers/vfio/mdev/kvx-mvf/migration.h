@@ -25,6 +25,8 @@ struct kvx_mvf_mig {
 	struct kvx_mvf_mig_file *saving;
 	struct kvx_mvf_mig_file *resuming;
 	enum kvx_mvf_mbx_mode mbx_mode;
+	/* A PF reset notice waits for the device to run. */
+	bool reset_notice;
 	/* Resumes that could not honour the stream and raised RSTI. */
 	u64 quiesced_resumes;
 };
@@ -38,5 +40,6 @@ void kvx_mvf_mig_close(struct kvx_mvf_vf *vf);
 void kvx_mvf_mig_set_mbx_mode(struct kvx_mvf_vf *vf,
 			      enum kvx_mvf_mbx_mode mode);
 void kvx_mvf_mig_link_changed(struct kvx_mvf_vf *vf);
+void kvx_mvf_mig_reset_notice(struct kvx_mvf_vf *vf);
 
 #endif /* KVX_MVF_MIGRATION_H */

@@ -358,13 +358,17 @@ void kvx_mvf_pf_queue_link_msg(struct kvx_mvf_vf *vf)
 		vf->mbx.link_msg_pending = true;
 }
 
-static void kvx_mvf_pf_notify_reset(struct kvx_mvf_vf *vf)
+/*
+ * A PF reset notice: the VF loses CTS and sees RSTI until it sends RESET.
+ * Migration delivers it only into a running device (kvx_mvf_mig_sync()).
+ */
+void kvx_mvf_pf_notify_reset(struct kvx_mvf_vf *vf)
 {
-	mutex_lock(&vf->lock);
+	lockdep_assert_held(&vf->lock);
+
 	vf->cfg.cts = false;
 	vf->mbx.link_msg_pending = false;
 	kvx_mvf_mbx_set_reset_pending(&vf->mbx, true);
-	mutex_unlock(&vf->lock);
 }
 
 static int kvx_mvf_vf_config_show(struct seq_file *s, void *unused)
@@ -440,7 +444,7 @@ static ssize_t kvx_mvf_vf_event_write(struct file *file,
 		return ret;
 
 	if (sysfs_streq(buf, "reset"))
-		kvx_mvf_pf_notify_reset(vf);
+		kvx_mvf_mig_reset_notice(vf);
 	else
 		return -EINVAL;
 	return count;

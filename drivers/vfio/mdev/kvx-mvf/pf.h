@@ -46,6 +46,7 @@ void kvx_mvf_pf_vf_init(struct kvx_mvf_vf *vf);
 void kvx_mvf_pf_vf_reset(struct kvx_mvf_vf *vf);
 void kvx_mvf_pf_link_msg(struct kvx_mvf_vf *vf, u32 *msg);
 void kvx_mvf_pf_queue_link_msg(struct kvx_mvf_vf *vf);
+void kvx_mvf_pf_notify_reset(struct kvx_mvf_vf *vf);
 void kvx_mvf_pf_handle_msg(struct kvx_mvf_vf *vf, const u32 *req, u32 *reply);
 bool kvx_mvf_pf_api_supported(struct kvx_mvf_vf *vf, u32 api);
 

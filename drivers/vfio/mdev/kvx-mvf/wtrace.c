@@ -40,12 +40,20 @@ static const struct kvx_wtrace_consumer_ops kvx_mvf_wtrace_ops = {
 	.written = kvx_mvf_wtrace_written,
 };
 
+/*
+ * Put what symbol_get() returned: __symbol_put() BUGs on a symbol that
+ * was not found, as when a lookup in kvx_mvf_wtrace_register() failed.
+ */
 static void kvx_mvf_wtrace_put_symbols(struct kvx_mvf_wtrace *wt)
 {
-	symbol_put(kvx_wtrace_sync);
-	symbol_put(kvx_wtrace_remove_range);
-	symbol_put(kvx_wtrace_add_range);
-	symbol_put(kvx_wtrace_unregister);
+	if (wt->sync)
+		symbol_put(kvx_wtrace_sync);
+	if (wt->remove_range)
+		symbol_put(kvx_wtrace_remove_range);
+	if (wt->add_range)
+		symbol_put(kvx_wtrace_add_range);
+	if (wt->unregister)
+		symbol_put(kvx_wtrace_unregister);
 	wt->unregister = NULL;
 	wt->add_range = NULL;
 	wt->remove_range = NULL;

@@ -1930,6 +1930,22 @@ static void test_dma_log_start(struct vf *vf)
 	CHECK(log_start(vf, &ps, r, 2) == -EINVAL, "overlap");
 	r[0] = (typeof(r[0])){ ~0ULL - GPAGE + 1, 2 * GPAGE };
 	CHECK(log_start(vf, &ps, r, 1) == -EOVERFLOW, "wrap");
+	r[0] = (typeof(r[0])){ ~0ULL - GPAGE + 1, GPAGE };
+	CHECK(log_start(vf, &ps, r, 1) == -EOVERFLOW, "ends at 2^64");
+	/* Length 0: {0, 0} would be the whole 2^64, {x, 0} inverted. */
+	r[0] = (typeof(r[0])){ 0, 0 };
+	CHECK(log_start(vf, &ps, r, 1) == -EINVAL, "{0, 0}");
+	CHECK(!strcmp(vf_state(vf, "dma_log"), "0"), "session left: %s",
+	      vf_state(vf, "dma_log"));
+	log_stop(vf);
+	r[0] = (typeof(r[0])){ 0x10000, 0 };
+	CHECK(log_start(vf, &ps, r, 1) == -EINVAL, "{0x10000, 0}");
+	CHECK(!strcmp(vf_state(vf, "dma_log"), "0"), "session left: %s",
+	      vf_state(vf, "dma_log"));
+	log_stop(vf);
+	r[0] = (typeof(r[0])){ GUEST_IOVA, GPAGE };
+	r[1] = (typeof(r[1])){ GUEST_IOVA + 2 * GPAGE, 0 };
+	CHECK(log_start(vf, &ps, r, 2) == -EINVAL, "second range empty");
 	CHECK(!strcmp(vf_state(vf, "dma_log"), "0"), "session left: %s",
 	      vf_state(vf, "dma_log"));
 	CHECK(log_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE, dirty_bm) == -EINVAL,
@@ -2039,6 +2055,8 @@ static void test_dma_log_bad_report(struct vf *vf)
 	const unsigned long c = DATA_OFF + 0x380000;
 	struct kvx_mvf_dma_logging_report r;
 	u64 bm[4];
+	void *ro;
+	int ret;
 
 	log_stop(vf);	/* whatever a failed test left */
 	CHECK(!log_start_guest(vf, GPAGE), "%s", strerror(errno));
@@ -2073,6 +2091,18 @@ static void test_dma_log_bad_report(struct vf *vf)
 	      "NULL bitmap");
 	CHECK(private_report(vf, giova(c), GPAGE, GPAGE, (u64 *)8) == -EFAULT,
 	      "bad bitmap");
+	/* Read but not written: the log is cleared only once reported. */
+	ro = mmap(NULL, GPAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(ro != MAP_FAILED, "%s", strerror(errno));
+	ret = private_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE, ro);
+	munmap(ro, GPAGE);
+	CHECK(ret == -EFAULT, "read-only bitmap: %d", ret);
+	/* Length 0 (the core's REPORT passes it on): not [0, 2^64). */
+	CHECK(log_report(vf, 0, 0, GPAGE, bm) == -EINVAL, "iova 0 length 0");
+	CHECK(log_report(vf, GUEST_IOVA, 0, GPAGE, bm) == -EINVAL, "length 0");
+	if (core_report != 1)
+		ksft_print_msg("no core REPORT: length 0 checked %s\n",
+			       "through KVX_MVF_DMA_LOGGING_REPORT only");
 
 	/* Nothing was cleared: the write is still reported, and only it. */
 	check_dirty(vf, "after refused reports");
@@ -2287,7 +2317,7 @@ static void test_mig_caps(struct vf *vf)
 	struct vfio_device_feature_mig_data_size ds = {};
 	struct vfio_precopy_info info;
 	u8 byte;
-	int fd;
+	int fd, ret;
 
 	CHECK(!feature(vf, VFIO_DEVICE_FEATURE_GET |
 		       VFIO_DEVICE_FEATURE_MIGRATION, &mf, sizeof(mf)), "%s",
@@ -2306,6 +2336,14 @@ static void test_mig_caps(struct vf *vf)
 	CHECK(mig_set(vf, VFIO_DEVICE_STATE_ERROR, NULL) == -EINVAL, "");
 	CHECK(mig_set(vf, 99, NULL) == -EINVAL, "");
 	CHECK(mig_get(vf) == VFIO_DEVICE_STATE_RUNNING, "");
+	/* PRE_COPY -> RUNNING ends the session: not in PRE_COPY any more. */
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY, &fd) && fd >= 0, "");
+	CHECK(!precopy_info(fd, &info), "%s", strerror(errno));
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	ret = precopy_info(fd, &info);
+	CHECK(ret == -EINVAL, "PRECOPY_INFO after the session: %s",
+	      strerror(-ret));
+	close(fd);
 	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP_COPY, &fd) && fd >= 0, "");
 	CHECK(mig_get(vf) == VFIO_DEVICE_STATE_STOP_COPY, "");
 	CHECK(mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY, NULL) == -EINVAL, "");
@@ -2317,6 +2355,7 @@ static void test_mig_caps(struct vf *vf)
 	/* The session ended with the arc: its fd is dead. */
 	CHECK(read(fd, &byte, 1) == -1 && errno == ENODEV, "read: %s",
 	      strerror(errno));
+	CHECK(precopy_info(fd, &info) == -EINVAL, "");
 	close(fd);
 
 	/* RESUMING -> STOP without a stream: -EINVAL, still RESUMING. */
@@ -2452,6 +2491,52 @@ static void test_mig_precopy(struct vf *vf)
 	CHECK(!log_stop(vf), "");
 	vf_del(&b);
 	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+}
+
+/*
+ * A PF reset notice while the device is stopped waits for it to run:
+ * sent then it would come after a source's last snapshot, or be
+ * overwritten by the stream on a destination.
+ */
+static void test_mig_reset_notice(struct vf *vf)
+{
+	u32 r[KVX_MVF_MBX_WORDS];
+	struct vf b;
+	size_t len;
+	int fd;
+
+	CHECK(!strcmp(vf_state(vf, "cts"), "1"), "VF not set up");
+	len = mig_save_stopped(vf, stream);
+	CHECK(vf_event(vf, "reset") == 0, "");
+	CHECK(!strcmp(vf_state(vf, "reset_pending"), "0") &&
+	      !strcmp(vf_state(vf, "cts"), "1"), "notice delivered in STOP");
+
+	/* The destination gets one while RESUMING: the stream is applied. */
+	vf_add(&b, vf);
+	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_RESUMING, &fd) && fd >= 0, "");
+	CHECK(vf_event(&b, "reset") == 0, "");
+	CHECK(write(fd, stream, len) == (ssize_t)len, "%s", strerror(errno));
+	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_STOP, NULL), "%s", strerror(errno));
+	close(fd);
+	mig_compare(vf, &b);
+	/* ... and sees it when it runs. */
+	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	b.mbx_seen = 0;
+	CHECK(mbx_read_ctrl(&b) & KVX_MVF_MBX_RSTI, "notice lost in RESUMING");
+	CHECK(!strcmp(vf_state(&b, "cts"), "0"), "");
+	CHECK(mbx_xfer(&b, r, 1, KVX_MVF_MSG_RESET), "");
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
+	vf_del(&b);
+
+	/* The source runs again, as after a failed migration: its notice. */
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	vf->mbx_seen = 0;
+	CHECK(mbx_read_ctrl(vf) & KVX_MVF_MBX_RSTI, "notice lost in STOP");
+	CHECK(!strcmp(vf_state(vf, "cts"), "0") &&
+	      !strcmp(vf_state(vf, "reset_pending"), "1"), "");
+	vf_bring_up(vf, KVX_MVF_API_1_1, "02:00:00:00:aa:01");
+	CHECK(!strcmp(vf_state(vf, "reset_pending"), "0"), "");
 }
 
 static void set_generation(const char *gen)
@@ -2796,7 +2881,7 @@ static void test_mig_close(struct vf *vf)
 	char path[PATH_MAX];
 	struct vf b;
 	u8 byte;
-	int fd;
+	int fd, ret;
 
 	vf_add(&b, vf);
 	CHECK(!log_start_guest(&b, GPAGE), "%s", strerror(errno));
@@ -2811,7 +2896,8 @@ static void test_mig_close(struct vf *vf)
 	vf_del(&b);
 	snprintf(path, sizeof(path), MDEV_DIR "/%s", b.uuid);
 	CHECK(!exists(path), "VF not removed");
-	CHECK(precopy_info(fd, &info) == -ENODEV, "");
+	ret = precopy_info(fd, &info);
+	CHECK(ret == -EINVAL, "PRECOPY_INFO: %s", strerror(-ret));
 	CHECK(read(fd, &byte, 1) == -1 && errno == ENODEV, "");
 	close(fd);
 }
@@ -3040,6 +3126,7 @@ static const struct {
 	{ "mig_caps", test_mig_caps },
 	{ "mig_quiesce", test_mig_quiesce },
 	{ "mig_precopy", test_mig_precopy },
+	{ "mig_reset_notice", test_mig_reset_notice },
 	{ "mig_generation", test_mig_generation },
 	{ "mig_bad_streams", test_mig_bad_streams },
 	{ "mig_close", test_mig_close },
