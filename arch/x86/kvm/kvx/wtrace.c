@@ -353,8 +353,9 @@ static int kvx_wtrace_set_range(struct kvm *kvm, struct kvx_wtrace *wt,
 				void __user *argp)
 {
 	struct kvx_wtrace_range a;
-	unsigned long who;
+	unsigned long who, index;
 	u64 gfn, end;
+	void *entry;
 	int r;
 
 	if (copy_from_user(&a, argp, sizeof(a)))
@@ -370,11 +371,12 @@ static int kvx_wtrace_set_range(struct kvm *kvm, struct kvx_wtrace *wt,
 	end = a.gfn + a.npages;
 
 	if (a.flags & KVX_WTRACE_RANGE_REMOVE) {
-		for (gfn = a.gfn; gfn < end; gfn++) {
-			who = kvx_wtrace_who(xa_load(&wt->gfns, gfn));
+		/* Visit the traced GFNs only: the range may be 2^40 pages. */
+		xa_for_each_range(&wt->gfns, index, entry, a.gfn, end - 1) {
+			who = kvx_wtrace_who(entry);
 			if (!(who & KVX_WTRACE_USER))
 				continue;
-			kvx_wtrace_untrace_user(kvm, wt, gfn, who);
+			kvx_wtrace_untrace_user(kvm, wt, index, who);
 			cond_resched();
 		}
 		/* Untraced pages may be mapped huge and writable again. */
