@@ -319,6 +319,7 @@ static void test_emulator(void)
 /* ---- nested ---- */
 
 static uint64_t l2_stack[L2_STACK_SIZE];
+static bool l2_vmx;		/* set by L1: CPUID in L2 would exit to L1 */
 
 static void l2_attack(void)
 {
@@ -327,7 +328,7 @@ static void l2_attack(void)
 	seen[0] = w[SECRET_OFF / 8];
 	w[TARGET_OFF / 8] = ATTACK_VALUE;
 	seen[1] = w[0];		/* an allowed qword, for contrast */
-	if (this_cpu_has(X86_FEATURE_VMX))
+	if (l2_vmx)
 		vmcall();
 	else
 		vmmcall();
@@ -351,7 +352,8 @@ static void l1_svm(struct svm_test_data *svm)
 
 static void guest_nested(void *data)
 {
-	if (this_cpu_has(X86_FEATURE_VMX))
+	l2_vmx = this_cpu_has(X86_FEATURE_VMX);
+	if (l2_vmx)
 		l1_vmx(data);
 	else
 		l1_svm(data);
