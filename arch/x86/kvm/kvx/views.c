@@ -399,8 +399,8 @@ void kvx_window_leave_for_events(struct kvm_vcpu *vcpu)
 	if (likely(!kvx_views_on(vcpu->kvm)))
 		return;
 	vv = kvx_view_vcpu(vcpu);
-	if (!vv || !vv->active || !kvx_is_window_view(kvx_views(vcpu->kvm),
-							vv->active))
+	if (!vv || !vv->active ||
+	    !kvx_is_window_view(kvx_views(vcpu->kvm), vv->active))
 		return;
 	kvx_window_leave(vcpu);
 	kvx_window_fix_rsp(vcpu);

@@ -47,6 +47,19 @@
 
 #define L2_STACK_SIZE	256
 
+#define MSG_PV \
+	"pv_msrs: kvmclock #%u, steal time #%u, PV EOI #%u, async PF #%u; %d forbidden bytes changed\n"
+#define MSG_PV_OK \
+	"pv_msrs: kvmclock, steal time, PV EOI, async PF never touch the page\n"
+#define MSG_EMUL \
+	"emulator: %s: %s, %lu trapped reads, %lu trapped writes, %d forbidden bytes changed\n"
+#define MSG_EMUL_OK \
+	"emulator: SGDT, LGDT, LOCK CMPXCHG, REP MOVSQ reach no forbidden byte\n"
+#define MSG_NESTED \
+	"nested (%s L2): read 0x%lx, secret 0x%lx, %lu trapped reads, %lu trapped writes, %d changed\n"
+#define MSG_NESTED_OK \
+	"nested: an L2 of the guest's own traps on the window page like L1\n"
+
 static const struct kvx_window_range win_ranges[] = {
 	{ .offset = 0, .size = ALLOWED_END,
 	  .access = KVX_WINDOW_READ | KVX_WINDOW_WRITE },
@@ -211,8 +224,7 @@ static void test_pv_msrs(void)
 	sync_global_from_guest(a.vm, vectors);
 	memcpy(v, vectors, sizeof(v));
 	changed = page_changes(&a);
-	ksft_print_msg("pv_msrs: kvmclock #%u, steal time #%u, PV EOI #%u, async PF #%u; %d forbidden bytes changed\n",
-		       v[0], v[1], v[2], v[4], changed);
+	ksft_print_msg(MSG_PV, v[0], v[1], v[2], v[4], changed);
 	TEST_ASSERT(!changed, "pv_msrs: KVM wrote %d forbidden bytes", changed);
 	/* Features that take a gfn cache refuse the address outright. */
 	TEST_ASSERT(v[2] == GP_VECTOR, "pv_msrs: PV EOI at a window accepted (vector %u)",
@@ -221,15 +233,15 @@ static void test_pv_msrs(void)
 		    "pv_msrs: async PF at a window accepted (vectors %u, %u)",
 		    v[3], v[4]);
 	attack_vm_free(&a);
-	ksft_test_result_pass("pv_msrs: kvmclock, steal time, PV EOI, async PF never touch the page\n");
+	ksft_test_result_pass(MSG_PV_OK);
 }
 
 /* ---- emulator ---- */
 
-struct __attribute__((packed)) dt_ptr {
+struct dt_ptr {
 	uint16_t limit;
 	uint64_t base;
-};
+} __packed;
 
 static void guest_sgdt(void)
 {
@@ -298,8 +310,7 @@ static void test_emulator(void)
 		sync_global_from_guest(a.vm, seen);
 		memcpy(got, seen, sizeof(got));
 		changed = page_changes(&a);
-		ksft_print_msg("emulator: %s: %s, %lu trapped reads, %lu trapped writes, %d forbidden bytes changed\n",
-			       emulator_cases[i].name,
+		ksft_print_msg(MSG_EMUL, emulator_cases[i].name,
 			       a.emulation_failed ? "refused (emulation failure exit)" :
 						    "completed",
 			       a.mmio_reads, a.mmio_writes, changed);
@@ -313,7 +324,7 @@ static void test_emulator(void)
 		}
 		attack_vm_free(&a);
 	}
-	ksft_test_result_pass("emulator: SGDT, LGDT, LOCK CMPXCHG, REP MOVSQ reach no forbidden byte\n");
+	ksft_test_result_pass(MSG_EMUL_OK);
 }
 
 /* ---- nested ---- */
@@ -323,11 +334,11 @@ static bool l2_vmx;		/* set by L1: CPUID in L2 would exit to L1 */
 
 static void l2_attack(void)
 {
-	volatile uint64_t *w = (volatile uint64_t *)WIN_GPA;
+	uint64_t *w = (uint64_t *)WIN_GPA;
 
-	seen[0] = w[SECRET_OFF / 8];
-	w[TARGET_OFF / 8] = ATTACK_VALUE;
-	seen[1] = w[0];		/* an allowed qword, for contrast */
+	seen[0] = READ_ONCE(w[SECRET_OFF / 8]);
+	WRITE_ONCE(w[TARGET_OFF / 8], ATTACK_VALUE);
+	seen[1] = READ_ONCE(w[0]);	/* an allowed qword, for contrast */
 	if (l2_vmx)
 		vmcall();
 	else
@@ -379,8 +390,7 @@ static void test_nested(void)
 	sync_global_from_guest(a.vm, seen);
 	memcpy(got, seen, sizeof(got));
 	changed = page_changes(&a);
-	ksft_print_msg("nested (%s L2): read 0x%lx where the secret is 0x%lx, %lu trapped reads, %lu trapped writes, %d forbidden bytes changed\n",
-		       kvm_cpu_has(X86_FEATURE_VMX) ? "VMX" : "SVM", got[0],
+	ksft_print_msg(MSG_NESTED, kvm_cpu_has(X86_FEATURE_VMX) ? "VMX" : "SVM", got[0],
 		       secret(&a, SECRET_OFF), a.mmio_reads, a.mmio_writes, changed);
 	TEST_ASSERT(got[0] != secret(&a, SECRET_OFF), "nested: L2 read the secret");
 	TEST_ASSERT(!changed, "nested: L2 changed %d forbidden bytes", changed);
@@ -388,7 +398,7 @@ static void test_nested(void)
 		    "nested: L2's forbidden accesses did not trap (%lu)",
 		    a.mmio_forbidden);
 	attack_vm_free(&a);
-	ksft_test_result_pass("nested: an L2 of the guest's own traps on the window page like L1\n");
+	ksft_test_result_pass(MSG_NESTED_OK);
 }
 
 int main(void)
