@@ -12,9 +12,11 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/kvx.h>
@@ -49,6 +51,8 @@
 	"exceptions: #PF on the access and single-stepping delivered in view 0, results right\n"
 #define MSG_RACE \
 	"removal race (%s): %d removals under reads: %lu ok, %lu %s, %lu EAGAIN, %lu trapped\n"
+#define MSG_RACE_ROUNDS \
+	"race (%s): the rounds overlapped %lu guest accesses (%lu ok, %lu %s, %lu EAGAIN), %d held\n"
 #define MSG_FUZZ \
 	"fuzz: 10000 broken and 10000 random KVX_SET_WINDOW rejected, only real windows answer\n"
 
@@ -73,6 +77,16 @@ static bool guest_vmfunc;
 static uint32_t guest_loops;
 static uint32_t guest_stop;	/* READ_ONCE() in the guest */
 static uint32_t guest_race_slot;	/* the race deletes the memslot */
+/*
+ * The race's guest publishes its counts after every access, outcome first,
+ * then iters: the host thread starts its rounds only once the guest is in
+ * its loop, and tells which accesses fell inside them.  One cache line, so
+ * one guest page.
+ */
+struct race_count {
+	uint64_t iters, ok, gone, again;
+} __aligned(64);
+static struct race_count guest_race_count;
 static int ud_count, pf_count, db_count;
 static uint64_t pf_cr2, rogue_v;
 
@@ -369,13 +383,15 @@ static void guest_race(void)
 		r = g_read(0, WIN0_GPA + 0x20, 8, &v);
 		if (!r) {
 			GUEST_ASSERT_EQ(v, 0xabcdef);
-			n_ok++;
+			WRITE_ONCE(guest_race_count.ok, ++n_ok);
 		} else if (r == (guest_race_slot ? -EFAULT : -ENOENT)) {
-			n_gone++;	/* hypercall: the slot is gone */
+			/* hypercall: the slot is gone */
+			WRITE_ONCE(guest_race_count.gone, ++n_gone);
 		} else {
 			GUEST_ASSERT_EQ(r, -EAGAIN);
-			n_again++;
+			WRITE_ONCE(guest_race_count.again, ++n_again);
 		}
+		WRITE_ONCE(guest_race_count.iters, n_ok + n_gone + n_again);
 	}
 	if (guest_race_slot) {
 		/* The slot is back: the window works again. */
@@ -796,41 +812,122 @@ static void test_exceptions(void)
 	ksft_test_result_pass(MSG_EXCEPTIONS);
 }
 
+#define RACE_HOLDS	10	/* rounds that wait for the guest, spread out */
+#define RACE_WAIT_S	120	/* per wait, far beyond one access on Bochs */
+
 struct race_arg {
 	struct win_vm *w;
 	int rounds;
 	bool slot;		/* delete and re-create the memslot instead */
+	struct race_count *gc;	/* the guest's counts, in its memory */
+	struct race_count start, end;	/* ... around the rounds */
 };
 
+static struct race_count race_seen(struct race_arg *a)
+{
+	struct race_count c;
+
+	/* iters last in the guest, first here: the outcomes include it. */
+	c.iters = READ_ONCE(a->gc->iters);
+	c.ok = READ_ONCE(a->gc->ok);
+	c.gone = READ_ONCE(a->gc->gone);
+	c.again = READ_ONCE(a->gc->again);
+	return c;
+}
+
+/*
+ * Wait until the guest's count @field reaches @n.  The guest runs on its
+ * own; a wait that ends here is a hung vCPU or a lost access, not load.
+ */
+static struct race_count race_wait(struct race_arg *a, size_t field, uint64_t n,
+				   const char *what)
+{
+	struct timespec t0, t;
+	struct race_count c;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		c = race_seen(a);
+		if (*(uint64_t *)((char *)&c + field) >= n)
+			return c;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		TEST_ASSERT(t.tv_sec - t0.tv_sec < RACE_WAIT_S,
+			    "race: no guest access %s in %d s: %lu iters, %lu ok, %lu gone, %lu EAGAIN",
+			    what, RACE_WAIT_S, c.iters, c.ok, c.gone, c.again);
+		usleep(100);
+	}
+}
+
+static void race_remove(struct race_arg *a)
+{
+	if (a->slot)
+		vm_set_user_memory_region(a->w->vm, WIN0_SLOT, 0, WIN0_GPA, 0,
+					  a->w->page[0]);
+	else
+		TEST_ASSERT(!remove_window_raw(a->w->vm, 0), "remove: errno %d", errno);
+}
+
+static void race_restore(struct race_arg *a)
+{
+	/* The same backing each time, so the VMM's view stays valid. */
+	if (a->slot)
+		vm_set_user_memory_region(a->w->vm, WIN0_SLOT, 0, WIN0_GPA, 4096,
+					  a->w->page[0]);
+	else
+		set_window(a->w->vm, 0);
+}
+
+/*
+ * Remove (or delete the slot of) window 0 and put it back, a->rounds times,
+ * while the guest reads it.  The rounds start once the guest has read the
+ * window at least once, and RACE_HOLDS of them, the first included, wait
+ * for the guest in each state: one whole access after the removal returned
+ * (-ENOENT for a window; for a memslot -EFAULT or a trap to the VMM), and
+ * an access that succeeds after the restore.  The others run free: that is
+ * the race.  So both outcomes occur within the rounds whatever the
+ * scheduler does, and the host counts them.
+ */
 static void *race_thread(void *p)
 {
 	struct race_arg *a = p;
-	int i;
+	int i, every = a->rounds / RACE_HOLDS;
+	struct race_count c, h;
 
-	for (i = 0; i < a->rounds && a->slot; i++) {
-		/* The same backing each time, so the VMM's view stays valid. */
-		vm_set_user_memory_region(a->w->vm, WIN0_SLOT, 0, WIN0_GPA, 0,
-					  a->w->page[0]);
-		vm_set_user_memory_region(a->w->vm, WIN0_SLOT, 0, WIN0_GPA, 4096,
-					  a->w->page[0]);
-	}
-	if (a->slot) {
-		WRITE_ONCE(*(uint32_t *)addr_gva2hva(a->w->vm, (uint64_t)&guest_stop), 1);
-		return NULL;
-	}
+	race_wait(a, offsetof(struct race_count, ok), 1, "before the rounds");
+	a->start = race_seen(a);
 	for (i = 0; i < a->rounds; i++) {
-		TEST_ASSERT(!remove_window_raw(a->w->vm, 0), "remove: errno %d", errno);
-		set_window(a->w->vm, 0);
+		race_remove(a);
+		if (!(i % every)) {
+			/* A whole access after the removal returned. */
+			c = race_seen(a);
+			h = race_wait(a, offsetof(struct race_count, iters), c.iters + 2,
+				      "with the window removed");
+			TEST_ASSERT(a->slot || h.gone > c.gone,
+				    "race: %lu accesses after a removal, none -ENOENT (%lu ok, %lu EAGAIN)",
+				    h.iters - c.iters, h.ok - c.ok, h.again - c.again);
+		}
+		race_restore(a);
+		if (!(i % every)) {
+			/* An access that succeeds after the restore. */
+			c = race_seen(a);
+			race_wait(a, offsetof(struct race_count, ok), c.ok + 1,
+				  "succeeding with the window back");
+		}
 	}
-	TEST_ASSERT(!remove_window_raw(a->w->vm, 0), "remove: errno %d", errno);
-	TEST_ASSERT(remove_window_raw(a->w->vm, 0) == -1 && errno == ENOENT,
-		    "removed twice");
+	a->end = race_seen(a);
+	if (!a->slot) {
+		TEST_ASSERT(!remove_window_raw(a->w->vm, 0), "remove: errno %d", errno);
+		TEST_ASSERT(remove_window_raw(a->w->vm, 0) == -1 && errno == ENOENT,
+			    "removed twice");
+	}
 	WRITE_ONCE(*(uint32_t *)addr_gva2hva(a->w->vm, (uint64_t)&guest_stop), 1);
 	return NULL;
 }
 
 static void test_race(bool slot)
 {
+	const char *gone_name = slot ? "EFAULT" : "ENOENT";
+	struct race_count in, last;
 	uint64_t ok, gone, again;
 	struct race_arg a;
 	struct win_vm w;
@@ -844,6 +941,7 @@ static void test_race(bool slot)
 	a.w = &w;
 	a.slot = slot;
 	a.rounds = use_vmfunc ? 200 : 1000;
+	a.gc = addr_gva2hva(w.vm, (uint64_t)&guest_race_count);
 	pthread_create(&t, NULL, race_thread, &a);
 	ok = run_sync(&w);
 	gone = run_sync(&w);
@@ -851,12 +949,28 @@ static void test_race(bool slot)
 	expect_done(&w);
 	pthread_join(t, NULL);
 	check_pages(&w, "race");
+	last = race_seen(&a);
+	TEST_ASSERT(last.ok == ok && last.gone == gone && last.again == again &&
+		    last.iters == ok + gone + again,
+		    "race: the guest reported %lu ok, %lu gone, %lu EAGAIN, counted %lu/%lu/%lu of %lu",
+		    ok, gone, again, last.ok, last.gone, last.again, last.iters);
+	in = (struct race_count){
+		.iters = a.end.iters - a.start.iters, .ok = a.end.ok - a.start.ok,
+		.gone = a.end.gone - a.start.gone, .again = a.end.again - a.start.again,
+	};
+	ksft_print_msg(MSG_RACE_ROUNDS, slot ? "memslot" : "window", in.iters, in.ok,
+		       in.gone, gone_name, in.again, RACE_HOLDS);
+	/* Within the rounds, not just before or after them. */
+	TEST_ASSERT(in.iters >= 3 * RACE_HOLDS && in.ok >= RACE_HOLDS,
+		    "race: the rounds overlapped %lu accesses, %lu ok", in.iters, in.ok);
+	TEST_ASSERT(slot || in.gone >= RACE_HOLDS,
+		    "race: the rounds overlapped %lu accesses, %lu %s", in.iters, in.gone,
+		    gone_name);
 	TEST_ASSERT(ok, "race: %lu ok, %lu gone", ok, gone);
 	TEST_ASSERT(slot || gone, "race: %lu ok, %lu gone", ok, gone);
 	kvm_vm_free(w.vm);
 	ksft_test_result_pass(MSG_RACE, slot ? "memslot" : "window",
-			      a.rounds, ok, gone, slot ? "EFAULT" : "ENOENT", again,
-			      w.mmio_exits);
+			      a.rounds, ok, gone, gone_name, again, w.mmio_exits);
 }
 
 static void expect_errno(int r, int e, const char *what)
