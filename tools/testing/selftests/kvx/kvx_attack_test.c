@@ -18,6 +18,8 @@
  *             SGDT, LGDT, LOCK CMPXCHG, MOVS (item 3, item 6)
  *   nested    an L2 of the guest's own reads and writes forbidden bytes
  *             (VMX on Intel, SVM on AMD; item 2)
+ *   smm       the guest's SMI handler reads and writes forbidden bytes
+ *             through the SMM address space's copy of the slot (item 5)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -57,6 +59,10 @@
 	"emulator: SGDT, LGDT, LOCK CMPXCHG, REP MOVSQ reach no forbidden byte\n"
 #define MSG_NESTED \
 	"nested (%s L2): read 0x%lx, secret 0x%lx, %lu trapped reads, %lu trapped writes, %d changed\n"
+#define MSG_SMM \
+	"smm: the SMI handler read 0x%08x, secret 0x%08x, %lu trapped reads, %lu trapped writes, %d changed\n"
+#define MSG_SMM_OK \
+	"smm: the SMI handler traps on the window page like view 0\n"
 #define MSG_NESTED_OK \
 	"nested: an L2 of the guest's own traps on the window page like L1\n"
 
@@ -401,19 +407,134 @@ static void test_nested(void)
 	ksft_test_result_pass(MSG_NESTED_OK);
 }
 
-int main(void)
+/* ---- smm ---- */
+
+#define SMRAM_GPA	0x1000000
+#define SMRAM_SLOT	((1 << 16) | 1)
+#define SMRAM_PAGES	16
+#define SMM_PORT	0xe
+
+/*
+ * The SMI handler, 16-bit code at SMBASE + 0x8000 (SMM starts with DS base
+ * 0 and 4 GiB limits, paging off):
+ *	mov eax, [WIN_GPA + SECRET_OFF]
+ *	out SMM_PORT, eax
+ *	mov dword [WIN_GPA + TARGET_OFF], 0x41414141
+ *	rsm
+ */
+static void smm_handler(uint8_t *p)
+{
+	uint32_t secret = WIN_GPA + SECRET_OFF, target = WIN_GPA + TARGET_OFF;
+	uint8_t *s = p;
+
+	*p++ = 0x66; *p++ = 0x67; *p++ = 0xa1;
+	memcpy(p, &secret, 4);
+	p += 4;
+	*p++ = 0x66; *p++ = 0xe7; *p++ = SMM_PORT;
+	*p++ = 0x66; *p++ = 0x67; *p++ = 0xc7; *p++ = 0x05;
+	memcpy(p, &target, 4);
+	p += 4;
+	memset(p, 0x41, 4);
+	p += 4;
+	*p++ = 0x0f; *p++ = 0xaa;
+	TEST_ASSERT(p - s < 64, "SMI handler too long");
+}
+
+static void guest_smm(void)
+{
+	GUEST_SYNC(1);		/* the host makes an SMI pending */
+	GUEST_DONE();
+}
+
+static void test_smm(void)
+{
+	struct kvx_slot_views sv = { .slot = 1 << 16 | WIN_SLOT, .views = 0 };
+	struct kvm_vcpu_events ev;
+	struct attack_vm a;
+	uint32_t got = 0;
+	bool reported = false;
+	struct kvm_run *run;
+	int changed;
+
+	attack_vm_create(&a, guest_smm);
+	/*
+	 * A VMM with SMM maps its memory in both address spaces (QEMU does),
+	 * the window page too, and hides both copies.
+	 */
+	vm_ioctl(a.vm, KVX_SET_SLOT_VIEWS, &sv);
+	vm_set_user_memory_region(a.vm, 1 << 16 | WIN_SLOT, 0, WIN_GPA, 4096,
+				  a.page);
+	vm_userspace_mem_region_add(a.vm, VM_MEM_SRC_ANONYMOUS, SMRAM_GPA,
+				    SMRAM_SLOT, SMRAM_PAGES, 0);
+	TEST_ASSERT(vm_phy_pages_alloc(a.vm, SMRAM_PAGES, SMRAM_GPA, SMRAM_SLOT) ==
+		    SMRAM_GPA, "SMRAM allocation");
+	memset(addr_gpa2hva(a.vm, SMRAM_GPA), 0, SMRAM_PAGES * 4096);
+	smm_handler(addr_gpa2hva(a.vm, SMRAM_GPA + 0x8000));
+	vcpu_set_msr(a.vcpu, MSR_IA32_SMBASE, SMRAM_GPA);
+
+	TEST_ASSERT(attack_run(&a) == 1, "smm: first sync");
+	vcpu_events_get(a.vcpu, &ev);
+	ev.smi.pending = 1;
+	ev.flags |= KVM_VCPUEVENT_VALID_SMM;
+	vcpu_events_set(a.vcpu, &ev);
+
+	run = a.vcpu->run;
+	for (;;) {
+		vcpu_run(a.vcpu);
+		if (run->exit_reason == KVM_EXIT_MMIO) {
+			serve_mmio(&a);
+			continue;
+		}
+		if (run->exit_reason == KVM_EXIT_IO && run->io.port == SMM_PORT) {
+			TEST_ASSERT(run->io.size == 4 && run->io.direction == KVM_EXIT_IO_OUT,
+				    "smm: port access %u bytes", run->io.size);
+			memcpy(&got, (uint8_t *)run + run->io.data_offset, 4);
+			reported = true;
+			continue;
+		}
+		TEST_ASSERT(run->exit_reason != KVM_EXIT_INTERNAL_ERROR,
+			    "smm: internal error %u", run->internal.suberror);
+		break;
+	}
+	TEST_ASSERT(kvx_ucall_value(a.vcpu) == KVX_GUEST_DONE, "smm: guest did not finish");
+	changed = page_changes(&a);
+	ksft_print_msg(MSG_SMM, got, (uint32_t)secret(&a, SECRET_OFF), a.mmio_reads,
+		       a.mmio_writes, changed);
+	TEST_ASSERT(reported, "smm: the SMI handler did not run");
+	TEST_ASSERT(got != (uint32_t)secret(&a, SECRET_OFF), "smm: SMM read the secret");
+	TEST_ASSERT(!changed, "smm: SMM changed %d forbidden bytes", changed);
+	attack_vm_free(&a);
+	ksft_test_result_pass(MSG_SMM_OK);
+}
+
+static const struct {
+	const char *name;
+	void (*run)(void);
+} cases[] = {
+	{ "pv_msrs", test_pv_msrs },
+	{ "emulator", test_emulator },
+	{ "nested", test_nested },
+	{ "smm", test_smm },
+};
+
+/* kvx_attack_test [CASE]: every case, or the one named. */
+int main(int argc, char **argv)
 {
 	bool nested = kvm_cpu_has(X86_FEATURE_VMX) || kvm_cpu_has(X86_FEATURE_SVM);
+	int i, n = 0;
 
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		n += argc < 2 || !strcmp(argv[1], cases[i].name);
 	ksft_print_header();
-	ksft_set_plan(3);
+	ksft_set_plan(n);
 	srandom(0x6b7678);
 	TEST_REQUIRE(kvm_check_cap(KVX_CAP_WINDOWS));
-
-	test_pv_msrs();
-	test_emulator();
-	/* nested=1 is KVM's default; a host without it has no L2 to fear. */
-	TEST_ASSERT(nested, "nested: KVM offers neither VMX nor SVM to guests");
-	test_nested();
+	/* Both machines have SMM and nesting (KVM's default); no skips. */
+	TEST_ASSERT(kvm_has_cap(KVM_CAP_X86_SMM), "KVM_CAP_X86_SMM missing");
+	TEST_ASSERT(nested, "KVM offers neither VMX nor SVM to guests");
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		if (argc < 2 || !strcmp(argv[1], cases[i].name))
+			cases[i].run();
+	}
 	ksft_finished();
 }
