@@ -20,15 +20,22 @@
  *             (VMX on Intel, SVM on AMD; item 2)
  *   smm       the guest's SMI handler reads and writes forbidden bytes
  *             through the SMM address space's copy of the slot (item 5)
+ *   stress    2 vCPUs: one jumps into every byte of the trampoline with
+ *             random registers, the other sends it interrupts and NMIs at
+ *             random times; every value it gets back is checked against
+ *             the page's forbidden qwords
  */
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <linux/kvx.h>
 
+#include "apic.h"
 #include "kvm_util.h"
 #include "processor.h"
 #include "svm_util.h"
@@ -63,6 +70,10 @@
 	"smm: the SMI handler read 0x%08x, secret 0x%08x, %lu trapped reads, %lu trapped writes, %d changed\n"
 #define MSG_SMM_OK \
 	"smm: the SMI handler traps on the window page like view 0\n"
+#define MSG_STRESS \
+	"stress: %u attempts, %u guests wrecked themselves; exceptions%s; %lu NMIs, %lu IRQs; %lu trapped, %lu other exits; %d leaks, %d changed\n"
+#define MSG_STRESS_OK \
+	"stress: %u random entries under events, no forbidden byte read or written\n"
 #define MSG_NESTED_OK \
 	"nested: an L2 of the guest's own traps on the window page like L1\n"
 
@@ -507,6 +518,361 @@ static void test_smm(void)
 	ksft_test_result_pass(MSG_SMM_OK);
 }
 
+/* ---- stress ---- */
+
+#define STRESS_ATTEMPTS	100000
+static uint32_t stress_attempts = STRESS_ATTEMPTS;	/* argv[2] */
+#define STRESS_CHUNK	4096		/* attempts between two host checks */
+#define IPI_VECTOR	0xf0
+#define DONE_PORT	0xe		/* the guest's "look at me" */
+
+struct attempt {
+	uint64_t rax, rcx, rdx, rsi, rdi, r8, r9, r10, r11, target;
+};
+
+/*
+ * vCPU 0's state, shared with its exception handlers.  Global and "used":
+ * the attempt's asm refers to them by name.
+ */
+#define STRESS_SHARED __attribute__((used))
+STRESS_SHARED struct attempt st_in;
+STRESS_SHARED uint64_t st_saved[7];		/* rsp, rbx, rbp, r12-r15 */
+STRESS_SHARED uint64_t st_frame[2];		/* R11's stack: RFLAGS, return */
+STRESS_SHARED uint64_t st_stack[64];
+STRESS_SHARED uint64_t st_idx;			/* slot in got_rdx/got_rax */
+STRESS_SHARED uint64_t got_rdx[STRESS_CHUNK], got_rax[STRESS_CHUNK];
+static uint64_t rec_rip;
+static uint64_t nr_exc[32], nr_nmi, nr_ipi, nr_ret;
+static uint32_t chunk_done, stress_stop, via_exception;
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static uint64_t stress_exc[32];		/* host: exceptions of every VM */
+
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void stress_recover(struct ex_regs *regs)
+{
+	if (regs->vector < 32)
+		nr_exc[regs->vector]++;
+	via_exception = 1;
+	regs->rip = rec_rip;
+	/* The interrupted RSP, in the frame above RFLAGS. */
+	(&regs->rflags)[1] = st_saved[0];
+	regs->rflags = 0x202;
+}
+
+static void stress_nmi(struct ex_regs *regs)
+{
+	nr_nmi++;
+}
+
+static void stress_ipi(struct ex_regs *regs)
+{
+	nr_ipi++;
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+/* A register value an attacker would try. */
+static uint64_t pick(uint64_t r)
+{
+	switch (r % 8) {
+	case 0:
+		return 0;
+	case 1:
+		return 1;			/* the window's view */
+	case 2:
+		return WIN_GPA + (r >> 8) % 4096;	/* any byte of the page */
+	case 3:
+		return WIN_GPA + SECRET_OFF;
+	case 4:
+		return 1 << ((r >> 8) % 4);	/* an access size */
+	case 5:
+		return TRAMP_GPA + (r >> 8) % 4096;
+	default:
+		return r | (1ULL << 63);	/* non-canonical */
+	}
+}
+
+/*
+ * One attempt: random registers, a jump to trampoline byte @i % 4096.  The
+ * trampoline's own return (through R11's frame) and every exception land
+ * at "recovered", which restores the stack and the callee-saved registers
+ * that random code may have changed.
+ */
+static void stress_attempt(uint32_t i)
+{
+	uint64_t r = next_rand();
+
+	st_in.rax = r & 1 ? 0 : pick(next_rand());
+	/* ECX is the view for VMFUNC; a huge RCX would make a REP run forever. */
+	st_in.rcx = pick(next_rand()) & 0xff;
+	st_in.rdx = pick(next_rand());
+	st_in.rsi = pick(next_rand());
+	st_in.rdi = r & 2 ? 0 : pick(next_rand());
+	st_in.r8 = pick(next_rand());
+	st_in.r9 = pick(next_rand());
+	st_in.r10 = pick(next_rand());
+	/* Not the window: a stack there makes the guest spin on MMIO. */
+	st_in.r11 = r & 4 ? (uint64_t)st_frame : pick(next_rand() & ~6ULL);
+	st_in.target = TRAMP_GPA + i % 4096;
+	st_idx = i % STRESS_CHUNK;
+	st_frame[0] = 0x202;
+	st_frame[1] = (uint64_t)&&recovered;
+	rec_rip = (uint64_t)&&recovered;
+	via_exception = 0;
+	asm goto("mov %%rsp, st_saved\n\t"
+		 "mov %%rbx, st_saved+8\n\t"
+		 "mov %%rbp, st_saved+16\n\t"
+		 "mov %%r12, st_saved+24\n\t"
+		 "mov %%r13, st_saved+32\n\t"
+		 "mov %%r14, st_saved+40\n\t"
+		 "mov %%r15, st_saved+48\n\t"
+		 "lea st_stack+%c[top], %%rsp\n\t"
+		 "mov st_in+8*0, %%rax\n\t"
+		 "mov st_in+8*1, %%rcx\n\t"
+		 "mov st_in+8*2, %%rdx\n\t"
+		 "mov st_in+8*3, %%rsi\n\t"
+		 "mov st_in+8*4, %%rdi\n\t"
+		 "mov st_in+8*5, %%r8\n\t"
+		 "mov st_in+8*6, %%r9\n\t"
+		 "mov st_in+8*7, %%r10\n\t"
+		 "mov st_in+8*8, %%r11\n\t"
+		 "jmp *st_in+8*9\n\t"
+		 : : [top] "i"(sizeof(st_stack))
+		 : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
+		   "memory", "cc"
+		 : recovered);
+recovered:
+	asm volatile("mov st_saved, %%rsp\n\t"
+		     "mov st_saved+8, %%rbx\n\t"
+		     "mov st_saved+16, %%rbp\n\t"
+		     "mov st_saved+24, %%r12\n\t"
+		     "mov st_saved+32, %%r13\n\t"
+		     "mov st_saved+40, %%r14\n\t"
+		     "mov st_saved+48, %%r15\n\t"
+		     "mov st_idx, %%rcx\n\t"
+		     "mov %%rdx, got_rdx(,%%rcx,8)\n\t"
+		     "mov %%rax, got_rax(,%%rcx,8)\n\t"
+		     : : : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10",
+		       "r11", "memory", "cc");
+	if (!via_exception)
+		nr_ret++;
+}
+
+static void guest_stress_victim(uint32_t start)
+{
+	uint32_t i;
+
+	x2apic_enable();
+	asm volatile("sti");
+	for (i = start; i < stress_attempts; i++) {
+		stress_attempt(i);
+		if (i % STRESS_CHUNK == STRESS_CHUNK - 1 || i == stress_attempts - 1) {
+			WRITE_ONCE(chunk_done, i + 1);
+			outl(DONE_PORT, i + 1);
+		}
+	}
+	WRITE_ONCE(stress_stop, 1);
+	outl(DONE_PORT, 0);
+	for (;;)
+		asm volatile("hlt");
+}
+
+/* vCPU 1: interrupts and NMIs for vCPU 0 at random times. */
+static void guest_stress_sender(void)
+{
+	uint64_t n;
+
+	x2apic_enable();
+	while (!READ_ONCE(stress_stop)) {
+		for (n = next_rand() % 256; n; n--)
+			asm volatile("nop");
+		x2apic_write_reg(APIC_ICR, APIC_DEST_PHYSICAL |
+				 (next_rand() & 1 ? APIC_DM_NMI : APIC_DM_FIXED | IPI_VECTOR));
+	}
+	outl(DONE_PORT, 1);
+	for (;;)
+		asm volatile("cli; hlt");
+}
+
+struct sender {
+	struct kvm_vcpu *vcpu;
+	int exits;
+};
+
+static void *stress_sender_thread(void *arg)
+{
+	struct sender *s = arg;
+
+	for (;;) {
+		vcpu_run(s->vcpu);
+		s->exits++;
+		if (s->vcpu->run->exit_reason == KVM_EXIT_IO &&
+		    s->vcpu->run->io.port == DONE_PORT)
+			return NULL;
+		TEST_ASSERT(s->vcpu->run->exit_reason == KVM_EXIT_IO ||
+			    s->vcpu->run->exit_reason == KVM_EXIT_INTR,
+			    "stress: sender exit %u", s->vcpu->run->exit_reason);
+	}
+}
+
+/* Did the guest get a forbidden qword back in RDX or RAX? */
+static int stress_leaks(struct attack_vm *a, uint32_t first, uint32_t n)
+{
+	int leaks = 0, off;
+	uint32_t i;
+
+	sync_global_from_guest(a->vm, got_rdx);
+	sync_global_from_guest(a->vm, got_rax);
+	for (i = first; i < first + n && i < STRESS_CHUNK; i++) {
+		for (off = ALLOWED_END; off < 4096; off += 8) {
+			leaks += got_rdx[i] == secret(a, off);
+			leaks += got_rax[i] == secret(a, off);
+		}
+	}
+	return leaks;
+}
+
+/*
+ * One VM of the stress, from attempt @start.  Returns the attempts done:
+ * all of them, or up to the one after which the guest had wrecked itself
+ * (an exit no guest survives, or one attempt spinning on trapped
+ * accesses), which the caller counts and skips.
+ */
+static uint32_t stress_vm(uint32_t start, int *leaks, int *changed,
+			  uint64_t *trapped, uint64_t *other, uint64_t *events)
+{
+	uint64_t *stop, spin = 0, last_idx = -1ULL;
+	uint32_t done = start, v, *cdone;
+	struct sender s = {};
+	struct attack_vm a;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool wrecked = false;
+	int i;
+
+	attack_vm_create(&a, guest_stress_victim);
+	sync_global_to_guest(a.vm, stress_attempts);
+	vcpu_args_set(a.vcpu, 1, start);
+	for (i = 0; i < 256; i++)
+		vm_install_exception_handler(a.vm, i, stress_recover);
+	vm_install_exception_handler(a.vm, NMI_VECTOR, stress_nmi);
+	vm_install_exception_handler(a.vm, IPI_VECTOR, stress_ipi);
+	s.vcpu = vm_vcpu_add(a.vm, 1, guest_stress_sender);
+	pthread_create(&thread, NULL, stress_sender_thread, &s);
+	stop = addr_gva2hva(a.vm, (vm_vaddr_t)&stress_stop);
+	cdone = addr_gva2hva(a.vm, (vm_vaddr_t)&chunk_done);
+
+	run = a.vcpu->run;
+	while (!wrecked) {
+		uint64_t idx = *(uint64_t *)addr_gva2hva(a.vm, (vm_vaddr_t)&st_idx);
+
+		if (idx != last_idx) {
+			last_idx = idx;
+			spin = 0;
+		}
+		vcpu_run(a.vcpu);
+		switch (run->exit_reason) {
+		case KVM_EXIT_MMIO:
+			if (run->mmio.phys_addr >= WIN_GPA &&
+			    run->mmio.phys_addr < WIN_GPA + 4096) {
+				serve_mmio(&a);
+				wrecked = ++spin > 20000;
+			} else {
+				/* A write to the read-only trampoline slot. */
+				TEST_ASSERT(run->mmio.phys_addr >> 12 == TRAMP_GPA >> 12,
+					    "stress: MMIO at 0x%llx",
+					    (unsigned long long)run->mmio.phys_addr);
+				(*other)++;
+			}
+			continue;
+		case KVM_EXIT_IO:
+			if (run->io.port == 0x1000)	/* a ucall: an assertion */
+				kvx_ucall_value(a.vcpu);
+			if (run->io.port != DONE_PORT || run->io.size != 4) {
+				(*other)++;	/* random port I/O */
+				continue;
+			}
+			memcpy(&v, (uint8_t *)run + run->io.data_offset, 4);
+			if (v && v == READ_ONCE(*cdone) && v > done) {
+				*leaks += stress_leaks(&a, done % STRESS_CHUNK, v - done);
+				done = v;
+				TEST_ASSERT(!page_changes(&a),
+					    "stress: forbidden bytes changed by attempt %u", done);
+			}
+			if (!v && READ_ONCE(*stop))
+				break;
+			continue;
+		case KVM_EXIT_INTR:
+			continue;
+		case KVM_EXIT_SHUTDOWN:
+		case KVM_EXIT_INTERNAL_ERROR:
+		case KVX_EXIT_VIEW_FAULT:
+			/* The guest wrecked itself; the VMM would stop it. */
+			wrecked = true;
+			continue;
+		default:
+			TEST_FAIL("stress: vCPU 0 exit %u (%s) after %u attempts",
+				  run->exit_reason, exit_reason_str(run->exit_reason), done);
+		}
+		break;
+	}
+	if (wrecked) {
+		uint32_t end = done - done % STRESS_CHUNK + last_idx;
+
+		if (last_idx == -1ULL || end < done)
+			end = done;
+
+		/* Check what it did before, skip the attempt that did it. */
+		if (end > done)
+			*leaks += stress_leaks(&a, done % STRESS_CHUNK, end - done);
+		done = end + 1;
+	}
+	WRITE_ONCE(*stop, 1);
+	pthread_join(thread, NULL);
+	sync_global_from_guest(a.vm, nr_exc);
+	sync_global_from_guest(a.vm, nr_nmi);
+	sync_global_from_guest(a.vm, nr_ipi);
+	for (i = 0; i < 32; i++)
+		stress_exc[i] += nr_exc[i];
+	events[0] += nr_nmi;
+	events[1] += nr_ipi;
+	*trapped += a.mmio_reads + a.mmio_writes;
+	*changed += page_changes(&a);
+	attack_vm_free(&a);
+	return done;
+}
+
+static void test_stress(void)
+{
+	uint64_t trapped = 0, other = 0, events[2] = {};
+	uint32_t done = 0, vms = 0;
+	int leaks = 0, changed = 0, i;
+	char list[256] = "";
+
+	while (done < stress_attempts) {
+		done = stress_vm(done, &leaks, &changed, &trapped, &other, events);
+		vms++;
+		TEST_ASSERT(!leaks && !changed, "stress: %d leaks, %d bytes changed by %u",
+			    leaks, changed, done);
+	}
+	for (i = 0; i < 32; i++) {
+		if (stress_exc[i])
+			snprintf(list + strlen(list), sizeof(list) - strlen(list),
+				 " #%d:%lu", i, stress_exc[i]);
+	}
+	ksft_print_msg(MSG_STRESS, done, vms - 1, list, events[0], events[1], trapped,
+		       other, leaks, changed);
+	TEST_ASSERT(events[0] && events[1], "stress: events did not arrive (%lu NMIs, %lu IRQs)",
+		    events[0], events[1]);
+	ksft_test_result_pass(MSG_STRESS_OK, done);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
@@ -515,6 +881,7 @@ static const struct {
 	{ "emulator", test_emulator },
 	{ "nested", test_nested },
 	{ "smm", test_smm },
+	{ "stress", test_stress },
 };
 
 /* kvx_attack_test [CASE]: every case, or the one named. */
@@ -525,6 +892,8 @@ int main(int argc, char **argv)
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
 		n += argc < 2 || !strcmp(argv[1], cases[i].name);
+	if (argc > 2)
+		stress_attempts = atoi(argv[2]);
 	ksft_print_header();
 	ksft_set_plan(n);
 	srandom(0x6b7678);
