@@ -9,6 +9,8 @@
  *           baseline: KVM_EXIT_MMIO), through the trampoline by hypercall,
  *           and by VMFUNC (exits and guest TSC per access); and the cost of
  *           intercepting every exception in a VMFUNC-window VM (int3 loop);
+ *           the same for 8-byte writes, where VMFUNC windows write by
+ *           hypercall unless the VMM sets KVX_WINDOW_F_VMFUNC_WRITES;
  *   wtrace: 10,000 writes to traced pages with page-track trapping (the
  *           baseline), write protection and PML (exits, emulations and
  *           guest TSC per write), and the cost of a harvest against the
@@ -45,6 +47,10 @@
 	"windows: per 8-byte read: trapped to the VMM %.2f exits %lu TSC; trampoline by hypercall %.2f exits %lu TSC (trapped/hypercall %.1f)%s\n"
 #define KVX_BENCH_MSG6 \
 	"; by VMFUNC %.4f exits %lu TSC (trapped/VMFUNC %.1f); int3 with every exception intercepted %.2f exits %lu TSC vs %.2f exits %lu TSC without windows"
+#define KVX_BENCH_MSG7 \
+	"windows: per 8-byte write: trapped to the VMM %.2f exits %lu TSC; trampoline by hypercall %.2f exits %lu TSC (trapped/hypercall %.1f)%s\n"
+#define KVX_BENCH_MSG8 \
+	"; VMFUNC window, default (writes by hypercall) %.2f exits %lu TSC; with KVX_WINDOW_F_VMFUNC_WRITES %.4f exits %lu TSC (trapped/VMFUNC %.1f)"
 #define KVX_BENCH_MSG3 \
 	"wtrace: %d writes to 16 pages: untraced %lu exits %lu TSC/write; trap %lu exits %lu emulated %lu TSC/write; write-protect %lu exits %lu TSC/write (%.1fx faster than trap)%s\n"
 #define KVX_BENCH_MSG4 \
@@ -264,7 +270,10 @@ static void bench_harvest(void)
 #define TRAMP_GPA	0xd0010000ULL
 #define ACCESSES	5000
 
-/* 0: plain load (trapped), 1: trampoline; 2: int3 loop. */
+/*
+ * 0: plain load (trapped), 1: trampoline read; 2: int3 loop; 3: plain store
+ * (trapped), 4: trampoline write.
+ */
 static void guest_window(int how)
 {
 	uint64_t t0, v = 0;
@@ -278,6 +287,11 @@ static void guest_window(int how)
 			else if (how == 1)
 				kvx_window_read((void *)TRAMP_GPA, 0,
 						(void *)(WIN_GPA + 0x10), 8, (__u64 *)&v);
+			else if (how == 3)
+				WRITE_ONCE(*(uint64_t *)(WIN_GPA + 0x10), i);
+			else if (how == 4)
+				kvx_window_write((void *)TRAMP_GPA, 0,
+						 (void *)(WIN_GPA + 0x10), 8, i);
 			else
 				asm volatile("int3" ::: "memory");
 		}
@@ -290,10 +304,12 @@ static void guest_bp_handler(struct ex_regs *regs)
 }
 
 /* A VM with one window (id 0, view 1) on a page at WIN_GPA. */
-static struct counts bench_window(int how, bool windows, uint64_t flags)
+static struct counts bench_window(int how, bool windows, uint64_t flags,
+				  uint32_t wflags)
 {
 	struct kvx_window w = {
 		.slot = WIN_SLOT, .gpa = WIN_GPA, .view = 1, .nr_ranges = 1,
+		.flags = wflags,
 		.ranges = { { .offset = 0, .size = 0x100,
 			      .access = KVX_WINDOW_READ | KVX_WINDOW_WRITE } },
 	};
@@ -331,7 +347,8 @@ static struct counts bench_window(int how, bool windows, uint64_t flags)
 			/* The VMM's trapped-BAR path: serve the read. */
 			TEST_ASSERT(vcpu->run->mmio.phys_addr == WIN_GPA + 0x10,
 				    "MMIO at 0x%llx", vcpu->run->mmio.phys_addr);
-			memcpy(vcpu->run->mmio.data, &(uint64_t){ 42 }, 8);
+			if (!vcpu->run->mmio.is_write)
+				memcpy(vcpu->run->mmio.data, &(uint64_t){ 42 }, 8);
 		}
 		TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_SYNC, "guest did not sync");
 		c.tsc = uc.args[1];
@@ -344,16 +361,16 @@ static struct counts bench_window(int how, bool windows, uint64_t flags)
 
 static void bench_windows(void)
 {
-	struct counts trap = bench_window(0, false, 0);
-	struct counts hc = bench_window(1, true, KVX_WINDOWS_HYPERCALL);
+	struct counts trap = bench_window(0, false, 0, 0);
+	struct counts hc = bench_window(1, true, KVX_WINDOWS_HYPERCALL, 0);
 	struct counts vf, bp_on, bp_off;
 	char vf_txt[300] = "";
 	int n = ACCESSES;
 
 	if (kvm_check_cap(KVX_CAP_VIEWS_VMFUNC)) {
-		vf = bench_window(1, true, 0);
-		bp_on = bench_window(2, true, 0);
-		bp_off = bench_window(2, false, 0);
+		vf = bench_window(1, true, 0, 0);
+		bp_on = bench_window(2, true, 0, 0);
+		bp_off = bench_window(2, false, 0, 0);
 		snprintf(vf_txt, sizeof(vf_txt), KVX_BENCH_MSG6,
 			 (double)vf.exits / n, vf.tsc / n,
 			 (double)trap.tsc / (vf.tsc ? vf.tsc : 1),
@@ -371,12 +388,40 @@ static void bench_windows(void)
 			      (double)trap.tsc / (hc.tsc ? hc.tsc : 1), vf_txt);
 }
 
+static void bench_window_writes(void)
+{
+	struct counts trap = bench_window(3, false, 0, 0);
+	struct counts hc = bench_window(4, true, KVX_WINDOWS_HYPERCALL, 0);
+	struct counts vdef, vw;
+	char vf_txt[300] = "";
+	int n = ACCESSES;
+
+	if (kvm_check_cap(KVX_CAP_VIEWS_VMFUNC)) {
+		vdef = bench_window(4, true, 0, 0);
+		vw = bench_window(4, true, 0, KVX_WINDOW_F_VMFUNC_WRITES);
+		snprintf(vf_txt, sizeof(vf_txt), KVX_BENCH_MSG8,
+			 (double)vdef.exits / n, vdef.tsc / n,
+			 (double)vw.exits / n, vw.tsc / n,
+			 (double)trap.tsc / (vw.tsc ? vw.tsc : 1));
+		TEST_ASSERT(vw.exits * 100 < (uint64_t)n,
+			    "VMFUNC window writes: %lu exits for %d", vw.exits, n);
+	}
+	TEST_ASSERT(trap.exits >= (uint64_t)n && hc.exits >= (uint64_t)n,
+		    "trapped %lu, hypercall %lu exits for %d writes", trap.exits,
+		    hc.exits, n);
+	ksft_test_result_pass(KVX_BENCH_MSG7,
+			      (double)trap.exits / n, trap.tsc / n,
+			      (double)hc.exits / n, hc.tsc / n,
+			      (double)trap.tsc / (hc.tsc ? hc.tsc : 1), vf_txt);
+}
+
 int main(void)
 {
 	ksft_print_header();
-	ksft_set_plan(4);
+	ksft_set_plan(5);
 	bench_views();
 	bench_windows();
+	bench_window_writes();
 	bench_wtrace();
 	bench_harvest();
 	ksft_finished();
