@@ -888,6 +888,7 @@ static const struct {
 int main(int argc, char **argv)
 {
 	bool nested = kvm_cpu_has(X86_FEATURE_VMX) || kvm_cpu_has(X86_FEATURE_SVM);
+	char apicv[16];
 	int i, n = 0;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
@@ -901,6 +902,9 @@ int main(int argc, char **argv)
 	/* Both machines have SMM and nesting (KVM's default); no skips. */
 	TEST_ASSERT(kvm_has_cap(KVM_CAP_X86_SMM), "KVM_CAP_X86_SMM missing");
 	TEST_ASSERT(nested, "KVM offers neither VMX nor SVM to guests");
+	if (kvx_module_param("kvm_intel", "enable_apicv", apicv, sizeof(apicv)))
+		ksft_print_msg("kvm_intel.enable_apicv=%s (VMFUNC windows inhibit APICv)\n",
+			       strtok(apicv, "\n"));
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		if (argc < 2 || !strcmp(argv[1], cases[i].name))
 			cases[i].run();
