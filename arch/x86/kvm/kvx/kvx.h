@@ -62,8 +62,6 @@ int kvx_window_hypercall(struct kvm_vcpu *vcpu, unsigned long id,
 			 unsigned long desc, unsigned long value,
 			 unsigned long offset, int cpl);
 void kvx_windows_destroy_slot(struct kvm *kvm);
-void kvx_windows_init(void);
-void kvx_window_fix_rsp(struct kvm_vcpu *vcpu);
 void kvx_window_leave_for_events(struct kvm_vcpu *vcpu);
 void kvx_prepare_memory_region(struct kvm *kvm, struct kvm_memory_slot *new);
 
@@ -75,24 +73,7 @@ void kvx_mmu_free_obsolete_views(struct kvm_vcpu *vcpu);
 int kvx_mmu_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 bool kvx_view_denies_write(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 
-/* kvm.ko, uapi_assert.c: compiled for its build-time checks only. */
-int kvx_uapi_numbers_unique(unsigned long cap, unsigned long exit,
-			    unsigned int nr);
-
-/* kvm.ko: views.c and wtrace.c, dispatched by main.c. */
-int kvx_views_check_extension(struct kvm *kvm, long ext);
-int kvx_views_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap);
-int kvx_views_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp);
-void kvx_views_destroy_vm(struct kvm *kvm);
-int kvx_views_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
-int kvx_wtrace_check_extension(struct kvm *kvm, long ext);
-int kvx_wtrace_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap);
-int kvx_wtrace_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp);
-void kvx_wtrace_destroy_vm(struct kvm *kvm);
-void kvx_wtrace_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
-
 /* kvm-intel.ko, vmx/vmx.c: VMFUNC for L1. */
-void kvx_vmx_views_init(void);
 bool kvx_vmx_vmfunc_wanted(struct kvm_vcpu *vcpu);
 void kvx_vmx_load_eptp_list(struct kvm_vcpu *vcpu, u64 eptp);
 void kvx_vmx_sync_view(struct kvm_vcpu *vcpu);

@@ -14,8 +14,8 @@
 #include <linux/moduleparam.h>
 #include <linux/printk.h>
 
-#include "kvx.h"
-#include "views.h"
+#include "kvx_internal.h"
+#include "windows.h"
 #include "../mmu/mmu_internal.h"
 
 KVX_DEFINE_VERSION_PARAM("kvm.ko");
@@ -66,6 +66,9 @@ int kvx_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 	case KVX_WTRACE_SET_RANGE:
 	case KVX_WTRACE_HARVEST:
 		return kvx_wtrace_vm_ioctl(kvm, ioctl, argp);
+	case KVX_SET_WINDOW:
+	case KVX_REMOVE_WINDOW:
+		return kvx_windows_vm_ioctl(kvm, ioctl, argp);
 	default:
 		return kvx_views_vm_ioctl(kvm, ioctl, argp);
 	}
@@ -74,14 +77,18 @@ int kvx_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 void kvx_destroy_vm(struct kvm *kvm)
 {
 	kvx_wtrace_destroy_vm(kvm);
+	/* Windows are a layer on top of views: they go first. */
+	kvx_windows_destroy_vm(kvm);
 	kvx_views_destroy_vm(kvm);
 }
 
 /* kvm_faultin_pfn(), after the mmu_seq snapshot. */
 int kvx_mmu_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
-	int r = kvx_views_faultin(vcpu, fault);
+	int r;
 
+	if (!kvx_windows_faultin(vcpu, fault, &r))
+		r = kvx_views_faultin(vcpu, fault);
 	if (r == RET_PF_CONTINUE)
 		kvx_wtrace_faultin(vcpu, fault);
 	return r;

@@ -10,7 +10,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 
-#include "kvx.h"
+#include "kvx_internal.h"
 #include "views.h"
 #include "../svm/svm.h"
 

@@ -12,7 +12,7 @@
 #include <linux/kvm_host.h>
 #include <uapi/linux/kvx.h>
 
-#include "kvx.h"
+#include "kvx_internal.h"
 #include "kvm_uapi_numbers.h"
 
 #define X(v) case v:

@@ -12,7 +12,7 @@
 #include <linux/uaccess.h>
 #include <asm/kvm_para.h>
 
-#include "kvx.h"
+#include "kvx_internal.h"
 #include "views.h"
 #include "uapi_check.h"
 #include "../mmu.h"
@@ -67,7 +67,6 @@ static void kvx_views_free(struct kvx_views *kv)
 {
 	int v;
 
-	kvx_windows_free(kv);
 	for (v = 0; v < KVX_VIEWS_MAX; v++)
 		mtree_destroy(&kv->view[v].access);
 	xa_destroy(&kv->slot_views);
@@ -372,40 +371,6 @@ void kvx_view_hw_switched(struct kvm_vcpu *vcpu, u16 view)
 }
 EXPORT_SYMBOL_GPL(kvx_view_hw_switched);
 
-/*
- * Move a vCPU found in a window view back to view 0 (subpage.rst 3.1).
- * From the exit path with IRQs off: it only moves hpa_t values and makes
- * requests; the RSP fix-up waits for kvx_vmx_handle_exit().
- */
-void kvx_window_leave(struct kvm_vcpu *vcpu)
-{
-	kvx_view_set_active(vcpu, 0);
-	++vcpu->stat.kvx_window_leaves;
-}
-EXPORT_SYMBOL_GPL(kvx_window_leave);
-
-/*
- * kvm_check_and_inject_events(), first: no event is delivered inside a
- * window view, where the guest's IDT could send it to any trampoline
- * instruction (subpage.rst 3.1).  A vCPU found there (it took an EPT
- * violation and is about to re-enter) moves to view 0 and gets its own
- * stack back.  The view switch is a request, so what this round injects is
- * cancelled before entry and injected again, in view 0, in the next.
- */
-void kvx_window_leave_for_events(struct kvm_vcpu *vcpu)
-{
-	struct kvx_view_vcpu *vv;
-
-	if (likely(!kvx_views_on(vcpu->kvm)))
-		return;
-	vv = kvx_view_vcpu(vcpu);
-	if (!vv || !vv->active ||
-	    !kvx_is_window_view(kvx_views(vcpu->kvm), vv->active))
-		return;
-	kvx_window_leave(vcpu);
-	kvx_window_fix_rsp(vcpu);
-}
-
 int kvx_view_hypercall(struct kvm_vcpu *vcpu, unsigned long flags,
 		       unsigned long view, int cpl)
 {
@@ -419,7 +384,7 @@ int kvx_view_hypercall(struct kvm_vcpu *vcpu, unsigned long flags,
 	} else if (flags) {
 		ret = -KVM_EINVAL;
 	} else if (view >= kv->nr_views || !test_bit(view, &kv->visible) ||
-		   kvx_is_window_view(kv, view) ||
+		   test_bit(view, &kv->owned_views) ||
 		   is_guest_mode(vcpu) || is_smm(vcpu) ||
 		   !kvx_view_vcpu_get(vcpu, kv)) {
 		kvm_queue_exception(vcpu, UD_VECTOR);
@@ -433,8 +398,8 @@ int kvx_view_hypercall(struct kvm_vcpu *vcpu, unsigned long flags,
 
 /* ---- fault path ---- */
 
-static bool kvx_slot_in_view(struct kvx_views *kv,
-			     const struct kvm_memory_slot *slot, u16 view)
+bool kvx_slot_in_view(struct kvx_views *kv, const struct kvm_memory_slot *slot,
+		      u16 view)
 {
 	void *e;
 
@@ -444,7 +409,7 @@ static bool kvx_slot_in_view(struct kvx_views *kv,
 	return !e || (xa_to_value(e) & BIT(view));
 }
 
-static u32 kvx_view_access(struct kvx_views *kv, u16 view, gfn_t gfn)
+u32 kvx_view_access(struct kvx_views *kv, u16 view, gfn_t gfn)
 {
 	void *e = mtree_load(&kv->view[view].access, gfn);
 
@@ -502,91 +467,16 @@ static int kvx_view_fault_exit(struct kvm_vcpu *vcpu,
 	return -EFAULT;
 }
 
-/* The window view @view serves, under kvm->srcu. */
-static struct kvx_window_state *kvx_window_of_view(struct kvm *kvm,
-						   struct kvx_windows *ws,
-						   u16 view)
+int kvx_views_fault_view(struct kvm_vcpu *vcpu)
 {
-	struct kvx_window_state *st;
-	int i;
-
-	for (i = 0; i < KVX_SUBPAGE_MAX_WINDOWS; i++) {
-		st = srcu_dereference(ws->win[i], &kvm->srcu);
-		if (st && st->view == view)
-			return st;
-	}
-	return NULL;
+	if (!kvx_views_mmu(vcpu))
+		return -1;
+	return root_to_sp(vcpu->arch.mmu->root.hpa)->role.view;
 }
 
 /*
- * A fault in a window view (VMFUNC windows).  Only trampoline code runs
- * there: every other exit already took the vCPU to view 0, and this one is
- * an EPT violation of an instruction of the trampoline (a data access or a
- * guest page walk), or the first fetch after a VMFUNC of the guest's own.
- * Map what the trampoline needs: the trampoline page (read, execute), the
- * window's page (read; write only with KVX_WINDOW_F_VMFUNC_WRITES) and RAM
- * with view 0's access but never executable.  Anything else is settled in
- * view 0: leave and retry there, where it traps to the VMM as it always did.
- * Never exit to userspace from a window view.
- */
-static int kvx_window_view_faultin(struct kvm_vcpu *vcpu, struct kvx_views *kv,
-				   struct kvx_windows *ws, u16 view,
-				   struct kvm_page_fault *fault)
-{
-	gfn_t tramp = gpa_to_gfn(ws->tramp_gpa);
-	struct kvx_window_state *st;
-	u32 need, allowed;
-	u8 deny = 0;
-
-	if (fault->prefetch)
-		return RET_PF_SPURIOUS;
-	if (!fault->slot)
-		goto leave;
-	fault->max_level = PG_LEVEL_4K;
-	if (fault->gfn == tramp) {
-		/* Read-only slot: a write would be emulated, from here. */
-		if (fault->write)
-			goto leave;
-		return RET_PF_CONTINUE;
-	}
-	if (fault->exec)
-		goto leave;
-
-	st = kvx_window_of_view(vcpu->kvm, ws, view);
-	if (!st)
-		goto leave;
-	if (fault->gfn == st->gfn) {
-		if ((u32)fault->slot->as_id << 16 != (st->slot & 0xffff0000) ||
-		    fault->slot->id != (u16)st->slot)
-			goto leave;
-		if (st->tw.flags & KVX_SUBPAGE_WIN_WRITE_HC) {
-			if (fault->write)
-				goto leave;
-			deny |= ACC_WRITE_MASK;
-		}
-		fault->kvx_acc_deny = deny | ACC_EXEC_MASK;
-		return RET_PF_CONTINUE;
-	}
-	if (!kvx_slot_in_view(kv, fault->slot, 0))
-		goto leave;
-
-	allowed = kvx_view_access(kv, 0, fault->gfn);
-	need = fault->write ? KVX_VIEW_ACCESS_WRITE : KVX_VIEW_ACCESS_READ;
-	if (!(allowed & need))
-		goto leave;
-	if (!(allowed & KVX_VIEW_ACCESS_WRITE))
-		deny |= ACC_WRITE_MASK;
-	fault->kvx_acc_deny = deny | ACC_EXEC_MASK;
-	return RET_PF_CONTINUE;
-
-leave:
-	kvx_window_leave(vcpu);
-	kvx_window_fix_rsp(vcpu);
-	return RET_PF_RETRY;
-}
-
-/*
- * kvm_faultin_pfn(), right after the mmu_seq snapshot: apply the faulting
+ * kvm_faultin_pfn(), right after the mmu_seq snapshot (after the windows'
+ * hook, main.c): apply the faulting
  * view's policy.  Runs before the pfn is looked up, so a configuration
  * change that races with the fault either zaps what the fault installs or
  * makes it stale (is_page_fault_stale()).
@@ -594,25 +484,19 @@ leave:
 int kvx_views_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct kvx_views *kv = kvx_views(vcpu->kvm);
-	struct kvx_windows *ws;
 	u32 need, allowed;
 	u8 deny = 0;
-	u16 view;
+	int view;
 
 	if (likely(!kv))
 		return RET_PF_CONTINUE;
-	if (kvx_views_mmu(vcpu)) {
-		view = root_to_sp(vcpu->arch.mmu->root.hpa)->role.view;
-		ws = kvx_vmfunc_windows(vcpu->kvm);
-		if (unlikely(ws && test_bit(view, &ws->live_views)))
-			return kvx_window_view_faultin(vcpu, kv, ws, view, fault);
-	} else {
-		/*
-		 * SMM and L2 (nested) run under view 0's policy (views.rst
-		 * 2.6): they are not a way around it.
-		 */
+	/*
+	 * SMM and L2 (nested) run under view 0's policy (views.rst 2.7):
+	 * they are not a way around it.
+	 */
+	view = kvx_views_fault_view(vcpu);
+	if (view < 0)
 		view = 0;
-	}
 
 	if (fault->slot && !kvx_slot_in_view(kv, fault->slot, view)) {
 		/*
@@ -768,8 +652,8 @@ static int kvx_set_view_access(struct kvm *kvm, struct kvx_views *kv,
 	    !(a.access & KVX_VIEW_ACCESS_READ) && !kvx_vendor.exec_only)
 		return -EOPNOTSUPP;
 
-	/* KVM owns the configuration of window views. */
-	if (kvx_is_window_view(kv, a.view))
+	/* A layer above (windows) owns this view's configuration. */
+	if (test_bit(a.view, &kv->owned_views))
 		return -EBUSY;
 
 	view = &kv->view[a.view];
@@ -807,33 +691,10 @@ void kvx_prepare_memory_region(struct kvm *kvm, struct kvm_memory_slot *new)
 {
 	struct kvx_views *kv = kvx_views(kvm);
 
+	lockdep_assert_held(&kvm->slots_lock);
 	new->flags &= ~KVX_MEMSLOT_VIEW_ONLY;
 	if (kv && !kvx_slot_in_view(kv, new, 0))
 		new->flags |= KVX_MEMSLOT_VIEW_ONLY;
-}
-
-/*
- * A window's slot keeps the mask KVM gave it, and no mask may name a window
- * view (a window view sees what view 0 sees, and its page).  kv->lock held.
- */
-static int kvx_slot_views_busy(struct kvx_views *kv,
-			       const struct kvx_slot_views *s)
-{
-	struct kvx_windows *ws = kv->windows;
-	struct kvx_window_state *st;
-	int i;
-
-	if (!ws)
-		return 0;
-	if (s->views != KVX_SLOT_VIEWS_ALL && (s->views & ws->live_views))
-		return -EBUSY;
-	for (i = 0; i < KVX_SUBPAGE_MAX_WINDOWS; i++) {
-		st = rcu_dereference_protected(ws->win[i],
-					       lockdep_is_held(&kv->lock));
-		if (st && st->slot == s->slot)
-			return -EBUSY;
-	}
-	return 0;
 }
 
 static int kvx_set_slot_views(struct kvm *kvm, struct kvx_views *kv,
@@ -858,8 +719,14 @@ static int kvx_set_slot_views(struct kvm *kvm, struct kvx_views *kv,
 
 	mutex_lock(&kvm->slots_lock);
 	mutex_lock(&kv->lock);
-	r = kvx_slot_views_busy(kv, &s);
-	if (r)
+	/*
+	 * A slot a layer above owns keeps the mask it was given, and no mask
+	 * names an owned view (a window view sees what view 0 sees, and its
+	 * page).
+	 */
+	r = -EBUSY;
+	if (xa_get_mark(&kv->slot_views, s.slot, KVX_SLOT_OWNED) ||
+	    (s.views != KVX_SLOT_VIEWS_ALL && (s.views & kv->owned_views)))
 		goto out;
 	/*
 	 * Whether view 0, and with it KVM's own accesses, sees a slot is
@@ -909,8 +776,8 @@ static int kvx_set_view_visibility(struct kvm *kvm, struct kvx_views *kv,
 		return -EINVAL;
 
 	mutex_lock(&kv->lock);
-	/* Window views are visible exactly while their window exists. */
-	if (kv->windows && ((s.visible ^ kv->visible) & kv->windows->live_views)) {
+	/* Owned views (windows) are visible exactly while their owner says. */
+	if ((s.visible ^ kv->visible) & kv->owned_views) {
 		mutex_unlock(&kv->lock);
 		return -EBUSY;
 	}
@@ -935,8 +802,6 @@ int kvx_views_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 	case KVX_SET_VIEW_ACCESS:
 	case KVX_SET_SLOT_VIEWS:
 	case KVX_SET_VIEW_VISIBILITY:
-	case KVX_SET_WINDOW:
-	case KVX_REMOVE_WINDOW:
 		break;
 	default:
 		return -ENOTTY;
@@ -950,8 +815,6 @@ int kvx_views_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 		r = kvx_set_view_access(kvm, kv, argp);
 	else if (ioctl == KVX_SET_SLOT_VIEWS)
 		r = kvx_set_slot_views(kvm, kv, argp);
-	else if (ioctl == KVX_SET_WINDOW || ioctl == KVX_REMOVE_WINDOW)
-		r = kvx_windows_vm_ioctl(kvm, kv, ioctl, argp);
 	else
 		r = kvx_set_view_visibility(kvm, kv, argp);
 	mutex_unlock(&kvm->lock);
@@ -986,7 +849,7 @@ int kvx_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 		return -EINVAL;
 	if (s.view >= kv->nr_views)
 		return -EINVAL;
-	if (is_smm(vcpu) || is_guest_mode(vcpu) || kvx_is_window_view(kv, s.view))
+	if (is_smm(vcpu) || is_guest_mode(vcpu) || test_bit(s.view, &kv->owned_views))
 		return -EBUSY;
 	vv = kvx_view_vcpu_get(vcpu, kv);
 	if (!vv)

@@ -16,8 +16,6 @@
 #include <linux/xarray.h>
 #include <uapi/linux/kvx.h>
 
-#include "subpage_tramp.h"
-
 /* Most access ranges one view may hold (maple tree entries). */
 #define KVX_VIEW_MAX_RANGES	65536
 
@@ -68,9 +66,19 @@ struct kvx_views {
 	struct xarray slot_views;
 	atomic_t nr_slot_views;
 	struct kvx_view_vcpu **vcpu;	/* [KVM_MAX_VCPUS], by vcpu_idx */
+	/*
+	 * Bit v: a layer on top of views (sub-page windows) owns view v.  Its
+	 * configuration is refused to userspace (EBUSY), the guest cannot
+	 * switch to it by hypercall, and slots marked KVX_SLOT_OWNED in
+	 * slot_views keep the mask that layer gave them.
+	 */
+	unsigned long owned_views;
 	/* Sub-page windows (windows.c): NULL until KVX_CAP_WINDOWS. */
 	struct kvx_windows *windows;
 };
+
+/* slot_views mark: the slot's mask belongs to a layer above (windows.c). */
+#define KVX_SLOT_OWNED	XA_MARK_0
 
 static inline struct kvx_views *kvx_views(struct kvm *kvm)
 {
@@ -109,55 +117,12 @@ void kvx_view_set_active(struct kvm_vcpu *vcpu, u16 view);
 void kvx_view_hw_switched(struct kvm_vcpu *vcpu, u16 view);
 
 /*
- * Sub-page windows on top of views (windows.c; subpage.rst).  A window view
- * serves exactly one window while it exists; KVM owns its configuration.
+ * The view the faulting vCPU's MMU serves, or -1 when it is not one of the
+ * views' roots (SMM, L2), which run under view 0's policy.
  */
-struct kvx_window_state {
-	u16 view;
-	u32 slot;			/* as_id << 16 | id */
-	gfn_t gfn;
-	u32 flags;			/* KVX_WINDOW_F_* */
-	/* KVM's copy of the table entry: what the hypercall checks. */
-	struct kvx_subpage_tramp_window tw;
-};
-
-struct kvx_windows {
-	gpa_t tramp_gpa;
-	void __user *tramp_hva;		/* the private slot's vm_mmap() */
-	u8 mode;			/* KVX_SUBPAGE_MODE_* */
-	/* Bit v: view v serves a window now. */
-	unsigned long live_views;
-	/* Bit v: view v served a window once (VMFUNC exits, subpage.rst 3.3). */
-	unsigned long views;
-	struct kvx_window_state __rcu *win[KVX_SUBPAGE_MAX_WINDOWS];
-};
-
-/* The VM's windows when they switch by VMFUNC, else NULL. */
-static inline struct kvx_windows *kvx_vmfunc_windows(struct kvm *kvm)
-{
-	struct kvx_views *kv = kvx_views(kvm);
-	/* Pairs with the release in kvx_windows_enable(). */
-	struct kvx_windows *ws = kv ? smp_load_acquire(&kv->windows) : NULL;
-
-	return ws && ws->mode == KVX_SUBPAGE_MODE_VMFUNC ? ws : NULL;
-}
-
-static inline bool kvx_is_window_view(struct kvx_views *kv, u16 view)
-{
-	/* Pairs with the release in kvx_windows_enable(). */
-	struct kvx_windows *ws = smp_load_acquire(&kv->windows);
-
-	return ws && test_bit(view, &ws->live_views);
-}
-
-int kvx_windows_enable(struct kvm *kvm, struct kvm_enable_cap *cap);
-int kvx_windows_check_extension(struct kvm *kvm);
-int kvx_windows_vm_ioctl(struct kvm *kvm, struct kvx_views *kv,
-			 unsigned int ioctl, void __user *argp);
-void kvx_windows_free(struct kvx_views *kv);
-int kvx_window_faultin(struct kvm_vcpu *vcpu, struct kvx_windows *ws,
-		       u16 view, struct kvm_page_fault *fault, u8 *deny);
-/* kvx_vmx_sync_view(): the vCPU left window view @view at an exit. */
-void kvx_window_leave(struct kvm_vcpu *vcpu);
+int kvx_views_fault_view(struct kvm_vcpu *vcpu);
+bool kvx_slot_in_view(struct kvx_views *kv, const struct kvm_memory_slot *slot,
+		      u16 view);
+u32 kvx_view_access(struct kvx_views *kv, u16 view, gfn_t gfn);
 
 #endif /* ARCH_X86_KVM_KVX_VIEWS_H */

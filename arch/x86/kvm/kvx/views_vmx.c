@@ -14,8 +14,8 @@
 #include <linux/moduleparam.h>
 #include <asm/vmx.h>
 
-#include "kvx.h"
-#include "views.h"
+#include "kvx_internal.h"
+#include "windows.h"
 #include "../mmu/spte.h"
 #include "../smm.h"
 #include "../x86.h"

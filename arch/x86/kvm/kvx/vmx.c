@@ -15,7 +15,7 @@
 #include <asm/msr.h>
 #include <asm/vmx.h>
 
-#include "kvx.h"
+#include "kvx_internal.h"
 #include "../vmx/capabilities.h"
 
 KVX_DEFINE_VERSION_PARAM("kvm-intel.ko");

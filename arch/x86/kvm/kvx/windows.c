@@ -19,10 +19,12 @@
 #include <linux/uaccess.h>
 #include <asm/kvm_para.h>
 
-#include "kvx.h"
-#include "views.h"
+#include "kvx_internal.h"
+#include "windows.h"
 #include "uapi_check.h"
 #include "../mmu.h"
+#include "../mmu/mmu_internal.h"
+#include "../mmu/spte.h"
 #include "../x86.h"
 
 /* The fourth KVM-internal slot (the overlaid kvm_host.h has four). */
@@ -151,6 +153,7 @@ void kvx_windows_destroy_slot(struct kvm *kvm)
 {
 	struct kvx_views *kv = kvm->arch.kvx;
 
+	lockdep_assert_held(&kvm->slots_lock);
 	if (kv && kv->windows)
 		kvx_tramp_slot_set(kvm, 0, false);
 }
@@ -282,10 +285,11 @@ out_free:
 	return r;
 }
 
-/* kvx_views_free(): the VM is gone, and with it the slot. */
-void kvx_windows_free(struct kvx_views *kv)
+/* kvx_destroy_vm(), before the views go: the VM is gone, and the slot. */
+void kvx_windows_destroy_vm(struct kvm *kvm)
 {
-	struct kvx_windows *ws = kv->windows;
+	struct kvx_views *kv = kvm->arch.kvx;
+	struct kvx_windows *ws = kv ? kv->windows : NULL;
 	int i;
 
 	if (!ws)
@@ -389,8 +393,9 @@ static void kvx_window_unpublish(struct kvm *kvm, struct kvx_views *kv,
 			 GFP_KERNEL_ACCOUNT);
 		kvx_windows_zap_all(kvm);
 	}
-	/* Only now does the view lose its window policy (views.c). */
-	clear_bit(st->view, &ws->live_views);
+	/* Only now does the view lose its window policy. */
+	xa_clear_mark(&kv->slot_views, st->slot, KVX_SLOT_OWNED);
+	clear_bit(st->view, &kv->owned_views);
 }
 
 static int kvx_set_window(struct kvm *kvm, struct kvx_views *kv,
@@ -417,7 +422,7 @@ static int kvx_set_window(struct kvm *kvm, struct kvx_views *kv,
 	mutex_lock(&kv->lock);
 	r = -EEXIST;
 	for (i = 0; i < KVX_SUBPAGE_MAX_WINDOWS; i++) {
-		o = kvx_win(kv, ws, i);
+		o = kvx_win(kv, ws, i);	/* asserts kv->lock (PROVE_RCU) */
 		if (o && (i == w.id || o->gfn == st->gfn || o->slot == st->slot))
 			goto out;
 	}
@@ -433,22 +438,23 @@ static int kvx_set_window(struct kvm *kvm, struct kvx_views *kv,
 	mask = xa_load(&kv->slot_views, w.slot);
 	if (slot->npages != 1 || !mask || xa_to_value(mask))
 		goto out;
-	if (test_bit(w.view, &ws->live_views) || kv->view[w.view].nr_ranges ||
+	if (test_bit(w.view, &kv->owned_views) || kv->view[w.view].nr_ranges ||
 	    kvx_view_in_slot_masks(kv, w.view))
 		goto out;
 
+	xa_set_mark(&kv->slot_views, w.slot, KVX_SLOT_OWNED);
 	if (ws->mode == KVX_SUBPAGE_MODE_VMFUNC) {
 		/* The entry exists (checked above): no allocation, no error. */
 		xa_store(&kv->slot_views, w.slot, xa_mk_value(BIT(w.view)),
 			 GFP_KERNEL_ACCOUNT);
 		set_bit(w.view, &ws->views);
-		set_bit(w.view, &ws->live_views);
+		set_bit(w.view, &kv->owned_views);
 		kvx_windows_zap_all(kvm);
 		WRITE_ONCE(kv->visible, kv->visible | BIT(w.view));
 		kvx_windows_kick(kvm, kv);
 	} else {
 		set_bit(w.view, &ws->views);
-		set_bit(w.view, &ws->live_views);
+		set_bit(w.view, &kv->owned_views);
 	}
 	rcu_assign_pointer(ws->win[w.id], st);
 	r = kvx_tramp_write(ws, w.id, &st->tw);
@@ -501,17 +507,25 @@ static int kvx_remove_window(struct kvm *kvm, struct kvx_views *kv,
 	return r;
 }
 
-/* kvm->lock held (kvx_views_vm_ioctl()). */
-int kvx_windows_vm_ioctl(struct kvm *kvm, struct kvx_views *kv,
-			 unsigned int ioctl, void __user *argp)
+/* KVX_SET_WINDOW, KVX_REMOVE_WINDOW, dispatched by main.c. */
+int kvx_windows_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 {
-	struct kvx_windows *ws = kv->windows;
+	struct kvx_windows *ws;
+	struct kvx_views *kv;
+	int r;
 
+	/* kvm->lock keeps KVM_ENABLE_CAP from freeing the state under us. */
+	mutex_lock(&kvm->lock);
+	kv = kvm->arch.kvx;
+	ws = kv ? kv->windows : NULL;
 	if (!ws)
-		return -ENXIO;
-	if (ioctl == KVX_SET_WINDOW)
-		return kvx_set_window(kvm, kv, ws, argp);
-	return kvx_remove_window(kvm, kv, ws, argp);
+		r = -ENXIO;
+	else if (ioctl == KVX_SET_WINDOW)
+		r = kvx_set_window(kvm, kv, ws, argp);
+	else
+		r = kvx_remove_window(kvm, kv, ws, argp);
+	mutex_unlock(&kvm->lock);
+	return r;
 }
 
 /* ---- KVX_HC_WINDOW_ACCESS ---- */
@@ -620,7 +634,146 @@ int kvx_window_hypercall(struct kvm_vcpu *vcpu, unsigned long id,
 	return kvm_skip_emulated_instruction(vcpu);
 }
 
-/* ---- leaving a window view ---- */
+/* ---- the window views: faults, leaving ---- */
+
+/* The window view @view serves, under kvm->srcu. */
+static struct kvx_window_state *kvx_window_of_view(struct kvm *kvm,
+						   struct kvx_windows *ws,
+						   u16 view)
+{
+	struct kvx_window_state *st;
+	int i;
+
+	for (i = 0; i < KVX_SUBPAGE_MAX_WINDOWS; i++) {
+		st = srcu_dereference(ws->win[i], &kvm->srcu);
+		if (st && st->view == view)
+			return st;
+	}
+	return NULL;
+}
+
+/*
+ * A fault in a window view (VMFUNC windows).  Only trampoline code runs
+ * there: every other exit already took the vCPU to view 0, and this one is
+ * an EPT violation of an instruction of the trampoline (a data access or a
+ * guest page walk), or the first fetch after a VMFUNC of the guest's own.
+ * Map what the trampoline needs: the trampoline page (read, execute), the
+ * window's page (read; write only with KVX_WINDOW_F_VMFUNC_WRITES) and RAM
+ * with view 0's access but never executable.  Anything else is settled in
+ * view 0: leave and retry there, where it traps to the VMM as it always did.
+ * Never exit to userspace from a window view.
+ */
+static int kvx_window_view_faultin(struct kvm_vcpu *vcpu, struct kvx_views *kv,
+				   struct kvx_windows *ws, u16 view,
+				   struct kvm_page_fault *fault)
+{
+	gfn_t tramp = gpa_to_gfn(ws->tramp_gpa);
+	struct kvx_window_state *st;
+	u32 need, allowed;
+	u8 deny = 0;
+
+	if (fault->prefetch)
+		return RET_PF_SPURIOUS;
+	if (!fault->slot)
+		goto leave;
+	fault->max_level = PG_LEVEL_4K;
+	if (fault->gfn == tramp) {
+		/* Read-only slot: a write would be emulated, from here. */
+		if (fault->write)
+			goto leave;
+		return RET_PF_CONTINUE;
+	}
+	if (fault->exec)
+		goto leave;
+
+	st = kvx_window_of_view(vcpu->kvm, ws, view);
+	if (!st)
+		goto leave;
+	if (fault->gfn == st->gfn) {
+		if ((u32)fault->slot->as_id << 16 != (st->slot & 0xffff0000) ||
+		    fault->slot->id != (u16)st->slot)
+			goto leave;
+		if (st->tw.flags & KVX_SUBPAGE_WIN_WRITE_HC) {
+			if (fault->write)
+				goto leave;
+			deny |= ACC_WRITE_MASK;
+		}
+		fault->kvx_acc_deny = deny | ACC_EXEC_MASK;
+		return RET_PF_CONTINUE;
+	}
+	if (!kvx_slot_in_view(kv, fault->slot, 0))
+		goto leave;
+
+	allowed = kvx_view_access(kv, 0, fault->gfn);
+	need = fault->write ? KVX_VIEW_ACCESS_WRITE : KVX_VIEW_ACCESS_READ;
+	if (!(allowed & need))
+		goto leave;
+	if (!(allowed & KVX_VIEW_ACCESS_WRITE))
+		deny |= ACC_WRITE_MASK;
+	fault->kvx_acc_deny = deny | ACC_EXEC_MASK;
+	return RET_PF_CONTINUE;
+
+leave:
+	kvx_window_leave(vcpu);
+	kvx_window_fix_rsp(vcpu);
+	return RET_PF_RETRY;
+}
+
+/*
+ * kvx_mmu_faultin(), before the views' policy: a fault in a window view is
+ * the windows' to settle (*@ret); any other goes on to the views.
+ */
+bool kvx_windows_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
+			 int *ret)
+{
+	struct kvx_windows *ws = kvx_vmfunc_windows(vcpu->kvm);
+	int view;
+
+	if (likely(!ws))
+		return false;
+	view = kvx_views_fault_view(vcpu);
+	if (view <= 0 || !kvx_is_window_view(kvx_views(vcpu->kvm), view))
+		return false;
+	*ret = kvx_window_view_faultin(vcpu, kvx_views(vcpu->kvm), ws, view,
+				       fault);
+	return true;
+}
+
+/*
+ * Move a vCPU found in a window view back to view 0 (subpage.rst 3.1).
+ * From the exit path with IRQs off: it only moves hpa_t values and makes
+ * requests; the RSP fix-up waits for kvx_vmx_handle_exit().
+ */
+void kvx_window_leave(struct kvm_vcpu *vcpu)
+{
+	kvx_view_set_active(vcpu, 0);
+	++vcpu->stat.kvx_window_leaves;
+}
+EXPORT_SYMBOL_GPL(kvx_window_leave);
+
+/*
+ * kvm_check_and_inject_events(), first: no event is delivered inside a
+ * window view, where the guest's IDT could send it to any trampoline
+ * instruction (subpage.rst 3.1).  A vCPU found there (it took an EPT
+ * violation and is about to re-enter) moves to view 0 and gets its own
+ * stack back.  The view switch is a request, so what this round injects is
+ * cancelled before entry and injected again, in view 0, in the next.
+ */
+void kvx_window_leave_for_events(struct kvm_vcpu *vcpu)
+{
+	struct kvx_view_vcpu *vv;
+
+	if (likely(!kvx_views_on(vcpu->kvm)))
+		return;
+	vv = kvx_view_vcpu(vcpu);
+	if (!vv || !vv->active ||
+	    !kvx_is_window_view(kvx_views(vcpu->kvm), vv->active))
+		return;
+	kvx_window_leave(vcpu);
+	kvx_window_fix_rsp(vcpu);
+}
+
+/* ---- the stack after leaving ---- */
 
 /*
  * The trampoline keeps the caller's RSP in R11 while RSP points into the

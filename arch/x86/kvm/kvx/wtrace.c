@@ -29,7 +29,7 @@
 #include <linux/xarray.h>
 #include <uapi/linux/kvx.h>
 
-#include "kvx.h"
+#include "kvx_internal.h"
 #include "uapi_check.h"
 #include "../mmu.h"
 #include "../mmu/mmu_internal.h"

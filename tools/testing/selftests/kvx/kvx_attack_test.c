@@ -539,7 +539,7 @@ struct attempt {
  * vCPU 0's state, shared with its exception handlers.  Global and "used":
  * the attempt's asm refers to them by name.
  */
-#define STRESS_SHARED __attribute__((used))
+#define STRESS_SHARED __used
 STRESS_SHARED struct attempt st_in;
 STRESS_SHARED uint64_t st_saved[7];		/* rsp, rbx, rbp, r12-r15 */
 STRESS_SHARED uint64_t st_frame[2];		/* R11's stack: RFLAGS, return */
