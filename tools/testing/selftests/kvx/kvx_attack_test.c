@@ -536,16 +536,15 @@ struct attempt {
 };
 
 /*
- * vCPU 0's state, shared with its exception handlers.  Global and "used":
+ * vCPU 0's state, shared with its exception handlers.  Global, not static:
  * the attempt's asm refers to them by name.
  */
-#define STRESS_SHARED __used
-STRESS_SHARED struct attempt st_in;
-STRESS_SHARED uint64_t st_saved[7];		/* rsp, rbx, rbp, r12-r15 */
-STRESS_SHARED uint64_t st_frame[2];		/* R11's stack: RFLAGS, return */
-STRESS_SHARED uint64_t st_stack[64];
-STRESS_SHARED uint64_t st_idx;			/* slot in got_rdx/got_rax */
-STRESS_SHARED uint64_t got_rdx[STRESS_CHUNK], got_rax[STRESS_CHUNK];
+struct attempt st_in;
+uint64_t st_saved[7];		/* rsp, rbx, rbp, r12-r15 */
+uint64_t st_frame[2];		/* R11's stack: RFLAGS, return */
+uint64_t st_stack[64];
+uint64_t st_idx;			/* slot in got_rdx/got_rax */
+uint64_t got_rdx[STRESS_CHUNK], got_rax[STRESS_CHUNK];
 static uint64_t rec_rip;
 static uint64_t nr_exc[32], nr_nmi, nr_ipi, nr_ret;
 static uint32_t chunk_done, stress_stop, via_exception;
