@@ -24,22 +24,29 @@ KVX_VERSION := $(shell $(TOP)/scripts/kvx-version)
 KSRC_DEFAULT := $(BUILD)/linux-source-6.12
 KSRC	?= $(KSRC_DEFAULT)
 KDIR	?= /usr/src/linux-headers-$(KVX_ABI)
-KVM_OUT	:= $(BUILD)/kvm
-KVM_M	:= $(KVM_OUT)/arch/x86/kvm
-MVF_M	:= $(BUILD)/kvx-mvf
+# The modules are described once, in Kbuild; they are built in MOD_M, where
+# that file and the directories it names are laid out as in this tree.
+MOD_M	:= $(BUILD)/modules
 W	?=
 JOBS	?= $(shell nproc)
 
 export KVX_VERSION KSRC KDIR BUILD TOP JOBS
 
-.PHONY: all modules deps kvm mvf source selftests kunit lint check check-qemu \
-	check-bochs demo bench install dkms clean help
+# `make kvm` builds kvm.ko, kvm-intel.ko and kvm-amd.ko, `make mvf` kvx-mvf.ko,
+# `make kvm mvf` both in one Kbuild run; any other goal builds both.
+MOD_GOALS := $(filter kvm mvf,$(MAKECMDGOALS))
+KVX_KVM	:= $(if $(MOD_GOALS),$(if $(filter kvm,$(MOD_GOALS)),m,n),m)
+KVX_MVF	:= $(if $(MOD_GOALS),$(if $(filter mvf,$(MOD_GOALS)),m,n),m)
+
+.PHONY: all modules deps kvm mvf kbuild source selftests kunit lint check \
+	check-qemu check-bochs demo bench install dkms clean help
 
 all: modules
 
 help:
 	@echo 'kvx targets:'
-	@echo '  make            build kvm.ko, kvm-intel.ko, kvm-amd.ko (patched) and kvx-mvf.ko into build/'
+	@echo '  make            build kvm.ko, kvm-intel.ko, kvm-amd.ko (patched) and kvx-mvf.ko'
+	@echo '                  from Kbuild, in build/modules/ ("make kvm", "make mvf": one half)'
 	@echo '  make bench      benchmarks on QEMU and Bochs: exits and guest TSC, as ratios'
 	@echo '  make demo       boot Bochs (VMX+EPT+VMFUNC+PML) with kvx and run a guest'
 	@echo '  make check      W=1 build + lint + kunit + tests on QEMU and Bochs'
@@ -71,19 +78,25 @@ else
 source:
 endif
 
-kvm: source
-	$(TOP)/scripts/prepare-kvm $(KSRC) $(KVM_OUT)
-	$(MAKE) -C $(KDIR) M=$(KVM_M) $(if $(W),W=$(W)) KVX_VERSION=$(KVX_VERSION) -j$(JOBS) modules
+modules kvm mvf: kbuild
+	@:
 
-# kvx-mvf, the mediated VF: built from a copy so the tree stays clean.
-mvf: $(if $(filter undefined,$(origin KDIR)),$(BUILD)/kver.mk)
-	mkdir -p $(MVF_M)/include/uapi/linux $(MVF_M)/include/linux
-	rsync -rlp --checksum $(TOP)/drivers/vfio/mdev/kvx-mvf/ $(MVF_M)/
-	rsync -rlp --checksum $(TOP)/include/uapi/linux/kvx_mvf.h $(MVF_M)/include/uapi/linux/
-	rsync -rlp --checksum $(TOP)/include/linux/kvx_wtrace.h $(MVF_M)/include/linux/
-	$(MAKE) -C $(KDIR) M=$(MVF_M) $(if $(W),W=$(W)) -j$(JOBS) modules
-
-modules: kvm mvf
+# Lay out Kbuild and its directories in MOD_M (KVM's by prepare-kvm, the
+# rest copied; rsync --checksum keeps unchanged files' timestamps), then
+# build there: the source tree stays clean.
+kbuild: $(if $(filter m,$(KVX_KVM)),source)
+	mkdir -p $(MOD_M)/drivers/vfio/mdev $(MOD_M)/include/uapi/linux $(MOD_M)/include/linux
+	rsync -rlp --checksum $(TOP)/Kbuild $(MOD_M)/
+ifeq ($(KVX_KVM),m)
+	$(TOP)/scripts/prepare-kvm $(KSRC) $(MOD_M)
+endif
+ifeq ($(KVX_MVF),m)
+	rsync -rlp --checksum $(TOP)/drivers/vfio/mdev/kvx-mvf $(MOD_M)/drivers/vfio/mdev/
+	rsync -rlp --checksum $(TOP)/include/uapi/linux/kvx_mvf.h $(MOD_M)/include/uapi/linux/
+	rsync -rlp --checksum $(TOP)/include/linux/kvx_wtrace.h $(MOD_M)/include/linux/
+endif
+	$(MAKE) -C $(KDIR) M=$(MOD_M) KVX_KVM=$(KVX_KVM) KVX_MVF=$(KVX_MVF) $(if $(W),W=$(W)) \
+		KVX_VERSION=$(KVX_VERSION) -j$(JOBS) modules
 
 selftests: source
 	$(TOP)/scripts/build-selftests
@@ -103,10 +116,11 @@ demo: modules selftests
 bench: modules selftests
 	$(TOP)/scripts/bench
 
+# Into /lib/modules/<ver>/updates/kvx/ (INSTALL_MOD_PATH= prefixes it).
 install: modules
-	$(MAKE) -C $(KDIR) M=$(KVM_M) INSTALL_MOD_DIR=updates/kvx modules_install
-	$(MAKE) -C $(KDIR) M=$(MVF_M) INSTALL_MOD_DIR=updates/kvx modules_install
-	depmod -a $$($(MAKE) -s -C $(KDIR) kernelrelease)
+	$(MAKE) -C $(KDIR) M=$(MOD_M) INSTALL_MOD_DIR=updates/kvx modules_install
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) -a \
+		$$($(MAKE) -s --no-print-directory -C $(KDIR) kernelrelease)
 
 clean:
 	rm -rf $(BUILD)
