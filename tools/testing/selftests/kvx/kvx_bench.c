@@ -359,14 +359,36 @@ static struct counts bench_window(int how, bool windows, uint64_t flags,
 	return c;
 }
 
+/* Trapped and hypercall accesses of one direction: the baselines. */
+static void bench_window_base(bool write, struct counts *trap, struct counts *hc)
+{
+	int n = ACCESSES;
+
+	*trap = bench_window(write ? 3 : 0, false, 0, 0);
+	*hc = bench_window(write ? 4 : 1, true, KVX_WINDOWS_HYPERCALL, 0);
+	TEST_ASSERT(trap->exits >= (uint64_t)n && hc->exits >= (uint64_t)n,
+		    "trapped %lu, hypercall %lu exits for %d %s", trap->exits,
+		    hc->exits, n, write ? "writes" : "reads");
+}
+
+/* One result line: the baselines, their ratio, and the VMFUNC figures. */
+static void bench_window_report(const char *fmt, struct counts *trap,
+				struct counts *hc, const char *vf_txt)
+{
+	int n = ACCESSES;
+
+	ksft_test_result_pass(fmt, (double)trap->exits / n, trap->tsc / n,
+			      (double)hc->exits / n, hc->tsc / n,
+			      (double)trap->tsc / (hc->tsc ? hc->tsc : 1), vf_txt);
+}
+
 static void bench_windows(void)
 {
-	struct counts trap = bench_window(0, false, 0, 0);
-	struct counts hc = bench_window(1, true, KVX_WINDOWS_HYPERCALL, 0);
-	struct counts vf, bp_on, bp_off;
+	struct counts trap, hc, vf, bp_on, bp_off;
 	char vf_txt[300] = "";
 	int n = ACCESSES;
 
+	bench_window_base(false, &trap, &hc);
 	if (kvm_check_cap(KVX_CAP_VIEWS_VMFUNC)) {
 		vf = bench_window(1, true, 0, 0);
 		bp_on = bench_window(2, true, 0, 0);
@@ -379,23 +401,16 @@ static void bench_windows(void)
 		TEST_ASSERT(vf.exits * 100 < (uint64_t)n,
 			    "VMFUNC window reads: %lu exits for %d", vf.exits, n);
 	}
-	TEST_ASSERT(trap.exits >= (uint64_t)n && hc.exits >= (uint64_t)n,
-		    "trapped %lu, hypercall %lu exits for %d reads", trap.exits,
-		    hc.exits, n);
-	ksft_test_result_pass(KVX_BENCH_MSG5,
-			      (double)trap.exits / n, trap.tsc / n,
-			      (double)hc.exits / n, hc.tsc / n,
-			      (double)trap.tsc / (hc.tsc ? hc.tsc : 1), vf_txt);
+	bench_window_report(KVX_BENCH_MSG5, &trap, &hc, vf_txt);
 }
 
 static void bench_window_writes(void)
 {
-	struct counts trap = bench_window(3, false, 0, 0);
-	struct counts hc = bench_window(4, true, KVX_WINDOWS_HYPERCALL, 0);
-	struct counts vdef, vw;
+	struct counts trap, hc, vdef, vw;
 	char vf_txt[300] = "";
 	int n = ACCESSES;
 
+	bench_window_base(true, &trap, &hc);
 	if (kvm_check_cap(KVX_CAP_VIEWS_VMFUNC)) {
 		vdef = bench_window(4, true, 0, 0);
 		vw = bench_window(4, true, 0, KVX_WINDOW_F_VMFUNC_WRITES);
@@ -406,13 +421,7 @@ static void bench_window_writes(void)
 		TEST_ASSERT(vw.exits * 100 < (uint64_t)n,
 			    "VMFUNC window writes: %lu exits for %d", vw.exits, n);
 	}
-	TEST_ASSERT(trap.exits >= (uint64_t)n && hc.exits >= (uint64_t)n,
-		    "trapped %lu, hypercall %lu exits for %d writes", trap.exits,
-		    hc.exits, n);
-	ksft_test_result_pass(KVX_BENCH_MSG7,
-			      (double)trap.exits / n, trap.tsc / n,
-			      (double)hc.exits / n, hc.tsc / n,
-			      (double)trap.tsc / (hc.tsc ? hc.tsc : 1), vf_txt);
+	bench_window_report(KVX_BENCH_MSG7, &trap, &hc, vf_txt);
 }
 
 int main(void)
