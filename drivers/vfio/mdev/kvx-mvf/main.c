@@ -11,6 +11,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 
+#include "debugfs.h"
 #include "mvf.h"
 
 static const struct class kvx_mvf_class = {

@@ -41,6 +41,7 @@ struct kvx_mvf_link {
 };
 
 void kvx_mvf_pf_link_init(struct kvx_mvf_link *link);
+void kvx_mvf_pf_link_get(struct kvx_mvf_pf *pf, bool *up, u32 *speed);
 bool kvx_mvf_pf_link_up(struct kvx_mvf_pf *pf);
 void kvx_mvf_pf_vf_init(struct kvx_mvf_vf *vf);
 void kvx_mvf_pf_vf_reset(struct kvx_mvf_vf *vf);
@@ -49,12 +50,5 @@ void kvx_mvf_pf_queue_link_msg(struct kvx_mvf_vf *vf);
 void kvx_mvf_pf_notify_reset(struct kvx_mvf_vf *vf);
 void kvx_mvf_pf_handle_msg(struct kvx_mvf_vf *vf, const u32 *req, u32 *reply);
 bool kvx_mvf_pf_api_supported(struct kvx_mvf_vf *vf, u32 api);
-
-void kvx_mvf_pf_debugfs_init(void);
-void kvx_mvf_pf_debugfs_exit(void);
-void kvx_mvf_pf_debugfs_add_pf(struct kvx_mvf_pf *pf);
-void kvx_mvf_pf_debugfs_remove_pf(struct kvx_mvf_pf *pf);
-void kvx_mvf_pf_debugfs_add_vf(struct kvx_mvf_vf *vf);
-void kvx_mvf_pf_debugfs_remove_vf(struct kvx_mvf_vf *vf);
 
 #endif /* KVX_MVF_PF_H */
