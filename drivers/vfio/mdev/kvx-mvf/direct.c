@@ -16,7 +16,9 @@
  * maps the page only while the VF is open and mapped (mbx->mapped), and
  * both the handler and every revocation run under the VF's lock, so once a
  * revocation returned no access to the page goes unseen by the PF: a later
- * access faults and gets SIGBUS.
+ * access faults and gets SIGBUS.  The revocation (kvx_mvf_direct_zap()) and
+ * the test for a polled DIRECT VF (kvx_mvf_direct_active()) are shared with
+ * ktrap.c and wtrace.c, and so live with the mailbox (mbx.c).
  */
 
 #include <linux/mm.h>
@@ -24,21 +26,6 @@
 #include "mvf.h"
 
 #define KVX_MVF_POLL_INTERVAL	msecs_to_jiffies(1)
-
-void kvx_mvf_direct_zap(struct kvx_mvf_vf *vf)
-{
-	lockdep_assert_held(&vf->lock);
-
-	unmap_mapping_range(vf->vdev.inode->i_mapping, KVX_MVF_MBX_MMAP_OFFSET,
-			    PAGE_SIZE, true);
-}
-
-bool kvx_mvf_direct_active(struct kvx_mvf_vf *vf)
-{
-	lockdep_assert_held(&vf->lock);
-
-	return vf->open && vf->mbx.mode == KVX_MVF_MBX_DIRECT;
-}
 
 static bool kvx_mvf_direct_mappable(struct kvx_mvf_vf *vf)
 {

@@ -21,6 +21,7 @@
 #include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/string.h>
+#include <linux/vfio.h>
 
 #include "mvf.h"
 
@@ -287,4 +288,37 @@ void kvx_mvf_mbx_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val)
 		WRITE_ONCE(mbx->mem[(reg - KVX_MVF_REG_VFMBMEM) / sizeof(u32)],
 			   val);
 	}
+}
+
+/*
+ * The mapping of the mailbox page, shared by the modes that map it:
+ * direct.c (DIRECT), ktrap.c (TRAPPED through KVM write tracking) and
+ * wtrace.c (DIRECT noticed through kvx write tracing).
+ */
+
+/*
+ * Whether the VF reaches its mailbox page through a mapping: DIRECT, or
+ * TRAPPED with the page write-tracked in its VM (ktrap.c).
+ */
+void kvx_mvf_mbx_sync_mapped(struct kvx_mvf_vf *vf)
+{
+	lockdep_assert_held(&vf->lock);
+
+	vf->mbx.mapped = vf->mbx.mode == KVX_MVF_MBX_DIRECT ||
+			 vf->ktrap.tracked;
+}
+
+void kvx_mvf_direct_zap(struct kvx_mvf_vf *vf)
+{
+	lockdep_assert_held(&vf->lock);
+
+	unmap_mapping_range(vf->vdev.inode->i_mapping, KVX_MVF_MBX_MMAP_OFFSET,
+			    PAGE_SIZE, true);
+}
+
+bool kvx_mvf_direct_active(struct kvx_mvf_vf *vf)
+{
+	lockdep_assert_held(&vf->lock);
+
+	return vf->open && vf->mbx.mode == KVX_MVF_MBX_DIRECT;
 }

@@ -66,4 +66,9 @@ bool kvx_mvf_mbx_reset_pending(const struct kvx_mvf_mbx *mbx);
 u32 kvx_mvf_mbx_read(struct kvx_mvf_vf *vf, unsigned int off);
 void kvx_mvf_mbx_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val);
 
+/* The mapping of the mailbox page (direct.c, ktrap.c, wtrace.c). */
+void kvx_mvf_mbx_sync_mapped(struct kvx_mvf_vf *vf);
+void kvx_mvf_direct_zap(struct kvx_mvf_vf *vf);
+bool kvx_mvf_direct_active(struct kvx_mvf_vf *vf);
+
 #endif /* KVX_MVF_MBX_H */

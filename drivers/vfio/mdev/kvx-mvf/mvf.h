@@ -109,18 +109,6 @@ static inline struct kvx_mvf_vf *vdev_to_vf(struct vfio_device *vdev)
 	return container_of(vdev, struct kvx_mvf_vf, vdev);
 }
 
-/*
- * Whether the VF reaches its mailbox page through a mapping: DIRECT, or
- * TRAPPED with the page write-tracked in its VM (ktrap.c).
- */
-static inline void kvx_mvf_mbx_sync_mapped(struct kvx_mvf_vf *vf)
-{
-	lockdep_assert_held(&vf->lock);
-
-	vf->mbx.mapped = vf->mbx.mode == KVX_MVF_MBX_DIRECT ||
-			 vf->ktrap.tracked;
-}
-
 /* dev.c: the device model (config space, BAR0, reset). */
 void kvx_mvf_dev_init(struct kvx_mvf_vf *vf);
 void kvx_mvf_dev_flr(struct kvx_mvf_vf *vf);
@@ -138,8 +126,6 @@ int kvx_mvf_bar0_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val);
 
 /* direct.c: the DIRECT mailbox mode (mapping, revocation, poller). */
 void kvx_mvf_direct_init(struct kvx_mvf_vf *vf);
-void kvx_mvf_direct_zap(struct kvx_mvf_vf *vf);
-bool kvx_mvf_direct_active(struct kvx_mvf_vf *vf);
 void kvx_mvf_direct_open(struct kvx_mvf_vf *vf);
 void kvx_mvf_direct_close(struct kvx_mvf_vf *vf);
 int kvx_mvf_direct_mmap(struct kvx_mvf_vf *vf, struct vm_area_struct *vma);
