@@ -51,16 +51,6 @@ void kvx_mvf_mbx_destroy(struct kvx_mvf_mbx *mbx)
 	mbx->page = NULL;
 }
 
-/* Atomically clear then set bits of VFMAILBOX; returns the old value. */
-static u32 kvx_mvf_mbx_update(struct kvx_mvf_mbx *mbx, u32 clear, u32 set)
-{
-	int old = atomic_read(mbx->ctrl);
-
-	while (!atomic_try_cmpxchg(mbx->ctrl, &old, (old & ~clear) | set))
-		;
-	return old;
-}
-
 /*
  * Mailbox state right after a VF reset (FLR or creation): reset done.  The
  * caller made sure no mapping of the page is left (kvx_mvf_dev_reset()).
@@ -71,19 +61,6 @@ void kvx_mvf_mbx_reset(struct kvx_mvf_mbx *mbx)
 	atomic_set(mbx->ctrl, KVX_MVF_MBX_RSTD);
 	mbx->pf_msg_pending = false;
 	mbx->link_msg_pending = false;
-}
-
-void kvx_mvf_mbx_set_reset_pending(struct kvx_mvf_mbx *mbx, bool pending)
-{
-	if (pending)
-		kvx_mvf_mbx_update(mbx, 0, KVX_MVF_MBX_RSTI);
-	else
-		kvx_mvf_mbx_update(mbx, KVX_MVF_MBX_RSTI, 0);
-}
-
-bool kvx_mvf_mbx_reset_pending(const struct kvx_mvf_mbx *mbx)
-{
-	return atomic_read(mbx->ctrl) & KVX_MVF_MBX_RSTI;
 }
 
 static bool kvx_mvf_mbx_vf_owns(const struct kvx_mvf_mbx *mbx)

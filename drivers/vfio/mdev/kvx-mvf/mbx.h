@@ -61,8 +61,6 @@ void kvx_mvf_mbx_destroy(struct kvx_mvf_mbx *mbx);
 void kvx_mvf_mbx_poll(struct kvx_mvf_vf *vf);
 void kvx_mvf_mbx_pf_msg_flush(struct kvx_mvf_vf *vf);
 void kvx_mvf_mbx_reset(struct kvx_mvf_mbx *mbx);
-void kvx_mvf_mbx_set_reset_pending(struct kvx_mvf_mbx *mbx, bool pending);
-bool kvx_mvf_mbx_reset_pending(const struct kvx_mvf_mbx *mbx);
 u32 kvx_mvf_mbx_read(struct kvx_mvf_vf *vf, unsigned int off);
 void kvx_mvf_mbx_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val);
 
@@ -70,5 +68,30 @@ void kvx_mvf_mbx_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val);
 void kvx_mvf_mbx_sync_mapped(struct kvx_mvf_vf *vf);
 void kvx_mvf_direct_zap(struct kvx_mvf_vf *vf);
 bool kvx_mvf_direct_active(struct kvx_mvf_vf *vf);
+
+/* Atomically clear then set bits of VFMAILBOX; returns the old value. */
+static inline u32 kvx_mvf_mbx_update(struct kvx_mvf_mbx *mbx, u32 clear,
+				     u32 set)
+{
+	int old = atomic_read(mbx->ctrl);
+
+	while (!atomic_try_cmpxchg(mbx->ctrl, &old, (old & ~clear) | set))
+		;
+	return old;
+}
+
+static inline void kvx_mvf_mbx_set_reset_pending(struct kvx_mvf_mbx *mbx,
+						 bool pending)
+{
+	if (pending)
+		kvx_mvf_mbx_update(mbx, 0, KVX_MVF_MBX_RSTI);
+	else
+		kvx_mvf_mbx_update(mbx, KVX_MVF_MBX_RSTI, 0);
+}
+
+static inline bool kvx_mvf_mbx_reset_pending(const struct kvx_mvf_mbx *mbx)
+{
+	return atomic_read(mbx->ctrl) & KVX_MVF_MBX_RSTI;
+}
 
 #endif /* KVX_MVF_MBX_H */
