@@ -15,7 +15,12 @@
 #include <linux/string.h>
 #include <linux/unaligned.h>
 
+#include "dev.h"
+#include "dma.h"
+#include "irq.h"
+#include "mbx.h"
 #include "mvf.h"
+#include "pf.h"
 
 static unsigned int kvx_mvf_generation = KVX_MVF_DEVICE_GENERATION;
 

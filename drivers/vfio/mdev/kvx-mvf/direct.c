@@ -21,9 +21,15 @@
  * ktrap.c and wtrace.c, and so live with the mailbox (mbx.c).
  */
 
+#include <linux/lockdep.h>
 #include <linux/mm.h>
+#include <linux/workqueue.h>
 
+#include "direct.h"
+#include "ktrap.h"
+#include "mbx.h"
 #include "mvf.h"
+#include "wtrace.h"
 
 #define KVX_MVF_POLL_INTERVAL	msecs_to_jiffies(1)
 

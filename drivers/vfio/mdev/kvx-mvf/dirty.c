@@ -25,6 +25,7 @@
 #include <linux/bits.h>
 #include <linux/interval_tree.h>
 #include <linux/iova_bitmap.h>
+#include <linux/lockdep.h>
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
@@ -34,6 +35,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "dirty.h"
 #include "mvf.h"
 
 #define KVX_MVF_DIRTY_MAX_PAGES		BIT_ULL(26)	/* 8 MiB of bitmaps */

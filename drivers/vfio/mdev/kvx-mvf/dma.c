@@ -35,6 +35,9 @@
 #include <linux/string.h>
 #include <linux/unaligned.h>
 
+#include "dirty.h"
+#include "dma.h"
+#include "irq.h"
 #include "mvf.h"
 
 int kvx_mvf_dma_init(struct kvx_mvf_vf *vf)

@@ -15,6 +15,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "irq.h"
 #include "mvf.h"
 
 void kvx_mvf_irq_init(struct kvx_mvf_vf *vf)

@@ -27,9 +27,13 @@
  */
 
 #include <linux/kvm_host.h>
+#include <linux/lockdep.h>
 #include <linux/uaccess.h>
 
+#include "ktrap.h"
+#include "mbx.h"
 #include "mvf.h"
+#include "wtrace.h"
 
 static struct kvx_mvf_vf *node_to_vf(struct kvm_page_track_notifier_node *n)
 {

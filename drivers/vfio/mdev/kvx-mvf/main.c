@@ -13,6 +13,8 @@
 
 #include "debugfs.h"
 #include "mvf.h"
+#include "pf.h"
+#include "vfio_dev.h"
 
 static const struct class kvx_mvf_class = {
 	.name = KVX_MVF_NAME,

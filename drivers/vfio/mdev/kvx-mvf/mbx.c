@@ -23,7 +23,9 @@
 #include <linux/string.h>
 #include <linux/vfio.h>
 
+#include "mbx.h"
 #include "mvf.h"
+#include "pf.h"
 
 #define KVX_MVF_MBX_CTRL_OFF	(KVX_MVF_REG_VFMAILBOX - KVX_MVF_MBX_PAGE)
 #define KVX_MVF_MBX_MEM_OFF	(KVX_MVF_REG_VFMBMEM - KVX_MVF_MBX_PAGE)

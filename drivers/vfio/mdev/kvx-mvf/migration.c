@@ -40,11 +40,18 @@
 #include <linux/etherdevice.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/lockdep.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include "dev.h"
+#include "direct.h"
+#include "dma.h"
+#include "mbx.h"
+#include "migration.h"
 #include "mvf.h"
+#include "pf.h"
 
 /* The device state, as the stream's sections carry it. */
 struct kvx_mvf_mig_image {

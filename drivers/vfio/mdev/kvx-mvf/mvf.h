@@ -18,14 +18,12 @@
 #include <linux/device.h>
 #include <linux/idr.h>
 #include <linux/list.h>
-#include <linux/lockdep.h>
 #include <linux/mdev.h>
 #include <linux/mutex.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include <linux/workqueue.h>
 
-#include "dirty.h"
 #include "dma.h"
 #include "irq.h"
 #include "ktrap.h"
@@ -108,31 +106,5 @@ static inline struct kvx_mvf_vf *vdev_to_vf(struct vfio_device *vdev)
 {
 	return container_of(vdev, struct kvx_mvf_vf, vdev);
 }
-
-/* dev.c: the device model (config space, BAR0, reset). */
-void kvx_mvf_dev_init(struct kvx_mvf_vf *vf);
-void kvx_mvf_dev_flr(struct kvx_mvf_vf *vf);
-void kvx_mvf_dev_reset(struct kvx_mvf_vf *vf);
-unsigned int kvx_mvf_dev_new_generation(void);
-u32 kvx_mvf_dev_features(unsigned int generation);
-int kvx_mvf_cfg_check_saved(struct kvx_mvf_vf *vf, const u8 *saved);
-void kvx_mvf_cfg_restore(struct kvx_mvf_vf *vf, const u8 *saved);
-int kvx_mvf_cfg_read(struct kvx_mvf_vf *vf, unsigned int off, void *buf,
-		     size_t count);
-int kvx_mvf_cfg_write(struct kvx_mvf_vf *vf, unsigned int off,
-		      const void *buf, size_t count);
-int kvx_mvf_bar0_read(struct kvx_mvf_vf *vf, unsigned int off, u32 *val);
-int kvx_mvf_bar0_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val);
-
-/* direct.c: the DIRECT mailbox mode (mapping, revocation, poller). */
-void kvx_mvf_direct_init(struct kvx_mvf_vf *vf);
-void kvx_mvf_direct_open(struct kvx_mvf_vf *vf);
-void kvx_mvf_direct_close(struct kvx_mvf_vf *vf);
-int kvx_mvf_direct_mmap(struct kvx_mvf_vf *vf, struct vm_area_struct *vma);
-void kvx_mvf_direct_set_mode(struct kvx_mvf_vf *vf,
-			     enum kvx_mvf_mbx_mode mode);
-
-/* vfio_dev.c */
-extern const struct vfio_device_ops kvx_mvf_vfio_ops;
 
 #endif /* KVX_MVF_H */

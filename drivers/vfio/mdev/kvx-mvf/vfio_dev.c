@@ -14,7 +14,16 @@
 #include <linux/uaccess.h>
 #include <linux/unaligned.h>
 
+#include "dev.h"
+#include "direct.h"
+#include "dirty.h"
+#include "dma.h"
+#include "irq.h"
+#include "ktrap.h"
+#include "mbx.h"
+#include "migration.h"
 #include "mvf.h"
+#include "vfio_dev.h"
 
 static u64 kvx_mvf_region_size(u64 index)
 {

@@ -23,9 +23,12 @@
  */
 
 #include <linux/kvm_host.h>
+#include <linux/lockdep.h>
 #include <linux/module.h>
 
+#include "mbx.h"
 #include "mvf.h"
+#include "wtrace.h"
 
 static void kvx_mvf_wtrace_written(struct kvx_wtrace_consumer *c,
 				   const gfn_t *gfns, unsigned int n)
