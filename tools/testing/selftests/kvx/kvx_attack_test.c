@@ -27,6 +27,7 @@
  */
 #include <pthread.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,7 @@
 #define MSG_SMM_OK \
 	"smm: the SMI handler traps on the window page like view 0\n"
 #define MSG_STRESS \
-	"stress: %u attempts, %u guests wrecked themselves (%u shutdown, %u internal error, %u view fault, %u MMIO spin); exceptions%s; %lu NMIs, %lu IRQs; %lu trapped, %lu other exits; %d leaks, %d changed\n"
+	"stress: %u attempts, %u guests wrecked themselves (%u shutdown, %u internal error, %u view fault, %u MMIO spin, %u stuck); exceptions%s; %lu NMIs, %lu IRQs; %lu trapped, %lu other exits; %d leaks, %d changed\n"
 #define MSG_STRESS_OK \
 	"stress: %u random entries under events, no forbidden byte read or written\n"
 #define MSG_NESTED_OK \
@@ -550,8 +551,11 @@ static uint64_t nr_exc[32], nr_nmi, nr_ipi, nr_ret;
 static uint32_t chunk_done, stress_stop, via_exception;
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 static uint64_t stress_exc[32];		/* host: exceptions of every VM */
-/* host: how guests wrecked themselves: shutdown, internal error, view fault, MMIO spin */
-static uint32_t stress_wrecks[4];
+/*
+ * host: how guests wrecked themselves: shutdown, internal error, view
+ * fault, MMIO spin, stuck (the watchdog)
+ */
+static uint32_t stress_wrecks[5];
 
 static uint64_t next_rand(void)
 {
@@ -727,6 +731,52 @@ static void *stress_sender_thread(void *arg)
 	}
 }
 
+/*
+ * The guest may also wreck itself by spinning without an exit (a jump to
+ * itself decoded from the middle of an instruction) or by halting where no
+ * event can wake it.  The watchdog is the VMM that notices: no new attempt
+ * for STRESS_STUCK_S seconds, and it interrupts KVM_RUN until the run loop
+ * has seen it.  Time only decides when to give up on a guest that no
+ * longer runs attempts; every check is made whatever it decides.
+ */
+#define STRESS_STUCK_S	2
+
+struct watchdog {
+	pthread_t runner;
+	uint64_t *idx;
+	uint32_t *done;
+	bool fired, seen, quit;
+};
+
+static void stress_sigusr1(int sig)
+{
+}
+
+static void *stress_watchdog(void *arg)
+{
+	struct watchdog *w = arg;
+	uint64_t idx = -1ULL;
+	uint32_t done = 0;
+	int still = 0;
+
+	while (!READ_ONCE(w->quit)) {
+		usleep(100 * 1000);
+		if (READ_ONCE(w->fired)) {
+			if (!READ_ONCE(w->seen))
+				pthread_kill(w->runner, SIGUSR1);
+			continue;
+		}
+		if (READ_ONCE(*w->idx) != idx || READ_ONCE(*w->done) != done) {
+			idx = READ_ONCE(*w->idx);
+			done = READ_ONCE(*w->done);
+			still = 0;
+		} else if (++still >= STRESS_STUCK_S * 10) {
+			WRITE_ONCE(w->fired, true);
+		}
+	}
+	return NULL;
+}
+
 /* Did the guest get a forbidden qword back in RDX or RAX? */
 static int stress_leaks(struct attack_vm *a, uint32_t first, uint32_t n)
 {
@@ -755,10 +805,11 @@ static uint32_t stress_vm(uint32_t start, int *leaks, int *changed,
 {
 	uint64_t *stop, spin = 0, last_idx = -1ULL;
 	uint32_t done = start, v, *cdone;
+	struct watchdog wd = {};
 	struct sender s = {};
 	struct attack_vm a;
 	struct kvm_run *run;
-	pthread_t thread;
+	pthread_t thread, watch;
 	bool wrecked = false;
 	int i;
 
@@ -773,6 +824,10 @@ static uint32_t stress_vm(uint32_t start, int *leaks, int *changed,
 	pthread_create(&thread, NULL, stress_sender_thread, &s);
 	stop = addr_gva2hva(a.vm, (vm_vaddr_t)&stress_stop);
 	cdone = addr_gva2hva(a.vm, (vm_vaddr_t)&chunk_done);
+	wd.runner = pthread_self();
+	wd.idx = addr_gva2hva(a.vm, (vm_vaddr_t)&st_idx);
+	wd.done = cdone;
+	pthread_create(&watch, NULL, stress_watchdog, &wd);
 
 	run = a.vcpu->run;
 	while (!wrecked) {
@@ -782,7 +837,15 @@ static uint32_t stress_vm(uint32_t start, int *leaks, int *changed,
 			last_idx = idx;
 			spin = 0;
 		}
-		vcpu_run(a.vcpu);
+		if (__vcpu_run(a.vcpu)) {
+			TEST_ASSERT(errno == EINTR, "stress: KVM_RUN: %s", strerror(errno));
+			if (READ_ONCE(wd.fired)) {
+				WRITE_ONCE(wd.seen, true);
+				stress_wrecks[4]++;
+				wrecked = true;
+			}
+			continue;
+		}
 		switch (run->exit_reason) {
 		case KVM_EXIT_MMIO:
 			if (run->mmio.phys_addr >= WIN_GPA &&
@@ -842,6 +905,8 @@ static uint32_t stress_vm(uint32_t start, int *leaks, int *changed,
 			*leaks += stress_leaks(&a, done % STRESS_CHUNK, end - done);
 		done = end + 1;
 	}
+	WRITE_ONCE(wd.quit, true);
+	pthread_join(watch, NULL);
 	WRITE_ONCE(*stop, 1);
 	pthread_join(thread, NULL);
 	sync_global_from_guest(a.vm, nr_exc);
@@ -859,11 +924,14 @@ static uint32_t stress_vm(uint32_t start, int *leaks, int *changed,
 
 static void test_stress(void)
 {
+	struct sigaction sa = { .sa_handler = stress_sigusr1 };
 	uint64_t trapped = 0, other = 0, events[2] = {};
 	uint32_t done = 0, vms = 0;
 	int leaks = 0, changed = 0, i;
 	char list[256] = "";
 
+	/* No SA_RESTART: the watchdog's signal ends KVM_RUN with EINTR. */
+	sigaction(SIGUSR1, &sa, NULL);
 	while (done < stress_attempts) {
 		done = stress_vm(done, &leaks, &changed, &trapped, &other, events);
 		vms++;
@@ -876,8 +944,8 @@ static void test_stress(void)
 				 " #%d:%lu", i, stress_exc[i]);
 	}
 	ksft_print_msg(MSG_STRESS, done, vms - 1, stress_wrecks[0], stress_wrecks[1],
-		       stress_wrecks[2], stress_wrecks[3], list, events[0], events[1],
-		       trapped, other, leaks, changed);
+		       stress_wrecks[2], stress_wrecks[3], stress_wrecks[4], list,
+		       events[0], events[1], trapped, other, leaks, changed);
 	TEST_ASSERT(events[0] && events[1], "stress: events did not arrive (%lu NMIs, %lu IRQs)",
 		    events[0], events[1]);
 	ksft_test_result_pass(MSG_STRESS_OK, done);
