@@ -635,6 +635,15 @@ static void stress_attempt(uint32_t i)
 	st_frame[1] = (uint64_t)&&recovered;
 	rec_rip = (uint64_t)&&recovered;
 	via_exception = 0;
+	/*
+	 * One attempt in four starts with an interrupt of its own pending and
+	 * IF=0: it arrives wherever the code sets IF again (STI, POPF, the
+	 * trampoline's return), whatever the other vCPU manages to send.
+	 */
+	if (!(r & 0x30)) {
+		asm volatile("cli");
+		x2apic_write_reg(APIC_ICR, APIC_DEST_SELF | APIC_DM_FIXED | IPI_VECTOR);
+	}
 	asm goto("mov %%rsp, st_saved\n\t"
 		 "mov %%rbx, st_saved+8\n\t"
 		 "mov %%rbp, st_saved+16\n\t"
