@@ -75,6 +75,8 @@
 	"stress: %u attempts, %u guests wrecked themselves (%u shutdown, %u internal error, %u view fault, %u MMIO spin, %u stuck); exceptions%s; %lu NMIs, %lu IRQs; %lu trapped, %lu other exits; %d leaks, %d changed\n"
 #define MSG_STRESS_OK \
 	"stress: %u random entries under events, no forbidden byte read or written\n"
+#define MSG_GUARDS_OK \
+	"guards: EBUSY for hiding an existing slot, and for views off under windows or hidden slots\n"
 #define MSG_NESTED_OK \
 	"nested: an L2 of the guest's own traps on the window page like L1\n"
 
@@ -981,6 +983,55 @@ static void test_stress(void)
 	ksft_test_result_pass(MSG_STRESS_OK, done);
 }
 
+/* ---- guards: the uAPI refusals the boundary relies on ---- */
+
+static void expect_ebusy(int r, const char *what)
+{
+	TEST_ASSERT(r == -1 && errno == EBUSY, "%s: returned %d errno %d, not EBUSY",
+		    what, r, errno);
+}
+
+static void test_guards(void)
+{
+	struct kvx_slot_views hide0 = { .slot = 0, .views = 1 << 1 };
+	struct kvx_slot_views all0 = { .slot = 0, .views = KVX_SLOT_VIEWS_ALL };
+	struct kvx_slot_views ghost = { .slot = 30, .views = 0 };
+	struct kvm_enable_cap off = { .cap = KVX_CAP_VIEWS, .args = { 0 } };
+	struct kvm_enable_cap win = {
+		.cap = KVX_CAP_WINDOWS, .args = { TRAMP_GPA, 0 },
+	};
+	struct kvm_vm *vm;
+
+	/* View 0's view of an existing slot is fixed: hide it before. */
+	vm = vm_create_barebones();
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, 0x100000, 1, 1, 0);
+	vm_enable_cap(vm, KVX_CAP_VIEWS, NR_VIEWS);
+	hide0.slot = 1;
+	all0.slot = 1;
+	expect_ebusy(__vm_ioctl(vm, KVX_SET_SLOT_VIEWS, &hide0),
+		     "hiding an existing slot from view 0");
+	TEST_ASSERT(!__vm_ioctl(vm, KVX_SET_SLOT_VIEWS, &all0),
+		    "the unchanged mask: errno %d", errno);
+	/* A hidden slot keeps views on (its memslot is view-only). */
+	vm_ioctl(vm, KVX_SET_SLOT_VIEWS, &ghost);
+	expect_ebusy(__vm_ioctl(vm, KVM_ENABLE_CAP, &off), "views off with a hidden slot");
+	kvm_vm_free(vm);
+
+	/* Windows keep views on (they own a memslot). */
+	vm = vm_create_barebones();
+	vm_enable_cap(vm, KVX_CAP_VIEWS, NR_VIEWS);
+	vm_ioctl(vm, KVM_ENABLE_CAP, &win);
+	expect_ebusy(__vm_ioctl(vm, KVM_ENABLE_CAP, &off), "views off with windows");
+	kvm_vm_free(vm);
+
+	/* Views off again is still fine when nothing depends on them. */
+	vm = vm_create_barebones();
+	vm_enable_cap(vm, KVX_CAP_VIEWS, NR_VIEWS);
+	TEST_ASSERT(!__vm_ioctl(vm, KVM_ENABLE_CAP, &off), "views off: errno %d", errno);
+	kvm_vm_free(vm);
+	ksft_test_result_pass(MSG_GUARDS_OK);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
@@ -990,6 +1041,7 @@ static const struct {
 	{ "nested", test_nested },
 	{ "smm", test_smm },
 	{ "stress", test_stress },
+	{ "guards", test_guards },
 };
 
 /* kvx_attack_test [CASE]: every case, or the one named. */
