@@ -209,26 +209,12 @@ struct kvx_mvf_dma_logging_report {
 #define KVX_MVF_DMA_LOGGING_REPORT	_IO(KVX_MVF_IOCTL_TYPE, 0xf0)
 
 /*
- * KVX_MVF_SET_MBX_GPA tells a VF opened with a KVM attached (the VFIO-KVM
- * device) at which guest physical address the VMM mapped its mailbox page
- * (the mmap of BAR0 page 1 used as guest memory).  While TRAPPED, the VF
- * then write-tracks that page in the VM and handles each guest write at
- * once; without it TRAPPED is region read/write.  @flags VALID with a
- * page-aligned @gpa below 2^KVX_MVF_MBX_GPA_BITS sets it, @flags and @gpa
- * 0 forget it.  Errors, with nothing changed: EINVAL (bad argsz, flags or
- * gpa), ENODEV (no KVM attached), ESRCH (caller is not the VM's process),
- * ENOENT (TRAPPED and no memslot covers @gpa), EOPNOTSUPP (KVM without
- * external write tracking).
+ * KVX_MVF_SET_MBX_GPA (_IO(VFIO_TYPE, 0xf1), struct kvx_mvf_mbx_gpa) was
+ * retired: a VF opened with a KVM attached finds the memslot that holds
+ * the VMM's mapping of its mailbox page by itself (mvf.rst, "TRAPPED
+ * through KVM write tracking").  The number is not reused; the ioctl fails
+ * with ENOTTY.
  */
-struct kvx_mvf_mbx_gpa {
-	__u32 argsz;
-	__u32 flags;
-	__aligned_u64 gpa;
-};
-
-#define KVX_MVF_MBX_GPA_VALID		_BITUL(0)
-#define KVX_MVF_MBX_GPA_BITS		52
-#define KVX_MVF_SET_MBX_GPA		_IO(KVX_MVF_IOCTL_TYPE, 0xf1)
 
 /*
  * The VFIO migration stream (migration v2 data_fd), little-endian: a

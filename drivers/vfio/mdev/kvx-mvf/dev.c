@@ -285,15 +285,14 @@ int kvx_mvf_bar0_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val)
  * Function level reset: config space, registers and mailbox return to their
  * power-on values, RSTD tells the VF driver the reset is done, and the PF
  * forgets what the VF negotiated (it keeps the MAC it assigned).  A mapping
- * of the mailbox page is revoked first; the mailbox mode is the PF's choice
- * and stays.  The DMA engine, which has its own lock, is reset by the
+ * of the mailbox page stays (it sees the reset page); the mailbox mode is
+ * the PF's choice and stays.  The DMA engine, which has its own lock, is reset by the
  * caller (kvx_mvf_dev_flr()).
  */
 void kvx_mvf_dev_reset(struct kvx_mvf_vf *vf)
 {
 	lockdep_assert_held(&vf->lock);
 
-	kvx_mvf_direct_zap(vf);
 	kvx_mvf_cfg_init(vf->config, vf->generation);
 	memset(&vf->doorbell, 0, sizeof(vf->doorbell));
 	kvx_mvf_mbx_reset(&vf->mbx);

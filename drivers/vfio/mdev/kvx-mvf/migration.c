@@ -154,7 +154,8 @@ static void kvx_mvf_mig_sync(struct kvx_mvf_vf *vf,
 	if (!kvx_mvf_mig_running(state))
 		kvx_mvf_dma_set_quiesced(vf, true);
 	kvx_mvf_direct_set_mode(vf, state == VFIO_DEVICE_STATE_RUNNING ?
-				    vf->mig.mbx_mode : KVX_MVF_MBX_TRAPPED);
+				vf->mig.mbx_mode : KVX_MVF_MBX_TRAPPED,
+				kvx_mvf_mig_running(state));
 	if (kvx_mvf_mig_running(state)) {
 		kvx_mvf_dma_set_quiesced(vf, false);
 		/* What the PF held while quiesced: a reset notice, a link change. */

@@ -130,6 +130,18 @@ void vf_open(struct vf *vf)
 	vf->bar0_off = ri.offset;
 }
 
+bool vf_wait_count(struct vf *vf, const char *key, uint64_t want)
+{
+	unsigned int i;
+
+	for (i = 0; i < 5000; i++) {
+		if (vf_count(vf, key) == want)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
 void vf_map_mbx(struct vf *vf)
 {
 	vf->mbx_page = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
