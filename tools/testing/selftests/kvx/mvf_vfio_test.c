@@ -2448,8 +2448,8 @@ static void test_mig_precopy_mapped(struct vf *vf)
 
 	CHECK(vf_set_mode(vf, "direct") == 0, "");
 	m = mbx_map(vf);
-	dmbx_xfer(m, r, 1, KVX_MVF_MSG_GET_LINK);
-	CHECK(r[0] == ACKED(KVX_MVF_MSG_GET_LINK), "0x%x", r[0]);
+	dmbx_xfer(m, r, 1, KVX_MVF_MSG_RESET);
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
 	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY, &fd) && fd >= 0, "");
 	CHECK(!load_faults(m), "PRE_COPY revoked the mapping (SIGBUS)");
 	for (i = 0; i < 4; i++) {
@@ -2460,8 +2460,8 @@ static void test_mig_precopy_mapped(struct vf *vf)
 	}
 	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 	close(fd);
-	dmbx_xfer(m, r, 1, KVX_MVF_MSG_GET_LINK);
-	CHECK(r[0] == ACKED(KVX_MVF_MSG_GET_LINK), "0x%x", r[0]);
+	dmbx_xfer(m, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1);
+	CHECK(r[0] == ACKED(KVX_MVF_MSG_API_NEGOTIATE), "0x%x", r[0]);
 	CHECK(!strcmp(vf_state(vf, "mac"), "02:de:ad:be:ef:05"), "%s",
 	      vf_state(vf, "mac"));
 	mbx_unmap(vf);
@@ -3166,6 +3166,7 @@ static const struct {
 	{ "mmap_bad", test_mmap_bad },
 	{ "direct_mbx", test_direct_mbx },
 	{ "mapped_mode_switch", test_mapped_mode_switch },
+	{ "mig_precopy_mapped", test_mig_precopy_mapped },
 	{ "dma_ring_config", test_dma_ring_config },
 	{ "dma_copy_fill", test_dma_copy_fill },
 	{ "dma_bad_desc", test_dma_bad_desc },
@@ -3176,7 +3177,6 @@ static const struct {
 	{ "dma_log_bad_report", test_dma_log_bad_report },
 	{ "mig_caps", test_mig_caps },
 	{ "mig_quiesce", test_mig_quiesce },
-	{ "mig_precopy_mapped", test_mig_precopy_mapped },
 	{ "mig_precopy", test_mig_precopy },
 	{ "mig_reset_notice", test_mig_reset_notice },
 	{ "mig_generation", test_mig_generation },
