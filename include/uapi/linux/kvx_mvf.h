@@ -117,16 +117,20 @@ struct kvx_mvf_dma_desc {
 #define KVX_MVF_DMA_ERR_INVAL		2	/* bad field, length, overlap */
 #define KVX_MVF_DMA_ERR_FAULT		3	/* IOVA not mapped */
 
-/* VFMAILBOX bits, with the meaning igbvf gives them. */
-#define KVX_MVF_MBX_REQ		_BITUL(0)	/* W: VF posts a request */
-#define KVX_MVF_MBX_ACK		_BITUL(1)	/* W: VF consumed a PF message */
-#define KVX_MVF_MBX_VFU		_BITUL(2)	/* RW: VF owns VFMBMEM */
-#define KVX_MVF_MBX_PFU		_BITUL(3)	/* RO: PF owns VFMBMEM */
-#define KVX_MVF_MBX_PFSTS	_BITUL(4)	/* RC: PF wrote a message */
-#define KVX_MVF_MBX_PFACK	_BITUL(5)	/* RC: PF took the VF request */
-#define KVX_MVF_MBX_RSTI	_BITUL(6)	/* RO: PF asks the VF to reset */
-#define KVX_MVF_MBX_RSTD	_BITUL(7)	/* RC: VF reset done */
-/* Bits cleared by a read of VFMAILBOX. */
+/*
+ * VFMAILBOX bits, with the meaning igbvf gives them, as levels in every
+ * mode (mvf.rst, "The mailbox protocol"): REQ, ACK and VFU are the VF's
+ * (the PF clears them when it takes them), the others the PF's.
+ */
+#define KVX_MVF_MBX_REQ		_BITUL(0)	/* VF posts a request (| VFU) */
+#define KVX_MVF_MBX_ACK		_BITUL(1)	/* VF consumed a PF message */
+#define KVX_MVF_MBX_VFU		_BITUL(2)	/* VF owns VFMBMEM */
+#define KVX_MVF_MBX_PFU		_BITUL(3)	/* PF owns VFMBMEM */
+#define KVX_MVF_MBX_PFSTS	_BITUL(4)	/* PF wrote a message; VF clears */
+#define KVX_MVF_MBX_PFACK	_BITUL(5)	/* PF took the request; VF clears */
+#define KVX_MVF_MBX_RSTI	_BITUL(6)	/* PF asks the VF to reset */
+#define KVX_MVF_MBX_RSTD	_BITUL(7)	/* reset done; VF clears */
+/* The PF sets them, the VF clears them (nothing is read-to-clear). */
 #define KVX_MVF_MBX_R2C_BITS	(KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK | \
 				 KVX_MVF_MBX_RSTD)
 

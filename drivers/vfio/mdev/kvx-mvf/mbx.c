@@ -27,7 +27,7 @@
 
 #define KVX_MVF_MBX_CTRL_OFF	(KVX_MVF_REG_VFMAILBOX - KVX_MVF_MBX_PAGE)
 #define KVX_MVF_MBX_MEM_OFF	(KVX_MVF_REG_VFMBMEM - KVX_MVF_MBX_PAGE)
-/* What the VF may set or clear in DIRECT mode; RC bits it may only clear. */
+/* What the VF may set or clear; KVX_MVF_MBX_R2C_BITS it may only clear. */
 #define KVX_MVF_MBX_VF_BITS	(KVX_MVF_MBX_REQ | KVX_MVF_MBX_ACK | \
 				 KVX_MVF_MBX_VFU)
 
