@@ -190,34 +190,18 @@ struct kvx_mvf_dma_desc {
 #define KVX_MVF_LINK_UP			_BITUL(0)	/* GET_LINK word 1 */
 
 /*
- * Device fd ioctls of kvx-mvf (VFIO_TYPE, numbers 0xf0-0xff).
+ * The device has no ioctls of its own.  Two private ones, in VFIO's ioctl
+ * space (VFIO_TYPE), were removed; both fail with ENOTTY and the numbers
+ * are not reused:
  *
- * KVX_MVF_DMA_LOGGING_REPORT reads and clears the DMA log like
- * VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, for kernels built without
- * CONFIG_IOMMUFD_DRIVER, where the VFIO core's REPORT fails with
- * -EOPNOTSUPP.  Same bitmap format: bit n of the u64 array @bitmap stands
- * for the page at @iova + n * @page_size; bits are only set.  @flags must
- * be 0; @iova and @length must be multiples of @page_size, a power of two
- * of at least 4096.
- */
-struct kvx_mvf_dma_logging_report {
-	__u32 argsz;
-	__u32 flags;
-	__aligned_u64 iova;
-	__aligned_u64 length;
-	__aligned_u64 page_size;
-	__aligned_u64 bitmap;
-};
-
-#define KVX_MVF_IOCTL_TYPE		';'	/* VFIO_TYPE */
-#define KVX_MVF_DMA_LOGGING_REPORT	_IO(KVX_MVF_IOCTL_TYPE, 0xf0)
-
-/*
- * KVX_MVF_SET_MBX_GPA (_IO(VFIO_TYPE, 0xf1), struct kvx_mvf_mbx_gpa) was
- * retired: a VF opened with a KVM attached finds the memslot that holds
- * the VMM's mapping of its mailbox page by itself (mvf.rst, "TRAPPED
- * through KVM write tracking").  The number is not reused; the ioctl fails
- * with ENOTTY.
+ * - KVX_MVF_DMA_LOGGING_REPORT (_IO(VFIO_TYPE, 0xf0), struct
+ *   kvx_mvf_dma_logging_report): VFIO_DEVICE_FEATURE_DMA_LOGGING is
+ *   offered only where the VFIO core serves REPORT; elsewhere a VMM uses
+ *   the container's dirty tracking (mvf.rst, "DMA logging").
+ * - KVX_MVF_SET_MBX_GPA (_IO(VFIO_TYPE, 0xf1), struct kvx_mvf_mbx_gpa): a
+ *   VF opened with a KVM attached finds the memslot that holds the VMM's
+ *   mapping of its mailbox page by itself (mvf.rst, "TRAPPED through KVM
+ *   write tracking").
  */
 
 /*

@@ -252,8 +252,6 @@ static long kvx_mvf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		return kvx_mvf_irq_set(vf, uarg);
 	case VFIO_DEVICE_RESET:
 		return kvx_mvf_reset(vf);
-	case KVX_MVF_DMA_LOGGING_REPORT:
-		return kvx_mvf_dirty_ioctl_report(vf, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -313,7 +311,9 @@ static int kvx_mvf_init_dev(struct vfio_device *vdev)
 	vf->pf = pf;
 	vf->index = index;
 	vf->generation = kvx_mvf_dev_new_generation();
-	vdev->log_ops = &kvx_mvf_log_ops;
+	/* Only where the VFIO core can serve REPORT (dirty.c). */
+	if (kvx_mvf_dirty_offered())
+		vdev->log_ops = &kvx_mvf_log_ops;
 	kvx_mvf_mig_init(vf);
 	kvx_mvf_irq_init(vf);
 	INIT_LIST_HEAD(&vf->pf_node);

@@ -365,8 +365,8 @@ static void test_open(struct vf *vf)
 	CHECK(vf->container >= 0, "%s", strerror(errno));
 	CHECK(ioctl(vf->container, VFIO_GET_API_VERSION) == VFIO_API_VERSION,
 	      "");
-	CHECK(ioctl(vf->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) == 1,
-	      "vfio_iommu_type1 not loaded?");
+	CHECK(ioctl(vf->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) ==
+	      1, "vfio_iommu_type1 not loaded?");
 
 	snprintf(path, sizeof(path), "/dev/vfio/%s", group);
 	vf->group = open(path, O_RDWR);
@@ -375,7 +375,8 @@ static void test_open(struct vf *vf)
 	CHECK(status.flags & VFIO_GROUP_FLAGS_VIABLE, "flags %x", status.flags);
 	CHECK(!ioctl(vf->group, VFIO_GROUP_SET_CONTAINER, &vf->container),
 	      "%s", strerror(errno));
-	CHECK(!ioctl(vf->container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU),
+	/* Type1 v2, as QEMU: v1 has no dirty tracking (EACCES). */
+	CHECK(!ioctl(vf->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU),
 	      "%s", strerror(errno));
 	vf->device = ioctl(vf->group, VFIO_GROUP_GET_DEVICE_FD, vf->uuid);
 	CHECK(vf->device >= 0, "%s", strerror(errno));
@@ -1834,64 +1835,70 @@ static int log_start(struct vf *vf, u64 *page_size,
 	return ret;
 }
 
+/*
+ * Dirty tracking as QEMU chooses it: the device's DMA logging where the
+ * device offers it (VFIO_DEVICE_FEATURE_PROBE of DMA_LOGGING_START), else
+ * the container's (type1 VFIO_IOMMU_DIRTY_PAGES), which must then be
+ * exact for the device's DMA.  1: the device's; set by dma_log_offer.
+ */
+static int dev_log = -1;
+
+static int container_dirty(struct vf *vf, u32 flags)
+{
+	struct vfio_iommu_type1_dirty_bitmap d = {
+		.argsz = sizeof(d), .flags = flags,
+	};
+
+	return ioctl(vf->container, VFIO_IOMMU_DIRTY_PAGES, &d) ? -errno : 0;
+}
+
+/* GET_BITMAP of [@iova, @iova + @size): whole mappings, 4 KiB pages. */
+static int container_report(struct vf *vf, u64 iova, u64 size, u64 *bitmap)
+{
+	u64 buf[(sizeof(struct vfio_iommu_type1_dirty_bitmap) +
+		 sizeof(struct vfio_iommu_type1_dirty_bitmap_get)) / 8] = {};
+	struct vfio_iommu_type1_dirty_bitmap *d = (void *)buf;
+	struct vfio_iommu_type1_dirty_bitmap_get *g = (void *)d->data;
+
+	d->argsz = sizeof(buf);
+	d->flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+	g->iova = iova;
+	g->size = size;
+	g->bitmap.pgsize = GPAGE;
+	g->bitmap.size = (size / GPAGE + 63) / 64 * 8;
+	g->bitmap.data = (__u64 *)bitmap;
+	return ioctl(vf->container, VFIO_IOMMU_DIRTY_PAGES, d) ? -errno : 0;
+}
+
 static int log_start_guest(struct vf *vf, u64 page_size)
 {
 	struct vfio_device_feature_dma_logging_range r = {
 		GUEST_IOVA, GUEST_SIZE
 	};
 
+	if (!dev_log)
+		return container_dirty(vf, VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
 	return log_start(vf, &page_size, &r, 1);
 }
 
 static int log_stop(struct vf *vf)
 {
+	if (!dev_log)
+		return container_dirty(vf, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
 	return feature(vf, VFIO_DEVICE_FEATURE_SET |
 		       VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, NULL, 0);
 }
 
-static int private_report(struct vf *vf, u64 iova, u64 length, u64 page_size,
-			  u64 *bitmap)
-{
-	struct kvx_mvf_dma_logging_report r = {
-		.argsz = sizeof(r), .iova = iova, .length = length,
-		.page_size = page_size, .bitmap = (u64)(unsigned long)bitmap,
-	};
-
-	return ioctl(vf->device, KVX_MVF_DMA_LOGGING_REPORT, &r) ? -errno : 0;
-}
-
-/* Which REPORT this kernel serves (see mvf.rst): 1 the VFIO core's. */
-static int core_report = -1;
-
-/*
- * REPORT through the VFIO core; where the kernel has no iova_bitmap (no
- * CONFIG_IOMMUFD_DRIVER) the core says -EOPNOTSUPP and the driver's own
- * ioctl reports the same log.
- */
+/* The device's REPORT through the VFIO core. */
 static int log_report(struct vf *vf, u64 iova, u64 length, u64 page_size,
 		      u64 *bitmap)
 {
 	struct vfio_device_feature_dma_logging_report r = {
 		iova, length, page_size, (u64)(unsigned long)bitmap
 	};
-	int ret;
 
-	if (core_report != 0) {
-		ret = feature(vf, VFIO_DEVICE_FEATURE_GET |
-			      VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &r,
-			      sizeof(r));
-		if (core_report < 0 && ret == -EOPNOTSUPP) {
-			ksft_print_msg("core REPORT: %s, using %s\n",
-				       strerror(-ret),
-				       "KVX_MVF_DMA_LOGGING_REPORT");
-			core_report = 0;
-		} else {
-			if (core_report < 0 && !ret)
-				core_report = 1;
-			return ret;
-		}
-	}
-	return private_report(vf, iova, length, page_size, bitmap);
+	return feature(vf, VFIO_DEVICE_FEATURE_GET |
+		       VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &r, sizeof(r));
 }
 
 #define GPAGES		(GUEST_SIZE / GPAGE)
@@ -1914,8 +1921,12 @@ static void check_dirty(struct vf *vf, const char *what)
 	bool got;
 
 	memset(dirty_bm, 0, sizeof(dirty_bm));
-	CHECK(!log_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE, dirty_bm),
-	      "%s: report: %s", what, strerror(errno));
+	if (dev_log)
+		CHECK(!log_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE, dirty_bm),
+		      "%s: report: %s", what, strerror(errno));
+	else
+		CHECK(!container_report(vf, GUEST_IOVA, GUEST_SIZE, dirty_bm),
+		      "%s: GET_BITMAP: %s", what, strerror(errno));
 	for (p = 0; p < GPAGES; p++) {
 		got = dirty_bm[p / 64] & (1ULL << (p % 64));
 		missed += dirty_want[p] && !got;
@@ -1930,16 +1941,13 @@ static void check_dirty(struct vf *vf, const char *what)
 	memset(dirty_want, 0, sizeof(dirty_want));
 }
 
-static void test_dma_log_start(struct vf *vf)
+/* The device's START, where it offers DMA logging. */
+static void dev_log_start(struct vf *vf)
 {
 	struct vfio_device_feature_dma_logging_range r[2];
-	const u32 set = VFIO_DEVICE_FEATURE_SET;
 	u64 ps;
 	int ret;
 
-	CHECK(!feature(vf, VFIO_DEVICE_FEATURE_PROBE | set |
-		       VFIO_DEVICE_FEATURE_DMA_LOGGING_START, NULL, 0),
-	      "no DMA logging: %s", strerror(errno));
 	CHECK(!strcmp(vf_state(vf, "dma_log"), "0"), "");
 
 	/* Refused ranges leave no session behind. */
@@ -2006,6 +2014,56 @@ static void test_dma_log_start(struct vf *vf)
 	CHECK(!log_stop(vf), "");
 }
 
+/*
+ * DMA logging is offered only where the VFIO core serves REPORT (the
+ * kernel has CONFIG_IOMMUFD_DRIVER, the read-only module parameter
+ * dma_logging says so): QEMU probes it and, finding it missing, uses the
+ * container's dirty tracking.  On baf10d6 the device offered it on every
+ * kernel and every core REPORT failed with EOPNOTSUPP, which failed QEMU's
+ * migration at its first dirty sync.  The private REPORT is gone.
+ */
+static void test_dma_log_offer(struct vf *vf)
+{
+	struct vfio_device_feature_dma_logging_report rep = {
+		GUEST_IOVA, GUEST_SIZE, GPAGE, (u64)(unsigned long)dirty_bm
+	};
+	char param[8] = "";
+	int probe, ret;
+
+	probe = feature(vf, VFIO_DEVICE_FEATURE_PROBE |
+			VFIO_DEVICE_FEATURE_DMA_LOGGING_START, NULL, 0);
+	dev_log = !probe;
+	if (dev_log) {
+		/* What QEMU does at its first dirty sync. */
+		CHECK(!log_start_guest(vf, GPAGE), "%s", strerror(errno));
+		ret = log_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE, dirty_bm);
+		log_stop(vf);
+		CHECK(!ret, "DMA logging offered, the core's REPORT fails: %s",
+		      strerror(-ret));
+	}
+	CHECK(!read_file("/sys/module/kvx_mvf/parameters/dma_logging", param,
+			 sizeof(param)), "no dma_logging parameter");
+	ksft_print_msg("DMA logging %s (dma_logging=%c): dirty tracking by the %s\n",
+		       dev_log ? "offered" : "not offered", param[0],
+		       dev_log ? "device" : "type1 container");
+	CHECK(dev_log == (param[0] == 'Y'), "PROBE %d, dma_logging %s", probe,
+	      param);
+	CHECK(ioctl(vf->device, _IO(VFIO_TYPE, 0xf0), &rep) == -1 &&
+	      errno == ENOTTY, "private REPORT (0xf0) still there");
+	if (dev_log) {
+		dev_log_start(vf);
+		return;
+	}
+	CHECK(probe == -ENOTTY, "PROBE: %s", strerror(-probe));
+	ret = feature(vf, VFIO_DEVICE_FEATURE_GET |
+		      VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &rep, sizeof(rep));
+	CHECK(ret == -ENOTTY, "REPORT: %s", strerror(-ret));
+	/* What QEMU falls back to: the container can track. */
+	CHECK(!container_dirty(vf, VFIO_IOMMU_DIRTY_PAGES_FLAG_START), "%s",
+	      strerror(errno));
+	CHECK(!container_dirty(vf, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP), "");
+}
+
 static void test_dma_log_report(struct vf *vf)
 {
 	const unsigned long a = DATA_OFF + 0x200000;
@@ -2040,12 +2098,28 @@ static void test_dma_log_report(struct vf *vf)
 	/* A write outside the session's ranges is counted, not reported. */
 	st = dma_run(vf, KVX_MVF_DMA_OP_FILL, 7, BAD_IOVA, 64);
 	CHECK(st == (KVX_MVF_DMA_STS_DONE | KVX_MVF_DMA_ERR_FAULT), "0x%x", st);
-	CHECK(!strcmp(vf_state(vf, "dma_untracked"), "64"), "untracked %s",
-	      vf_state(vf, "dma_untracked"));
+	CHECK(!dev_log || !strcmp(vf_state(vf, "dma_untracked"), "64"),
+	      "untracked %s", vf_state(vf, "dma_untracked"));
 	want_range(RING_OFF, 16 * KVX_MVF_DMA_DESC_SIZE);
 	check_dirty(vf, "writes");
 	/* Read and clear: nothing new since. */
 	check_dirty(vf, "second report");
+	if (!dev_log) {
+		unsigned long off, len;
+
+		/* Every data page of the guest, 1 MiB per descriptor. */
+		for (off = DATA_OFF; off < GUEST_SIZE; off += len) {
+			len = GUEST_SIZE - off < KVX_MVF_DMA_MAX_LEN ?
+			      GUEST_SIZE - off : KVX_MVF_DMA_MAX_LEN;
+			CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 3, giova(off),
+				      len) == DMA_OK, "");
+		}
+		want_range(DATA_OFF, GUEST_SIZE - DATA_OFF);
+		want_range(RING_OFF, 16 * KVX_MVF_DMA_DESC_SIZE);
+		check_dirty(vf, "whole guest");
+		CHECK(!log_stop(vf), "");
+		return;
+	}
 
 	/* A coarser report page sets the bit of each 64 KiB holding a write. */
 	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 7, giova(a + 0x100000), 8) ==
@@ -2075,10 +2149,7 @@ static void test_dma_log_report(struct vf *vf)
 static void test_dma_log_bad_report(struct vf *vf)
 {
 	const unsigned long c = DATA_OFF + 0x380000;
-	struct kvx_mvf_dma_logging_report r;
 	u64 bm[4];
-	void *ro;
-	int ret;
 
 	log_stop(vf);	/* whatever a failed test left */
 	CHECK(!log_start_guest(vf, GPAGE), "%s", strerror(errno));
@@ -2086,45 +2157,23 @@ static void test_dma_log_bad_report(struct vf *vf)
 	want_range(c, GPAGE);
 	want_range(RING_OFF, 64);
 
-	CHECK(log_report(vf, GUEST_IOVA, GUEST_SIZE, 2048, dirty_bm) == -EINVAL,
-	      "page size 2048");
-	CHECK(log_report(vf, GUEST_IOVA, GUEST_SIZE, 3 * GPAGE, dirty_bm) ==
-	      -EINVAL, "page size 12 KiB");
-	CHECK(log_report(vf, ~0ULL - GPAGE + 1, 2 * GPAGE, GPAGE, bm) ==
-	      -EOVERFLOW, "wrap");
-
-	/* The driver's own ioctl checks its fields. */
-	r = (typeof(r)){ .argsz = sizeof(r), .flags = 1, .iova = GUEST_IOVA,
-			 .length = GPAGE, .page_size = GPAGE,
-			 .bitmap = (u64)(unsigned long)bm };
-	CHECK(ioctl(vf->device, KVX_MVF_DMA_LOGGING_REPORT, &r) == -1 &&
-	      errno == EINVAL, "flags");
-	r.flags = 0;
-	r.argsz = 8;
-	CHECK(ioctl(vf->device, KVX_MVF_DMA_LOGGING_REPORT, &r) == -1 &&
-	      errno == EINVAL, "argsz");
-	CHECK(private_report(vf, GUEST_IOVA + 512, GPAGE, GPAGE, bm) == -EINVAL,
-	      "unaligned iova");
-	CHECK(private_report(vf, GUEST_IOVA, GPAGE + 512, GPAGE, bm) == -EINVAL,
-	      "unaligned length");
-	CHECK(private_report(vf, GUEST_IOVA, 0, GPAGE, bm) == -EINVAL,
-	      "length 0");
-	CHECK(private_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE, NULL) == -EFAULT,
-	      "NULL bitmap");
-	CHECK(private_report(vf, giova(c), GPAGE, GPAGE, (u64 *)8) == -EFAULT,
-	      "bad bitmap");
-	/* Read but not written: the log is cleared only once reported. */
-	ro = mmap(NULL, GPAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	CHECK(ro != MAP_FAILED, "%s", strerror(errno));
-	ret = private_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE, ro);
-	munmap(ro, GPAGE);
-	CHECK(ret == -EFAULT, "read-only bitmap: %d", ret);
-	/* Length 0 (the core's REPORT passes it on): not [0, 2^64). */
-	CHECK(log_report(vf, 0, 0, GPAGE, bm) == -EINVAL, "iova 0 length 0");
-	CHECK(log_report(vf, GUEST_IOVA, 0, GPAGE, bm) == -EINVAL, "length 0");
-	if (core_report != 1)
-		ksft_print_msg("no core REPORT: length 0 checked %s\n",
-			       "through KVX_MVF_DMA_LOGGING_REPORT only");
+	if (dev_log) {
+		CHECK(log_report(vf, GUEST_IOVA, GUEST_SIZE, 2048, dirty_bm) ==
+		      -EINVAL, "page size 2048");
+		CHECK(log_report(vf, GUEST_IOVA, GUEST_SIZE, 3 * GPAGE,
+				 dirty_bm) == -EINVAL, "page size 12 KiB");
+		CHECK(log_report(vf, ~0ULL - GPAGE + 1, 2 * GPAGE, GPAGE, bm) ==
+		      -EOVERFLOW, "wrap");
+		/* Length 0 (the core passes it on): not [0, 2^64). */
+		CHECK(log_report(vf, 0, 0, GPAGE, bm) == -EINVAL,
+		      "iova 0 length 0");
+		CHECK(log_report(vf, GUEST_IOVA, 0, GPAGE, bm) == -EINVAL,
+		      "length 0");
+	} else {
+		/* type1 wants whole mappings: part of one is refused. */
+		CHECK(container_report(vf, GUEST_IOVA, GPAGE, bm) == -EINVAL,
+		      "part of a mapping");
+	}
 
 	/* Nothing was cleared: the write is still reported, and only it. */
 	check_dirty(vf, "after refused reports");
@@ -2935,8 +2984,9 @@ static void test_mig_close(struct vf *vf)
 	int fd, ret;
 
 	vf_add(&b, vf);
-	CHECK(!log_start_guest(&b, GPAGE), "%s", strerror(errno));
-	CHECK(!strcmp(vf_state(&b, "dma_log"), "1"), "");
+	if (dev_log)
+		CHECK(!log_start_guest(&b, GPAGE), "%s", strerror(errno));
+	CHECK(!strcmp(vf_state(&b, "dma_log"), dev_log ? "1" : "0"), "");
 	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_PRE_COPY, &fd) && fd >= 0, "");
 	CHECK(!precopy_info(fd, &info) && info.initial_bytes, "");
 	close(b.device);
@@ -3172,7 +3222,7 @@ static const struct {
 	{ "dma_bad_desc", test_dma_bad_desc },
 	{ "dma_halt", test_dma_halt },
 	{ "dma_reset", test_dma_reset },
-	{ "dma_log_start", test_dma_log_start },
+	{ "dma_log_offer", test_dma_log_offer },
 	{ "dma_log_report", test_dma_log_report },
 	{ "dma_log_bad_report", test_dma_log_bad_report },
 	{ "mig_caps", test_mig_caps },

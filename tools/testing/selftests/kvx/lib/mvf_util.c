@@ -111,7 +111,8 @@ void vf_create(struct vf *vf)
 	TEST_ASSERT(vf->group >= 0, "%s: %s", path, strerror(errno));
 	TEST_ASSERT(!ioctl(vf->group, VFIO_GROUP_SET_CONTAINER, &vf->container),
 		    "SET_CONTAINER: %s", strerror(errno));
-	TEST_ASSERT(!ioctl(vf->container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU),
+	/* Type1 v2, as QEMU: v1 has no dirty tracking. */
+	TEST_ASSERT(!ioctl(vf->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU),
 		    "SET_IOMMU: %s (vfio_iommu_type1 loaded?)", strerror(errno));
 	vf->device = -1;
 }
