@@ -53,10 +53,12 @@ static void kvx_mvf_direct_poll(struct work_struct *work)
 
 	mutex_lock(&vf->lock);
 	if (kvx_mvf_mbx_polled(vf)) {
-		if (written || vf->mbx.mode != KVX_MVF_MBX_DIRECT)
+		if (written || kvx_mvf_mbx_trapped(vf))
 			kvx_mvf_mbx_poll(vf);
-		queue_delayed_work(system_wq, &vf->poll_work,
-				   KVX_MVF_POLL_INTERVAL);
+		kvx_mvf_ktrap_sync(vf);
+		if (kvx_mvf_mbx_polled(vf))
+			queue_delayed_work(system_wq, &vf->poll_work,
+					   KVX_MVF_POLL_INTERVAL);
 	}
 	mutex_unlock(&vf->lock);
 }
@@ -100,18 +102,28 @@ void kvx_mvf_direct_set_mode(struct kvx_mvf_vf *vf,
 	mutex_lock(&vf->lock);
 	if (vf->mbx.mode != mode) {
 		vf->mbx.mode = mode;
-		if (mode == KVX_MVF_MBX_TRAPPED)
-			kvx_mvf_ktrap_start(vf);
-		else
-			kvx_mvf_ktrap_stop(vf);
+		kvx_mvf_ktrap_sync(vf);
 		kvx_mvf_mbx_poll(vf);
 	}
 	if (vf->mbx.quiesced == run) {
 		vf->mbx.quiesced = !run;
 		kvx_mvf_mbx_poll(vf);
 	}
+	kvx_mvf_ktrap_sync(vf);
 	kvx_mvf_mbx_kick_poller(vf);
 	mutex_unlock(&vf->lock);
+}
+
+/*
+ * The PF queued an exchange of its own (pf.c asked for the trap) or
+ * delivered one: make the tracking and the poller follow.
+ */
+void kvx_mvf_direct_sync(struct kvx_mvf_vf *vf)
+{
+	lockdep_assert_held(&vf->lock);
+
+	kvx_mvf_ktrap_sync(vf);
+	kvx_mvf_mbx_kick_poller(vf);
 }
 
 /* Any access maps the page, in every mode: it is never revoked. */

@@ -17,5 +17,6 @@ void kvx_mvf_direct_close(struct kvx_mvf_vf *vf);
 int kvx_mvf_direct_mmap(struct kvx_mvf_vf *vf, struct vm_area_struct *vma);
 void kvx_mvf_direct_set_mode(struct kvx_mvf_vf *vf,
 			     enum kvx_mvf_mbx_mode mode, bool run);
+void kvx_mvf_direct_sync(struct kvx_mvf_vf *vf);
 
 #endif /* KVX_MVF_DIRECT_H */

@@ -65,6 +65,9 @@ static void kvx_mvf_ktrap_track_write(gpa_t gpa, const u8 *new, int bytes,
 	if (vf->ktrap.armed && gpa_to_gfn(gpa) == vf->ktrap.gfn) {
 		vf->ktrap.writes++;
 		kvx_mvf_mbx_poll(vf);
+		/* A DIRECT VF trapped for the PF's exchange: released now? */
+		kvx_mvf_ktrap_sync(vf);
+		kvx_mvf_mbx_kick_poller(vf);
 	}
 	mutex_unlock(&vf->lock);
 }
@@ -99,9 +102,23 @@ void kvx_mvf_ktrap_start(struct kvx_mvf_vf *vf)
 	lockdep_assert_held(&vf->lock);
 
 	if (vf->ktrap.armed && !vf->ktrap.tracked &&
-	    vf->mbx.mode == KVX_MVF_MBX_TRAPPED &&
+	    kvx_mvf_mbx_trapped(vf) &&
 	    !vf->ktrap.add_gfn(vf->ktrap.kvm, vf->ktrap.gfn))
 		vf->ktrap.tracked = true;
+}
+
+/*
+ * Make the tracking follow kvx_mvf_mbx_trapped(): the mode changed, or the
+ * PF asked for the trap for an exchange of its own or that exchange ended.
+ */
+void kvx_mvf_ktrap_sync(struct kvx_mvf_vf *vf)
+{
+	lockdep_assert_held(&vf->lock);
+
+	if (kvx_mvf_mbx_trapped(vf))
+		kvx_mvf_ktrap_start(vf);
+	else
+		kvx_mvf_ktrap_stop(vf);
 }
 
 /* Leaving TRAPPED, or the page's memslot is no longer known. */

@@ -49,6 +49,7 @@ void kvx_mvf_ktrap_open(struct kvx_mvf_vf *vf);
 void kvx_mvf_ktrap_release(struct kvx_mvf_vf *vf);
 void kvx_mvf_ktrap_start(struct kvx_mvf_vf *vf);
 void kvx_mvf_ktrap_stop(struct kvx_mvf_vf *vf);
+void kvx_mvf_ktrap_sync(struct kvx_mvf_vf *vf);
 void kvx_mvf_ktrap_arm(struct kvx_mvf_vf *vf);
 void kvx_mvf_ktrap_map(struct kvx_mvf_vf *vf, struct vm_area_struct *vma);
 void kvx_mvf_ktrap_unmap(struct kvx_mvf_vf *vf, struct vm_area_struct *vma);

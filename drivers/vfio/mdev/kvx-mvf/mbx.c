@@ -61,6 +61,7 @@ void kvx_mvf_mbx_reset(struct kvx_mvf_mbx *mbx)
 	atomic_set(mbx->ctrl, KVX_MVF_MBX_RSTD);
 	mbx->pf_msg_pending = false;
 	mbx->link_msg_pending = false;
+	mbx->pf_trap = false;
 }
 
 /*
@@ -177,6 +178,10 @@ void kvx_mvf_mbx_poll(struct kvx_mvf_vf *vf)
 		mbx->stats.protocol_errors++;
 flush:
 	kvx_mvf_mbx_pf_msg_flush(vf);
+	/* The PF's exchange ended: nothing of its own waits for the VF. */
+	if (mbx->pf_trap && !mbx->link_msg_pending && !mbx->pf_msg_pending &&
+	    !kvx_mvf_mbx_reset_pending(mbx))
+		mbx->pf_trap = false;
 }
 
 static bool kvx_mvf_mbx_is_mem(unsigned int reg)
@@ -236,8 +241,20 @@ bool kvx_mvf_mbx_polled(struct kvx_mvf_vf *vf)
 
 	if (!vf->open || mbx->quiesced)
 		return false;
-	return mbx->mode == KVX_MVF_MBX_DIRECT ||
+	return !kvx_mvf_mbx_trapped(vf) ||
 	       (mbx->nr_maps && !vf->ktrap.tracked);
+}
+
+/*
+ * Whether the PF observes the VF TRAPPED: its mode, or an exchange of the
+ * PF's own in flight (@pf_trap: the PF asked for the trap to talk to the
+ * VF, and it is released once the VF acknowledged, kvx_mvf_mbx_poll()).
+ */
+bool kvx_mvf_mbx_trapped(struct kvx_mvf_vf *vf)
+{
+	lockdep_assert_held(&vf->lock);
+
+	return vf->mbx.mode == KVX_MVF_MBX_TRAPPED || vf->mbx.pf_trap;
 }
 
 /* Start the poller now if the page must be polled; it stops by itself. */

@@ -17,6 +17,7 @@ struct kvx_mvf_mbx_stats {
 	u64 nacks;		/* of which the PF refused */
 	u64 protocol_errors;	/* VF broke the ownership rules */
 	u64 pf_msgs;		/* PF to VF messages delivered */
+	u64 pf_traps;		/* exchanges the PF asked the trap for */
 };
 
 /*
@@ -43,7 +44,11 @@ enum kvx_mvf_mbx_mode {
  * (nothing is read-to-clear), in every mode and through every path.  Both
  * sides change @ctrl with atomic operations only.  @nr_maps counts the
  * user mappings of the page (VMAs), @quiesced is set while migration has
- * the device stopped (no poller pass then).  @pf_msg_pending is set while
+ * the device stopped (no poller pass then).  @pf_trap: the PF asked for the
+ * trap because it must talk to the VF (a PF to VF message queued or not yet
+ * acknowledged, a reset notice not yet answered by RESET); the VF is
+ * observed TRAPPED whatever its mode until the exchange ended
+ * (kvx_mvf_mbx_poll() releases it, kvx_mvf_mbx_trapped()).  @pf_msg_pending is set while
  * a PF message (a reply, or a PF to VF message) waits for the VF's ACK.
  * @link_msg_pending: a PF_LINK message waits for the buffer to be free
  * (kvx_mvf_mbx_pf_msg_flush()).
@@ -55,6 +60,7 @@ struct kvx_mvf_mbx {
 	enum kvx_mvf_mbx_mode mode;
 	unsigned int nr_maps;
 	bool quiesced;
+	bool pf_trap;
 	bool pf_msg_pending;
 	bool link_msg_pending;
 	struct kvx_mvf_mbx_stats stats;
@@ -69,6 +75,7 @@ u32 kvx_mvf_mbx_read(struct kvx_mvf_vf *vf, unsigned int off);
 void kvx_mvf_mbx_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val);
 
 /* Whether the PF polls the page (direct.c, ktrap.c, wtrace.c). */
+bool kvx_mvf_mbx_trapped(struct kvx_mvf_vf *vf);
 bool kvx_mvf_mbx_polled(struct kvx_mvf_vf *vf);
 void kvx_mvf_mbx_kick_poller(struct kvx_mvf_vf *vf);
 
@@ -81,6 +88,17 @@ static inline u32 kvx_mvf_mbx_update(struct kvx_mvf_mbx *mbx, u32 clear,
 	while (!atomic_try_cmpxchg(mbx->ctrl, &old, (old & ~clear) | set))
 		;
 	return old;
+}
+
+/*
+ * The PF must talk to the VF (pf.c): observe it TRAPPED until the exchange
+ * ended; the caller makes the tracking follow (kvx_mvf_direct_sync()).
+ */
+static inline void kvx_mvf_mbx_request_trap(struct kvx_mvf_mbx *mbx)
+{
+	if (!mbx->pf_trap)
+		mbx->stats.pf_traps++;
+	mbx->pf_trap = true;
 }
 
 static inline void kvx_mvf_mbx_set_reset_pending(struct kvx_mvf_mbx *mbx,

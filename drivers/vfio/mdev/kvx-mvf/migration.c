@@ -165,6 +165,7 @@ static void kvx_mvf_mig_sync(struct kvx_mvf_vf *vf,
 			kvx_mvf_pf_notify_reset(vf);
 		}
 		kvx_mvf_mbx_pf_msg_flush(vf);
+		kvx_mvf_direct_sync(vf);
 		mutex_unlock(&vf->lock);
 	}
 }
@@ -1072,6 +1073,7 @@ void kvx_mvf_mig_link_changed(struct kvx_mvf_vf *vf)
 	kvx_mvf_pf_queue_link_msg(vf);
 	if (kvx_mvf_mig_running(vf->mig.state))
 		kvx_mvf_mbx_pf_msg_flush(vf);
+	kvx_mvf_direct_sync(vf);
 	mutex_unlock(&vf->lock);
 	mutex_unlock(&vf->mig.state_mutex);
 }
@@ -1091,6 +1093,7 @@ void kvx_mvf_mig_reset_notice(struct kvx_mvf_vf *vf)
 		kvx_mvf_pf_notify_reset(vf);
 	else
 		vf->mig.reset_notice = true;
+	kvx_mvf_direct_sync(vf);
 	mutex_unlock(&vf->lock);
 	mutex_unlock(&vf->mig.state_mutex);
 }

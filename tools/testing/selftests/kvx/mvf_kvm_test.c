@@ -60,6 +60,8 @@ enum {
 	SYNC_DIRECT_DONE,
 	SYNC_SHARED_DONE,
 	SYNC_SWITCH_DONE,
+	SYNC_API_1_1,
+	SYNC_PF_MSG_DONE,
 };
 
 /* Guest side: the VF driver. */
@@ -79,6 +81,21 @@ static void guest_set_macs(uint32_t first, uint32_t count)
 	}
 }
 
+/* API 1.1, then wait for the PF's PF_LINK message (link down) and ACK it. */
+static void guest_pf_msg(void)
+{
+	uint32_t msg[2] = { KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1 };
+	uint32_t reply[KVX_MVF_MBX_WORDS];
+
+	guest_xfer(msg, 2, reply);
+	GUEST_ASSERT_EQ(reply[0], ACKED(KVX_MVF_MSG_API_NEGOTIATE));
+	GUEST_SYNC(SYNC_API_1_1);
+	guest_read_reply(reply);
+	GUEST_ASSERT_EQ(reply[0], KVX_MVF_MSG_PF_LINK | KVX_MVF_MSG_CTS);
+	GUEST_ASSERT_EQ(reply[1], 0);
+	GUEST_SYNC(SYNC_PF_MSG_DONE);
+}
+
 static void guest_code(void)
 {
 	guest_reset();
@@ -91,6 +108,7 @@ static void guest_code(void)
 	GUEST_SYNC(SYNC_SHARED_DONE);
 	guest_set_macs(3 * PHASE_MSGS, SWITCH_MSGS);
 	GUEST_SYNC(SYNC_SWITCH_DONE);
+	guest_pf_msg();
 	GUEST_DONE();
 }
 
@@ -404,6 +422,44 @@ static void test_switching(struct kvm_vcpu *vcpu, struct vf *vf)
 	ksft_test_result_pass("mode switches under a looping guest: none lost or corrupted\n");
 }
 
+static int set_link(const char *state)
+{
+	return mvf_write_file(MVF_DEBUGFS_DIR "/link", state);
+}
+
+/*
+ * The PF asks for the trap when it must talk to the VF (issue 11, item 5):
+ * a DIRECT VF whose PF queues a PF_LINK message is write-tracked until the
+ * guest acknowledged the message, then released to DIRECT: the guest's
+ * ACK (two stores) is trapped and answered at once.  On baf10d6 the
+ * message was delivered untrapped and the page stayed untracked.
+ */
+static void test_pf_trap(struct kvm_vcpu *vcpu, struct vf *vf)
+{
+	uint64_t traps = vf_count(vf, "pf_traps"), writes;
+	bool trapped;
+
+	vf_set_mode(vf, "direct");
+	TEST_ASSERT(vf_count(vf, "write_tracked") == 0, "DIRECT and tracked");
+	run_until(vcpu, SYNC_API_1_1);
+	writes = vf_count(vf, "trapped_writes");
+	TEST_ASSERT(!set_link("down"), "link down");
+	trapped = vf_count(vf, "write_tracked") == 1 &&
+		  vf_count(vf, "pf_trap") == 1;
+	run_until(vcpu, SYNC_PF_MSG_DONE);
+	TEST_ASSERT(trapped, "PF message queued, the page not trapped");
+	TEST_ASSERT(vf_count(vf, "trapped_writes") - writes == 2,
+		    "%lu of the guest's 2 ACK stores trapped",
+		    (unsigned long)(vf_count(vf, "trapped_writes") - writes));
+	TEST_ASSERT(vf_count(vf, "pf_trap") == 0 &&
+		    vf_count(vf, "write_tracked") == 0,
+		    "trap not released after the ACK");
+	TEST_ASSERT(vf_count(vf, "pf_traps") == traps + 1, "pf_traps");
+	TEST_ASSERT(!strcmp(vf_state(vf, "link_msg_pending"), "0") &&
+		    !strcmp(vf_state(vf, "pf_msg_pending"), "0"), "PF message still pending");
+	ksft_test_result_pass("PF message to a DIRECT VF: trapped for the exchange, released after the ACK\n");
+}
+
 /*
  * What QEMU does under a running VM: a guest sizing BARs toggles memory
  * decode and QEMU removes the memslot, then adds it back (the page is
@@ -451,7 +507,7 @@ int main(void)
 	ksft_print_header();
 	if (stat(MVF_TYPE_DIR, &st))
 		ksft_exit_skip("%s missing: kvx-mvf not loaded\n", MVF_TYPE_DIR);
-	ksft_set_plan(7);
+	ksft_set_plan(8);
 
 	vf_create(&vf);
 	test_no_kvm(&vf);
@@ -485,7 +541,9 @@ int main(void)
 	test_direct(vcpu, &vf);
 	test_shared(vm, vcpu, &vf);
 	test_switching(vcpu, &vf);
+	test_pf_trap(vcpu, &vf);
 	test_qemu_events(vm, vcpu, &vf);
+	TEST_ASSERT(!set_link("up"), "link up");
 
 	vf_destroy(&vf);
 	kvm_vm_free(vm);
