@@ -436,7 +436,7 @@ static int set_link(const char *state)
  */
 static void test_pf_trap(struct kvm_vcpu *vcpu, struct vf *vf)
 {
-	uint64_t traps = vf_count(vf, "pf_traps"), writes;
+	uint64_t traps = atol(vf_state(vf, "pf_traps")), writes;
 	bool trapped;
 
 	vf_set_mode(vf, "direct");
@@ -445,7 +445,7 @@ static void test_pf_trap(struct kvm_vcpu *vcpu, struct vf *vf)
 	writes = vf_count(vf, "trapped_writes");
 	TEST_ASSERT(!set_link("down"), "link down");
 	trapped = vf_count(vf, "write_tracked") == 1 &&
-		  vf_count(vf, "pf_trap") == 1;
+		  !strcmp(vf_state(vf, "pf_trap"), "1");
 	run_until(vcpu, SYNC_PF_MSG_DONE);
 	TEST_ASSERT(trapped, "PF message queued, the page not trapped");
 	TEST_ASSERT(vf_count(vf, "trapped_writes") - writes == 2,
