@@ -16,12 +16,17 @@
 /* Bumped on any incompatible change of this file's registers or messages. */
 #define KVX_MVF_ABI_VERSION		1
 /*
- * Device generation, also the PCI revision ID: the default one.  A VF takes
- * the generation of the module parameter "generation" when it is created
- * (1 or 2); generation 2 adds API 1.2.
+ * Device generation: the default one.  A VF has the generation of its mdev
+ * type, kvx-mvf-vf-g1 or kvx-mvf-vf-g2, or for kvx-mvf-vf that of the
+ * module parameter "generation" when it is created (1 or 2); generation 2
+ * adds API 1.2.  The guest reads it in VERSION; it is not the PCI revision
+ * ID, which is the same for every generation (QEMU compares config space
+ * byte for byte when it migrates).  A migration stream resumes only on a VF
+ * of its own generation.
  */
 #define KVX_MVF_DEVICE_GENERATION	1
 #define KVX_MVF_DEVICE_GENERATION_MAX	2
+#define KVX_MVF_PCI_REVISION		1
 
 /*
  * PCI identity.  The IDs are experimental placeholders (not allocated by

@@ -569,12 +569,31 @@ static int kvx_mvf_mig_save_finish(struct kvx_mvf_vf *vf)
 
 /* Resuming */
 
-static int kvx_mvf_mig_check_header(const struct kvx_mvf_mig_header *hdr)
+/*
+ * A stream resumes only on a VF of its own generation, so that nothing the
+ * guest reads (VERSION, the APIs it may negotiate) changes under it; the
+ * operator creates the destination VF from the mdev type of the source's
+ * generation (kvx-mvf-vf-g<N>, main.c).  Checked as soon as the header is
+ * written: QEMU writes pre-copy data as it arrives, so a VF of another
+ * generation fails the migration before the switchover.
+ */
+static int kvx_mvf_mig_check_header(struct kvx_mvf_vf *vf,
+				    const struct kvx_mvf_mig_header *hdr)
 {
+	unsigned int gen = le16_to_cpu(hdr->generation);
+
 	if (le32_to_cpu(hdr->magic) != KVX_MVF_MIG_MAGIC ||
-	    le16_to_cpu(hdr->version) != KVX_MVF_MIG_VERSION ||
-	    !le16_to_cpu(hdr->generation) || hdr->flags)
+	    le16_to_cpu(hdr->version) != KVX_MVF_MIG_VERSION || !gen ||
+	    hdr->flags)
 		return -EINVAL;
+	if (gen > KVX_MVF_DEVICE_GENERATION_MAX)
+		return -EINVAL;
+	if (gen != vf->generation) {
+		dev_warn_ratelimited(vf->vdev.dev,
+				     "migration stream of device generation %u, this VF is generation %u: create the destination from mdev type kvx-mvf-vf-g%u\n",
+				     gen, vf->generation, gen);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -603,7 +622,7 @@ static ssize_t kvx_mvf_mig_resume_write(struct file *filp,
 		goto out_broken;
 	}
 	if (migf->end < hdr_size && migf->end + len >= hdr_size &&
-	    kvx_mvf_mig_check_header((void *)migf->buf)) {
+	    kvx_mvf_mig_check_header(migf->vf, (void *)migf->buf)) {
 		ret = -EINVAL;
 		goto out_broken;
 	}
@@ -729,7 +748,7 @@ static int kvx_mvf_mig_parse(struct kvx_mvf_vf *vf, const u8 *buf,
 	unsigned int i;
 	u32 used;
 
-	if (size < sizeof(*hdr) || kvx_mvf_mig_check_header(hdr))
+	if (size < sizeof(*hdr) || kvx_mvf_mig_check_header(vf, hdr))
 		return -EINVAL;
 
 	for (;;) {

@@ -310,7 +310,8 @@ static int kvx_mvf_init_dev(struct vfio_device *vdev)
 
 	vf->pf = pf;
 	vf->index = index;
-	vf->generation = kvx_mvf_dev_new_generation();
+	vf->generation =
+		kvx_mvf_dev_new_generation(kvx_mvf_type_generation(mdev->type));
 	/* Only where the VFIO core can serve REPORT (dirty.c). */
 	if (kvx_mvf_dirty_offered())
 		vdev->log_ops = &kvx_mvf_log_ops;

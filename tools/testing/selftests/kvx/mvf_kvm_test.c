@@ -457,7 +457,7 @@ static void test_pf_trap(struct kvm_vcpu *vcpu, struct vf *vf)
 	TEST_ASSERT(vf_count(vf, "pf_traps") == traps + 1, "pf_traps");
 	TEST_ASSERT(!strcmp(vf_state(vf, "link_msg_pending"), "0") &&
 		    !strcmp(vf_state(vf, "pf_msg_pending"), "0"), "PF message still pending");
-	ksft_test_result_pass("PF message to a DIRECT VF: trapped for the exchange, released after the ACK\n");
+	ksft_test_result_pass("PF message to a DIRECT VF: trapped, released after the ACK\n");
 }
 
 /*
