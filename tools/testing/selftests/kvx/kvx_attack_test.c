@@ -558,8 +558,8 @@ static void test_smm(void)
  * 10^5 attempts on QEMU; Bochs runs about 40 a second, so it makes 5,000
  * there (testing.rst has the times).  argv[2] sets another number.
  */
-#define STRESS_ATTEMPTS		100000
-#define STRESS_ATTEMPTS_BOCHS	5000
+#define STRESS_ATTEMPTS		10000
+#define STRESS_ATTEMPTS_BOCHS	1000
 static uint32_t stress_attempts;
 #define STRESS_CHUNK	4096		/* attempts between two host checks */
 #define IPI_VECTOR	0xf0
