@@ -559,7 +559,7 @@ static void test_smm(void)
  * there (testing.rst has the times).  argv[2] sets another number.
  */
 #define STRESS_ATTEMPTS		10000
-#define STRESS_ATTEMPTS_BOCHS	1000
+#define STRESS_ATTEMPTS_BOCHS	300
 static uint32_t stress_attempts;
 #define STRESS_CHUNK	4096		/* attempts between two host checks */
 #define IPI_VECTOR	0xf0
