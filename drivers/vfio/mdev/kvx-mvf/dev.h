@@ -9,6 +9,12 @@
 
 struct kvx_mvf_vf;
 
+/* The doorbell/status block of BAR0 page 0. */
+struct kvx_mvf_doorbell {
+	u32 count;
+	u32 last;
+};
+
 void kvx_mvf_dev_init(struct kvx_mvf_vf *vf);
 void kvx_mvf_dev_flr(struct kvx_mvf_vf *vf);
 void kvx_mvf_dev_reset(struct kvx_mvf_vf *vf);

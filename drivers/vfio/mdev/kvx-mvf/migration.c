@@ -2,12 +2,9 @@
 /*
  * kvx-mvf: VFIO migration v2.
  *
- * The device state is serialised as what the PF side and the registers
- * hold (config space, the negotiated VF configuration, the mailbox, the DMA
- * engine and the completions it owes), never as a log of messages.  The
- * stream is a header and sections (include/uapi/linux/kvx_mvf.h); each
- * section is a fixed structure, taken from one consistent snapshot (the
- * DMA engine's lock, then the VF's).
+ * The stream's format (sections, parsing and checks) is mig_stream.c's;
+ * here are the state machine and the data files.  Each section is taken
+ * from one consistent snapshot (the DMA engine's lock, then the VF's).
  *
  * States: the device runs (DMA served at once) in RUNNING and PRE_COPY and
  * is quiesced in every other state: the DMA engine remembers a doorbell
@@ -37,7 +34,6 @@
  */
 
 #include <linux/anon_inodes.h>
-#include <linux/etherdevice.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/lockdep.h>
@@ -49,71 +45,10 @@
 #include "direct.h"
 #include "dma.h"
 #include "mbx.h"
+#include "mig_stream.h"
 #include "migration.h"
 #include "mvf.h"
 #include "pf.h"
-
-/* The device state, as the stream's sections carry it. */
-struct kvx_mvf_mig_image {
-	u8 pci[PCI_CFG_SPACE_SIZE];
-	struct kvx_mvf_mig_vf_config cfg;
-	struct kvx_mvf_mig_mcast mcast;
-	struct kvx_mvf_mig_mailbox mbx;
-	struct kvx_mvf_mig_dma dma;
-	struct kvx_mvf_mig_dma_pending pending;
-	struct kvx_mvf_mig_stats stats;
-};
-
-struct kvx_mvf_mig_section {
-	u16 type;
-	u16 flags;
-	size_t offset;
-	size_t size;
-};
-
-#define KVX_MVF_MIG_OFF(field)	offsetof(struct kvx_mvf_mig_image, field)
-#define KVX_MVF_MIG_LEN(field)	sizeof_field(struct kvx_mvf_mig_image, field)
-#define KVX_MVF_MIG_REQ		KVX_MVF_MIG_TLV_REQUIRED
-
-/*
- * In stream order; STATS last.  MCAST, added after version 1 was defined,
- * is optional in the table (a stream without it has an empty list) and
- * queued as REQUIRED when its list is not empty (kvx_mvf_mig_tlv_flags()).
- */
-static const struct kvx_mvf_mig_section kvx_mvf_mig_sections[] = {
-	{ KVX_MVF_MIG_PCI_CONFIG, KVX_MVF_MIG_REQ,
-	  KVX_MVF_MIG_OFF(pci), KVX_MVF_MIG_LEN(pci) },
-	{ KVX_MVF_MIG_VF_CONFIG, KVX_MVF_MIG_REQ,
-	  KVX_MVF_MIG_OFF(cfg), KVX_MVF_MIG_LEN(cfg) },
-	{ KVX_MVF_MIG_MCAST, 0,
-	  KVX_MVF_MIG_OFF(mcast), KVX_MVF_MIG_LEN(mcast) },
-	{ KVX_MVF_MIG_MAILBOX, KVX_MVF_MIG_REQ,
-	  KVX_MVF_MIG_OFF(mbx), KVX_MVF_MIG_LEN(mbx) },
-	{ KVX_MVF_MIG_DMA, KVX_MVF_MIG_REQ,
-	  KVX_MVF_MIG_OFF(dma), KVX_MVF_MIG_LEN(dma) },
-	{ KVX_MVF_MIG_DMA_PENDING, KVX_MVF_MIG_REQ,
-	  KVX_MVF_MIG_OFF(pending), KVX_MVF_MIG_LEN(pending) },
-	{ KVX_MVF_MIG_STATS, 0,
-	  KVX_MVF_MIG_OFF(stats), KVX_MVF_MIG_LEN(stats) },
-};
-
-#define KVX_MVF_MIG_STATS_BIT	BIT(ARRAY_SIZE(kvx_mvf_mig_sections) - 1)
-
-#define KVX_MVF_MIG_TLV_SIZE	sizeof(struct kvx_mvf_mig_tlv)
-/* A whole stream without repeats: header, every section, END. */
-#define KVX_MVF_MIG_FULL_SIZE						\
-	(sizeof(struct kvx_mvf_mig_header) +				\
-	 ARRAY_SIZE(kvx_mvf_mig_sections) * KVX_MVF_MIG_TLV_SIZE +	\
-	 sizeof(struct kvx_mvf_mig_image) + KVX_MVF_MIG_TLV_SIZE)
-
-/* Bits of VFMAILBOX that are state; REQ, ACK and PFU are never saved. */
-#define KVX_MVF_MIG_MBX_BITS	(KVX_MVF_MBX_VFU | KVX_MVF_MBX_PFSTS | \
-				 KVX_MVF_MBX_PFACK | KVX_MVF_MBX_RSTI | \
-				 KVX_MVF_MBX_RSTD)
-#define KVX_MVF_MIG_DMA_STATUS	(KVX_MVF_DMA_STATUS_CFG_ERR |	\
-				 KVX_MVF_DMA_STATUS_RING_FAULT |	\
-				 KVX_MVF_DMA_STATUS_NO_MASTER)
-#define KVX_MVF_MIG_VID_MAX	4094
 
 /*
  * A data_fd.  Saving: the unread bytes are buf[start, end); @produced and
@@ -170,92 +105,38 @@ static void kvx_mvf_mig_sync(struct kvx_mvf_vf *vf,
 	}
 }
 
+/* Where the VF keeps what the sections carry, but config space. */
+static void kvx_mvf_mig_parts(struct kvx_mvf_vf *vf,
+			      struct kvx_mvf_mig_parts *parts)
+{
+	parts->config = vf->config;
+	parts->cfg = &vf->cfg;
+	parts->mbx = &vf->mbx;
+	parts->doorbell = &vf->doorbell;
+	parts->regs = &vf->dma.regs;
+}
+
 /* One consistent snapshot of the device. */
 static void kvx_mvf_mig_snapshot(struct kvx_mvf_vf *vf,
 				 struct kvx_mvf_mig_image *img)
 {
-	const struct kvx_mvf_dma_regs *regs = &vf->dma.regs;
-	const struct kvx_mvf_vf_config *cfg = &vf->cfg;
-	unsigned int i;
+	struct kvx_mvf_mig_parts parts;
 
-	memset(img, 0, sizeof(*img));
+	kvx_mvf_mig_parts(vf, &parts);
 	mutex_lock(&vf->dma.lock);
 	mutex_lock(&vf->lock);
-
-	memcpy(img->pci, vf->config, sizeof(img->pci));
-
-	ether_addr_copy(img->cfg.mac, cfg->mac);
-	img->cfg.api = cpu_to_le16(cfg->api);
-	img->cfg.cts = cfg->cts;
-	img->cfg.nr_vlans = cfg->nr_vlans;
-	for (i = 0; i < cfg->nr_vlans; i++)
-		img->cfg.vlans[i] = cpu_to_le16(cfg->vlans[i]);
-	img->mcast.nr_hashes = cpu_to_le16(cfg->nr_mcast);
-	for (i = 0; i < cfg->nr_mcast; i++)
-		img->mcast.hashes[i] = cpu_to_le16(cfg->mcast[i]);
-
-	img->mbx.vfmailbox = cpu_to_le32(atomic_read(vf->mbx.ctrl) &
-					 KVX_MVF_MIG_MBX_BITS);
-	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
-		img->mbx.vfmbmem[i] = cpu_to_le32(READ_ONCE(vf->mbx.mem[i]));
-	img->mbx.pf_msg_pending = cpu_to_le32(vf->mbx.pf_msg_pending);
-	img->mbx.db_count = cpu_to_le32(vf->doorbell.count);
-	img->mbx.db_last = cpu_to_le32(vf->doorbell.last);
-
-	img->dma.ctrl = cpu_to_le32(regs->ctrl);
-	img->dma.status = cpu_to_le32(regs->status);
-	img->dma.ring_base = cpu_to_le64(regs->ring_base);
-	img->dma.ring_size = cpu_to_le32(regs->ring_size);
-	img->dma.head = cpu_to_le32(regs->head);
-	img->dma.tail = cpu_to_le32(regs->tail);
-	img->dma.completed = cpu_to_le32(regs->completed);
-	img->dma.errors = cpu_to_le32(regs->errors);
-	img->pending.cpl_pending = cpu_to_le32(regs->cpl_pending);
-	img->pending.kick_pending = cpu_to_le32(regs->kick_pending);
-
-	img->stats.requests = cpu_to_le64(vf->mbx.stats.requests);
-	img->stats.nacks = cpu_to_le64(vf->mbx.stats.nacks);
-	img->stats.protocol_errors = cpu_to_le64(vf->mbx.stats.protocol_errors);
-
+	kvx_mvf_mig_image_save(img, &parts);
 	mutex_unlock(&vf->lock);
 	mutex_unlock(&vf->dma.lock);
 }
 
 /* Saving */
 
-static void kvx_mvf_mig_queue(struct kvx_mvf_mig_file *migf, const void *data,
-			      size_t size)
+/* @size bytes were written at the end of the queue. */
+static void kvx_mvf_mig_queued(struct kvx_mvf_mig_file *migf, size_t size)
 {
-	memcpy(migf->buf + migf->end, data, size);
 	migf->end += size;
 	migf->produced += size;
-}
-
-static void kvx_mvf_mig_queue_tlv(struct kvx_mvf_mig_file *migf, u16 type,
-				  u16 flags, const void *payload, size_t size)
-{
-	struct kvx_mvf_mig_tlv tlv = {
-		.type = cpu_to_le16(type),
-		.flags = cpu_to_le16(flags),
-		.length = cpu_to_le32(size),
-	};
-
-	/* Every payload is a multiple of 8 bytes: no padding to write. */
-	BUILD_BUG_ON(sizeof(struct kvx_mvf_mig_image) % 8);
-	kvx_mvf_mig_queue(migf, &tlv, sizeof(tlv));
-	kvx_mvf_mig_queue(migf, payload, size);
-}
-
-/*
- * A section's flags in the stream: the table's, and REQUIRED for a
- * non-empty multicast list, which a destination must not drop.
- */
-static u16 kvx_mvf_mig_tlv_flags(const struct kvx_mvf_mig_image *img,
-				 const struct kvx_mvf_mig_section *sec)
-{
-	if (sec->type == KVX_MVF_MIG_MCAST && img->mcast.nr_hashes)
-		return KVX_MVF_MIG_TLV_REQUIRED;
-	return sec->flags;
 }
 
 static bool kvx_mvf_mig_section_dirty(struct kvx_mvf_mig_file *migf,
@@ -263,8 +144,7 @@ static bool kvx_mvf_mig_section_dirty(struct kvx_mvf_mig_file *migf,
 				      const struct kvx_mvf_mig_section *sec)
 {
 	return !migf->sent_valid ||
-	       memcmp((const u8 *)img + sec->offset,
-		      (const u8 *)&migf->sent + sec->offset, sec->size);
+	       kvx_mvf_mig_section_changed(img, &migf->sent, sec);
 }
 
 /* Bytes the changed sections would take; @img is the current state. */
@@ -273,12 +153,13 @@ static size_t kvx_mvf_mig_dirty_size(struct kvx_mvf_mig_file *migf,
 {
 	const struct kvx_mvf_mig_section *sec;
 	size_t size = 0;
+	unsigned int i;
 
-	for (sec = kvx_mvf_mig_sections;
-	     sec < kvx_mvf_mig_sections + ARRAY_SIZE(kvx_mvf_mig_sections);
-	     sec++)
+	for (i = 0; i < KVX_MVF_MIG_NR_SECTIONS; i++) {
+		sec = &kvx_mvf_mig_sections[i];
 		if (kvx_mvf_mig_section_dirty(migf, img, sec))
 			size += KVX_MVF_MIG_TLV_SIZE + sec->size;
+	}
 	return size;
 }
 
@@ -286,15 +167,15 @@ static void kvx_mvf_mig_queue_dirty(struct kvx_mvf_mig_file *migf,
 				    const struct kvx_mvf_mig_image *img)
 {
 	const struct kvx_mvf_mig_section *sec;
+	unsigned int i;
+	size_t size;
 
-	for (sec = kvx_mvf_mig_sections;
-	     sec < kvx_mvf_mig_sections + ARRAY_SIZE(kvx_mvf_mig_sections);
-	     sec++) {
+	for (i = 0; i < KVX_MVF_MIG_NR_SECTIONS; i++) {
+		sec = &kvx_mvf_mig_sections[i];
 		if (!kvx_mvf_mig_section_dirty(migf, img, sec))
 			continue;
-		kvx_mvf_mig_queue_tlv(migf, sec->type,
-				      kvx_mvf_mig_tlv_flags(img, sec),
-				      (const u8 *)img + sec->offset, sec->size);
+		size = kvx_mvf_mig_put_section(migf->buf + migf->end, img, sec);
+		kvx_mvf_mig_queued(migf, size);
 		memcpy((u8 *)&migf->sent + sec->offset,
 		       (const u8 *)img + sec->offset, sec->size);
 	}
@@ -507,14 +388,9 @@ err_free_migf:
 /* Entering PRE_COPY or STOP_COPY: the header and every section. */
 static struct file *kvx_mvf_mig_save_start(struct kvx_mvf_vf *vf, bool final)
 {
-	struct kvx_mvf_mig_header hdr = {
-		.magic = cpu_to_le32(KVX_MVF_MIG_MAGIC),
-		.version = cpu_to_le16(KVX_MVF_MIG_VERSION),
-		.generation = cpu_to_le16(vf->generation),
-		.features = cpu_to_le32(kvx_mvf_dev_features(vf->generation)),
-	};
 	struct kvx_mvf_mig_file *migf;
 	struct kvx_mvf_mig_image *img;
+	size_t size;
 
 	img = kmalloc(sizeof(*img), GFP_KERNEL);
 	if (!img)
@@ -526,11 +402,13 @@ static struct file *kvx_mvf_mig_save_start(struct kvx_mvf_vf *vf, bool final)
 	}
 
 	kvx_mvf_mig_snapshot(vf, img);
-	kvx_mvf_mig_queue(migf, &hdr, sizeof(hdr));
+	size = kvx_mvf_mig_put_header(migf->buf, vf->generation,
+				      kvx_mvf_dev_features(vf->generation));
+	kvx_mvf_mig_queued(migf, size);
 	kvx_mvf_mig_queue_dirty(migf, img);
 	if (final) {
-		kvx_mvf_mig_queue_tlv(migf, KVX_MVF_MIG_END,
-				      KVX_MVF_MIG_TLV_REQUIRED, NULL, 0);
+		kvx_mvf_mig_queued(migf,
+				   kvx_mvf_mig_put_end(migf->buf + migf->end));
 		migf->final = true;
 	}
 	migf->initial = migf->produced;
@@ -558,8 +436,7 @@ static int kvx_mvf_mig_save_finish(struct kvx_mvf_vf *vf)
 	migf->end -= migf->start;
 	migf->start = 0;
 	kvx_mvf_mig_queue_dirty(migf, img);
-	kvx_mvf_mig_queue_tlv(migf, KVX_MVF_MIG_END, KVX_MVF_MIG_TLV_REQUIRED,
-			      NULL, 0);
+	kvx_mvf_mig_queued(migf, kvx_mvf_mig_put_end(migf->buf + migf->end));
 	migf->final = true;
 	mutex_unlock(&migf->lock);
 
@@ -577,16 +454,12 @@ static int kvx_mvf_mig_save_finish(struct kvx_mvf_vf *vf)
  * written: QEMU writes pre-copy data as it arrives, so a VF of another
  * generation fails the migration before the switchover.
  */
-static int kvx_mvf_mig_check_header(struct kvx_mvf_vf *vf,
+static int kvx_mvf_mig_check_stream(struct kvx_mvf_vf *vf,
 				    const struct kvx_mvf_mig_header *hdr)
 {
 	unsigned int gen = le16_to_cpu(hdr->generation);
 
-	if (le32_to_cpu(hdr->magic) != KVX_MVF_MIG_MAGIC ||
-	    le16_to_cpu(hdr->version) != KVX_MVF_MIG_VERSION || !gen ||
-	    hdr->flags)
-		return -EINVAL;
-	if (gen > KVX_MVF_DEVICE_GENERATION_MAX)
+	if (kvx_mvf_mig_check_header(hdr))
 		return -EINVAL;
 	if (gen != vf->generation) {
 		dev_warn_ratelimited(vf->vdev.dev,
@@ -622,7 +495,7 @@ static ssize_t kvx_mvf_mig_resume_write(struct file *filp,
 		goto out_broken;
 	}
 	if (migf->end < hdr_size && migf->end + len >= hdr_size &&
-	    kvx_mvf_mig_check_header(migf->vf, (void *)migf->buf)) {
+	    kvx_mvf_mig_check_stream(migf->vf, (void *)migf->buf)) {
 		ret = -EINVAL;
 		goto out_broken;
 	}
@@ -636,175 +509,18 @@ out_unlock:
 	return ret;
 }
 
-static int kvx_mvf_mig_check_cfg(const struct kvx_mvf_mig_vf_config *cfg)
-{
-	unsigned int i, prev = 0, vid;
-
-	if (!is_valid_ether_addr(cfg->mac) ||
-	    le16_to_cpu(cfg->api) >> 8 != 1 || cfg->cts > 1 ||
-	    cfg->nr_vlans > KVX_MVF_MAX_VLANS ||
-	    memchr_inv(cfg->rsvd, 0, sizeof(cfg->rsvd)))
-		return -EINVAL;
-	for (i = 0; i < KVX_MVF_MAX_VLANS; i++) {
-		vid = le16_to_cpu(cfg->vlans[i]);
-		if (i >= cfg->nr_vlans) {
-			if (vid)
-				return -EINVAL;
-			continue;
-		}
-		if (vid <= prev || vid > KVX_MVF_MIG_VID_MAX)
-			return -EINVAL;
-		prev = vid;
-	}
-	return 0;
-}
-
-static int kvx_mvf_mig_check_mcast(const struct kvx_mvf_mig_mcast *mcast)
-{
-	unsigned int i, nr = le16_to_cpu(mcast->nr_hashes), hash;
-	int prev = -1;
-
-	if (nr > KVX_MVF_MAX_MCAST || mcast->rsvd)
-		return -EINVAL;
-	for (i = 0; i < KVX_MVF_MAX_MCAST; i++) {
-		hash = le16_to_cpu(mcast->hashes[i]);
-		if (i >= nr) {
-			if (hash)
-				return -EINVAL;
-			continue;
-		}
-		if ((int)hash <= prev || hash > KVX_MVF_MCAST_HASH_MASK)
-			return -EINVAL;
-		prev = hash;
-	}
-	return 0;
-}
-
-static int kvx_mvf_mig_check_mbx(const struct kvx_mvf_mig_mailbox *mbx)
-{
-	if (le32_to_cpu(mbx->vfmailbox) & ~KVX_MVF_MIG_MBX_BITS ||
-	    le32_to_cpu(mbx->pf_msg_pending) > 1)
-		return -EINVAL;
-	return 0;
-}
-
-static int kvx_mvf_mig_check_dma(const struct kvx_mvf_mig_dma *dma,
-				 const struct kvx_mvf_mig_dma_pending *pending)
-{
-	u32 size = le32_to_cpu(dma->ring_size);
-	u32 head = le32_to_cpu(dma->head);
-	u32 tail = le32_to_cpu(dma->tail);
-	u32 ctrl = le32_to_cpu(dma->ctrl);
-
-	if (ctrl & ~(KVX_MVF_DMA_CTRL_ENABLE | KVX_MVF_DMA_CTRL_IRQ) ||
-	    le32_to_cpu(dma->status) & ~KVX_MVF_MIG_DMA_STATUS || dma->rsvd ||
-	    le32_to_cpu(dma->errors) > le32_to_cpu(dma->completed) ||
-	    le32_to_cpu(pending->kick_pending) > 1)
-		return -EINVAL;
-	if (!(ctrl & KVX_MVF_DMA_CTRL_ENABLE))
-		return head || tail || pending->kick_pending ? -EINVAL : 0;
-	if (!size || size > KVX_MVF_DMA_RING_MAX || !is_power_of_2(size) ||
-	    !IS_ALIGNED(le64_to_cpu(dma->ring_base), KVX_MVF_DMA_DESC_SIZE) ||
-	    head >= size || tail >= size)
-		return -EINVAL;
-	return 0;
-}
-
-/* The features the saved state uses; an API we do not know uses ~0. */
-static u32 kvx_mvf_mig_used_features(const struct kvx_mvf_mig_image *img)
-{
-	u32 used = 0;
-
-	switch (le16_to_cpu(img->cfg.api)) {
-	case KVX_MVF_API_1_0:
-		break;
-	case KVX_MVF_API_1_1:
-		used |= KVX_MVF_MIG_F_API_1_1;
-		break;
-	case KVX_MVF_API_1_2:
-		used |= KVX_MVF_MIG_F_API_1_1 | KVX_MVF_MIG_F_API_1_2;
-		break;
-	default:
-		return ~0U;
-	}
-	if (le32_to_cpu(img->dma.ctrl) & KVX_MVF_DMA_CTRL_ENABLE)
-		used |= KVX_MVF_MIG_F_DMA;
-	return used;
-}
-
 /*
- * Walk the stream into @img; the last copy of a section counts.  Returns
- * -EINVAL for anything malformed, else whether this VF can honour it.
+ * The stream, parsed into @img: -EINVAL for anything malformed or not for
+ * this VF, else whether this VF can honour it.
  */
-static int kvx_mvf_mig_parse(struct kvx_mvf_vf *vf, const u8 *buf,
-			     size_t size, struct kvx_mvf_mig_image *img,
-			     unsigned long *seen)
+static int kvx_mvf_mig_parse_for(struct kvx_mvf_vf *vf, const u8 *buf,
+				 size_t size, struct kvx_mvf_mig_image *img,
+				 unsigned long *seen)
 {
-	const struct kvx_mvf_mig_header *hdr = (const void *)buf;
-	const struct kvx_mvf_mig_section *sec;
-	const struct kvx_mvf_mig_tlv *tlv;
-	size_t off = sizeof(*hdr), len, padded;
-	u16 type, flags;
-	unsigned int i;
-	u32 used;
-
-	if (size < sizeof(*hdr) || kvx_mvf_mig_check_header(vf, hdr))
+	if (kvx_mvf_mig_parse(buf, size, vf->generation, img, seen) ||
+	    kvx_mvf_cfg_check_saved(vf, img->pci))
 		return -EINVAL;
-
-	for (;;) {
-		if (size - off < sizeof(*tlv))
-			return -EINVAL;		/* truncated: no END */
-		tlv = (const void *)(buf + off);
-		type = le16_to_cpu(tlv->type);
-		flags = le16_to_cpu(tlv->flags);
-		len = le32_to_cpu(tlv->length);
-		off += sizeof(*tlv);
-		if (flags & ~KVX_MVF_MIG_TLV_REQUIRED)
-			return -EINVAL;
-		if (type == KVX_MVF_MIG_END) {
-			if (len || off != size)
-				return -EINVAL;	/* trailing bytes */
-			break;
-		}
-		padded = ALIGN(len, 8);
-		if (len > size - off || padded > size - off ||
-		    memchr_inv(buf + off + len, 0, padded - len))
-			return -EINVAL;
-
-		sec = NULL;
-		for (i = 0; i < ARRAY_SIZE(kvx_mvf_mig_sections); i++)
-			if (kvx_mvf_mig_sections[i].type == type)
-				sec = &kvx_mvf_mig_sections[i];
-		if (!sec) {
-			if (flags & KVX_MVF_MIG_TLV_REQUIRED)
-				return -EINVAL;
-			off += padded;		/* unknown, optional: skip */
-			continue;
-		}
-		if (len != sec->size)
-			return -EINVAL;
-		memcpy((u8 *)img + sec->offset, buf + off, len);
-		*seen |= BIT(sec - kvx_mvf_mig_sections);
-		off += padded;
-	}
-
-	for (i = 0; i < ARRAY_SIZE(kvx_mvf_mig_sections); i++)
-		if ((kvx_mvf_mig_sections[i].flags &
-		     KVX_MVF_MIG_TLV_REQUIRED) && !(*seen & BIT(i)))
-			return -EINVAL;
-
-	if (kvx_mvf_cfg_check_saved(vf, img->pci) ||
-	    kvx_mvf_mig_check_cfg(&img->cfg) ||
-	    kvx_mvf_mig_check_mcast(&img->mcast) ||
-	    kvx_mvf_mig_check_mbx(&img->mbx) ||
-	    kvx_mvf_mig_check_dma(&img->dma, &img->pending))
-		return -EINVAL;
-
-	/* What the state uses, the source must have had. */
-	used = kvx_mvf_mig_used_features(img);
-	if (used != ~0U && used & ~le32_to_cpu(hdr->features))
-		return -EINVAL;
-	return used != ~0U && !(used & ~kvx_mvf_dev_features(vf->generation)) &&
+	return kvx_mvf_mig_fits(img, kvx_mvf_dev_features(vf->generation)) &&
 	       kvx_mvf_pf_api_supported(vf, le16_to_cpu(img->cfg.api));
 }
 
@@ -813,61 +529,28 @@ static void kvx_mvf_mig_apply(struct kvx_mvf_vf *vf,
 			      const struct kvx_mvf_mig_image *img,
 			      bool compatible, bool stats)
 {
-	struct kvx_mvf_dma_regs *regs = &vf->dma.regs;
-	struct kvx_mvf_vf_config *cfg = &vf->cfg;
-	unsigned int i;
+	struct kvx_mvf_mig_parts parts;
 
+	kvx_mvf_mig_parts(vf, &parts);
 	mutex_lock(&vf->dma.lock);
 	mutex_lock(&vf->lock);
 
 	kvx_mvf_cfg_restore(vf, img->pci);
-	if (stats) {
-		vf->mbx.stats.requests = le64_to_cpu(img->stats.requests);
-		vf->mbx.stats.nacks = le64_to_cpu(img->stats.nacks);
-		vf->mbx.stats.protocol_errors =
-			le64_to_cpu(img->stats.protocol_errors);
-	}
+	if (stats)
+		kvx_mvf_mig_image_apply_stats(img, &vf->mbx);
 
-	if (!compatible) {
+	if (compatible) {
+		kvx_mvf_mig_image_apply(img, &parts);
+	} else {
 		/* Quiesced: the guest driver starts over from RSTI. */
 		kvx_mvf_pf_vf_reset(vf);
 		kvx_mvf_mbx_reset(&vf->mbx);
 		atomic_set(vf->mbx.ctrl, KVX_MVF_MBX_RSTI);
 		memset(&vf->doorbell, 0, sizeof(vf->doorbell));
-		memset(regs, 0, sizeof(*regs));
+		memset(&vf->dma.regs, 0, sizeof(vf->dma.regs));
 		vf->mig.quiesced_resumes++;
-		goto out_unlock;
 	}
 
-	ether_addr_copy(cfg->mac, img->cfg.mac);
-	cfg->api = le16_to_cpu(img->cfg.api);
-	cfg->cts = img->cfg.cts;
-	cfg->nr_vlans = img->cfg.nr_vlans;
-	for (i = 0; i < KVX_MVF_MAX_VLANS; i++)
-		cfg->vlans[i] = le16_to_cpu(img->cfg.vlans[i]);
-	cfg->nr_mcast = le16_to_cpu(img->mcast.nr_hashes);
-	for (i = 0; i < KVX_MVF_MAX_MCAST; i++)
-		cfg->mcast[i] = le16_to_cpu(img->mcast.hashes[i]);
-
-	atomic_set(vf->mbx.ctrl, le32_to_cpu(img->mbx.vfmailbox));
-	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
-		WRITE_ONCE(vf->mbx.mem[i], le32_to_cpu(img->mbx.vfmbmem[i]));
-	vf->mbx.pf_msg_pending = le32_to_cpu(img->mbx.pf_msg_pending);
-	vf->doorbell.count = le32_to_cpu(img->mbx.db_count);
-	vf->doorbell.last = le32_to_cpu(img->mbx.db_last);
-
-	regs->ctrl = le32_to_cpu(img->dma.ctrl);
-	regs->status = le32_to_cpu(img->dma.status);
-	regs->ring_base = le64_to_cpu(img->dma.ring_base);
-	regs->ring_size = le32_to_cpu(img->dma.ring_size);
-	regs->head = le32_to_cpu(img->dma.head);
-	regs->tail = le32_to_cpu(img->dma.tail);
-	regs->completed = le32_to_cpu(img->dma.completed);
-	regs->errors = le32_to_cpu(img->dma.errors);
-	regs->cpl_pending = le32_to_cpu(img->pending.cpl_pending);
-	regs->kick_pending = le32_to_cpu(img->pending.kick_pending);
-
-out_unlock:
 	mutex_unlock(&vf->lock);
 	mutex_unlock(&vf->dma.lock);
 }
@@ -886,7 +569,7 @@ static int kvx_mvf_mig_load(struct kvx_mvf_vf *vf)
 
 	mutex_lock(&migf->lock);
 	ret = migf->broken ? -EINVAL :
-	      kvx_mvf_mig_parse(vf, migf->buf, migf->end, img, &seen);
+	      kvx_mvf_mig_parse_for(vf, migf->buf, migf->end, img, &seen);
 	mutex_unlock(&migf->lock);
 	if (ret >= 0)
 		kvx_mvf_mig_apply(vf, img, ret, seen & KVX_MVF_MIG_STATS_BIT);
@@ -1079,7 +762,6 @@ void kvx_mvf_mig_close(struct kvx_mvf_vf *vf)
 	mutex_unlock(&vf->mig.state_mutex);
 }
 
-/* The PF's choice of mailbox mode takes effect when the VF runs. */
 /*
  * The PF's link changed: queue a PF_LINK message for the VF, delivered at
  * once while the device runs, else when it runs again (kvx_mvf_mig_sync()),
@@ -1117,6 +799,7 @@ void kvx_mvf_mig_reset_notice(struct kvx_mvf_vf *vf)
 	mutex_unlock(&vf->mig.state_mutex);
 }
 
+/* The PF's choice of mailbox mode takes effect when the VF runs. */
 void kvx_mvf_mig_set_mbx_mode(struct kvx_mvf_vf *vf,
 			      enum kvx_mvf_mbx_mode mode)
 {

@@ -24,6 +24,7 @@
 #include <linux/vfio.h>
 #include <linux/workqueue.h>
 
+#include "dev.h"
 #include "dma.h"
 #include "irq.h"
 #include "ktrap.h"
@@ -73,12 +74,6 @@ struct kvx_mvf_pf {
 	struct list_head vfs;
 	struct ida vf_ida;
 	struct kvx_mvf_link link;
-};
-
-/* The doorbell/status block of BAR0 page 0. */
-struct kvx_mvf_doorbell {
-	u32 count;
-	u32 last;
 };
 
 struct kvx_mvf_vf {
