@@ -733,33 +733,36 @@ void kvx_mvf_mig_destroy(struct kvx_mvf_vf *vf)
 }
 
 /*
- * Open and VFIO_DEVICE_RESET: a function level reset, back to RUNNING.  A
- * reset notice still held goes with it: the reset clears RSTI anyway.
+ * Back to RUNNING, the data files gone.  Open and VFIO_DEVICE_RESET (@flr):
+ * a function level reset; a reset notice still held goes with it, the
+ * reset clears RSTI anyway.  Close: the next open resets the device anyway,
+ * but the DMA engine is reset first so that leaving a quiesced state
+ * serves no deferred doorbell: the user, and the memory it mapped, may be
+ * gone.
  */
-void kvx_mvf_mig_reset(struct kvx_mvf_vf *vf)
+static void kvx_mvf_mig_restart(struct kvx_mvf_vf *vf, bool flr)
 {
 	mutex_lock(&vf->mig.state_mutex);
 	kvx_mvf_mig_disable_files(vf);
 	vf->mig.state = VFIO_DEVICE_STATE_RUNNING;
-	vf->mig.reset_notice = false;
-	kvx_mvf_dev_flr(vf);
+	if (flr) {
+		vf->mig.reset_notice = false;
+		kvx_mvf_dev_flr(vf);
+	} else {
+		kvx_mvf_dma_reset(vf);
+	}
 	kvx_mvf_mig_sync(vf, vf->mig.state);
 	mutex_unlock(&vf->mig.state_mutex);
 }
 
-/*
- * Close: the next open resets the device anyway.  The DMA engine is reset
- * first so that leaving a quiesced state serves no deferred doorbell: the
- * user, and the memory it mapped, may be gone.
- */
+void kvx_mvf_mig_reset(struct kvx_mvf_vf *vf)
+{
+	kvx_mvf_mig_restart(vf, true);
+}
+
 void kvx_mvf_mig_close(struct kvx_mvf_vf *vf)
 {
-	mutex_lock(&vf->mig.state_mutex);
-	kvx_mvf_mig_disable_files(vf);
-	vf->mig.state = VFIO_DEVICE_STATE_RUNNING;
-	kvx_mvf_dma_reset(vf);
-	kvx_mvf_mig_sync(vf, vf->mig.state);
-	mutex_unlock(&vf->mig.state_mutex);
+	kvx_mvf_mig_restart(vf, false);
 }
 
 /*
