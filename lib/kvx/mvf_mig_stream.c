@@ -1,0 +1,1 @@
+../../drivers/vfio/mdev/kvx-mvf/mig_stream.c
