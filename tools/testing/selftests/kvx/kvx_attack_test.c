@@ -1331,12 +1331,12 @@ static void ev_irq_handler(struct ex_regs *regs)
 
 static void ev_call(const struct ev_hold *h)
 {
-	unsigned int off = (h->write ? KVX_GUEST_ENTRY_WRITE1 : KVX_GUEST_ENTRY_READ1) +
-			   3 * KVX_GUEST_ENTRY_STRIDE;
-	const void *entry = (const char *)TRAMP_GPA + off;
 	register uint64_t rdx asm("rdx") = h->rdx;
 	register uint64_t rsi asm("rsi") = WIN_GPA + h->off;
 	register uint64_t rdi asm("rdi") = 0;
+	unsigned int off = (h->write ? KVX_GUEST_ENTRY_WRITE1 : KVX_GUEST_ENTRY_READ1) +
+			   3 * KVX_GUEST_ENTRY_STRIDE;
+	const void *entry = (const char *)TRAMP_GPA + off;
 	int ret;
 
 	if (h->entry == EV_CALL) {
@@ -1602,11 +1602,11 @@ static int ev_frame_bad(const char *hold, const char *what, const struct ev_fram
 	int bad = 0;
 
 	if (f->rsp >> 12 == TRAMP_GPA >> 12) {
-		ksft_print_msg("events %s: FAIL: %s frame RSP T+0x%lx: delivered in the window view\n",
+		ksft_print_msg("events %s: FAIL: %s frame RSP T+0x%lx: in the window view\n",
 			       hold, what, f->rsp & 4095);
 		bad++;
 	} else if (f->rsp > sp || f->rsp < sp - 24) {
-		ksft_print_msg("events %s: FAIL: %s frame RSP 0x%lx, not the caller's stack (0x%lx)\n",
+		ksft_print_msg("events %s: FAIL: %s frame RSP 0x%lx, not the caller's (0x%lx)\n",
 			       hold, what, f->rsp, sp);
 		bad++;
 	}
