@@ -27,19 +27,33 @@
  *   progress  the guest calls the trampoline in a loop while the host
  *             flips the guest PTE of its pointer between the window page,
  *             RAM and an unbacked GPA: every call completes (item 7)
+ *   guards    the uAPI refusals the boundary relies on (EBUSY)
+ *   events    an NMI and an IRQ sent while vCPU 0 is provably inside a
+ *             trampoline access (the window page is userfaultfd memory,
+ *             so the access's fault waits for the test) are delivered
+ *             outside the window view: their frames hold the caller's
+ *             stack, never the trampoline's, also with IF=1 (the guest
+ *             skipped the CLI), and an NMI gate pointing at window-view
+ *             code (the read or write access) reads and writes nothing
+ *             forbidden (item 1)
  */
 #include <pthread.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/kvx.h>
+#include <linux/userfaultfd.h>
 
 #include "apic.h"
 #include "kvm_util.h"
@@ -49,6 +63,7 @@
 #include "kselftest.h"
 #include "kvx_util.h"
 #include "kvx_subpage_guest.h"
+#include "../../../../arch/x86/kvm/kvx/subpage_tramp.h"
 
 #define NR_VIEWS	2
 #define TRAMP_GPA	0xd0010000ULL
@@ -110,7 +125,13 @@ struct attack_vm {
 
 /* ---- host side ---- */
 
-static void attack_vm_create(struct attack_vm *a, void *guest)
+/*
+ * A VM with one window over a page of random bytes: @ranges, window
+ * @flags, the page mapped with @map (MAP_SHARED or MAP_PRIVATE).
+ */
+static void attack_vm_create_win(struct attack_vm *a, void *guest,
+				 const struct kvx_window_range *ranges, int nr,
+				 __u32 flags, int map)
 {
 	struct kvx_slot_views sv = { .slot = WIN_SLOT, .views = 0 };
 	struct kvm_enable_cap cap = {
@@ -118,7 +139,7 @@ static void attack_vm_create(struct attack_vm *a, void *guest)
 	};
 	struct kvx_window w = {
 		.id = 0, .slot = WIN_SLOT, .gpa = WIN_GPA, .view = 1,
-		.nr_ranges = ARRAY_SIZE(win_ranges),
+		.nr_ranges = nr, .flags = flags,
 	};
 	int i;
 
@@ -132,15 +153,21 @@ static void attack_vm_create(struct attack_vm *a, void *guest)
 	virt_map(a->vm, TRAMP_GPA, TRAMP_GPA, 1);
 
 	a->page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		       map | MAP_ANONYMOUS, -1, 0);
 	TEST_ASSERT(a->page != MAP_FAILED, "mmap: %s", strerror(errno));
 	for (i = 0; i < 4096; i++)
 		a->page[i] = random() | 0x80;
 	memcpy(a->copy, a->page, sizeof(a->copy));
 	vm_set_user_memory_region(a->vm, WIN_SLOT, 0, WIN_GPA, 4096, a->page);
 	virt_map(a->vm, WIN_GPA, WIN_GPA, 1);
-	memcpy(w.ranges, win_ranges, sizeof(win_ranges));
+	memcpy(w.ranges, ranges, nr * sizeof(*ranges));
 	vm_ioctl(a->vm, KVX_SET_WINDOW, &w);
+}
+
+static void attack_vm_create(struct attack_vm *a, void *guest)
+{
+	attack_vm_create_win(a, guest, win_ranges, ARRAY_SIZE(win_ranges), 0,
+			     MAP_SHARED);
 }
 
 static void attack_vm_free(struct attack_vm *a)
@@ -1200,6 +1227,559 @@ static void test_progress(void)
 	ksft_test_result_pass(MSG_PROGRESS_OK, iters, f.flips);
 }
 
+/* ---- events: an NMI and an IRQ pending while vCPU 0 is inside a window view ---- */
+
+/*
+ * The window page is anonymous memory registered with userfaultfd (missing
+ * pages) and dropped before each hold, so the trampoline's access faults
+ * and KVM's fault-in waits for this test: the uffd message proves that
+ * vCPU 0 is inside the access, in the window view (VMFUNC) or in the
+ * hypercall (SVM).  Only then does the test send it an NMI and an IRQ
+ * (KVM_SIGNAL_MSI: a VM ioctl, as the vCPU holds its mutex), and it
+ * resolves the fault with UFFDIO_COPY of the page.  Nothing else touches
+ * the page meanwhile: trapped accesses are served from the copy.
+ *
+ * The guest's NMI and IRQ gates use IST stacks in RAM, as Linux's NMI gate
+ * does, so an event delivered in a window view leaves a trace: its frame
+ * holds the trampoline's RSP (its page), which a window view never
+ * changes.  Delivered after the vCPU left the view (subpage.rst 3.4), the
+ * frame holds the caller's stack (R11, 3.2).
+ */
+#define EV_RO_OFF	0x200		/* a read-only qword */
+#define EV_WO_OFF	0x300		/* a write-only qword */
+#define EV_IRQ_VECTOR	0xe0
+#define EV_HOLD_S	120		/* no fault after arming: failure detection */
+#define EV_ARM		0x100
+#define EV_DONE		0x200
+#define EV_MSG \
+	"events %s: held by %s %d; NMI %u%s, IRQ %u%s; returned %d, 0x%lx (register 0x%lx); %d forbidden bytes changed, %d secrets seen; %lu trapped reads (%lu refused), %lu trapped writes\n"
+#define EV_MSG_OK \
+	"events: %u holds; NMIs and IRQs sent inside the access are delivered outside the window view\n"
+
+static const struct kvx_window_range ev_ranges[] = {
+	{ .offset = 0, .size = ALLOWED_END,
+	  .access = KVX_WINDOW_READ | KVX_WINDOW_WRITE },
+	{ .offset = EV_RO_OFF, .size = 8, .access = KVX_WINDOW_READ },
+	{ .offset = EV_WO_OFF, .size = 8, .access = KVX_WINDOW_WRITE },
+};
+
+enum { EV_CALL, EV_NOCLI };
+
+/*
+ * One hold: a call of the trampoline (EV_CALL: as the ABI says; EV_NOCLI:
+ * the attacker's own PUSHF, then the code after the trampoline's CLI, so
+ * IF stays 1), 8 bytes at @off, and the events it gets: an NMI, an IRQ.
+ * @gate >= 0: the guest's NMI gate points at that trampoline label, code
+ * that runs in the window view with the registers of the held call.  Those
+ * get the NMI alone: with an IRQ pending as well, KVM would ask for an
+ * exit right after the NMI's delivery (to inject the IRQ), and that exit
+ * would take the vCPU out of the window view before the gate's code ran.
+ */
+struct ev_hold {
+	const char *name;
+	uint8_t entry, write, nmi, irq;
+	int8_t gate;
+	uint16_t off;
+	uint64_t rdx;
+};
+
+static const struct ev_hold ev_holds[] = {
+	{ "call", EV_CALL, 0, 1, 1, -1, 0x10, 0 },
+	{ "no cli", EV_NOCLI, 0, 0, 1, -1, 0x18, 0 },
+	/* Read a read-only register; the NMI writes RDX to it. */
+	{ "NMI gate at the write access", EV_CALL, 0, 1, 0, KVX_SUBPAGE_L_WRITE,
+	  EV_RO_OFF, ATTACK_VALUE },
+	/* Write a write-only register; the NMI reads it. */
+	{ "NMI gate at the read access", EV_CALL, 1, 1, 0, KVX_SUBPAGE_L_READ,
+	  EV_WO_OFF, ATTACK_VALUE },
+};
+
+#define EV_HOLDS	ARRAY_SIZE(ev_holds)
+
+struct ev_frame {
+	uint64_t rip, rsp, rflags;
+	uint32_t n;
+};
+
+/* Global, not static: the calls' asm refers to them by name. */
+uint64_t ev_rsp;			/* RSP at the call */
+uint64_t ev_body;			/* .Lread after its PUSHF; CLI */
+static uint32_t ev_k;			/* the hold */
+static uint8_t ev_mode;			/* the trampoline's */
+static struct ev_frame ev_nmi[EV_HOLDS], ev_irq[EV_HOLDS];
+static uint64_t ev_val[EV_HOLDS], ev_sp[EV_HOLDS];
+static int ev_ret[EV_HOLDS];
+
+static void ev_record(struct ev_frame *f, struct ex_regs *regs)
+{
+	f->rip = regs->rip;
+	f->rsp = (&regs->rflags)[1];	/* the interrupted RSP */
+	f->rflags = regs->rflags;
+	f->n++;
+}
+
+static void ev_nmi_handler(struct ex_regs *regs)
+{
+	ev_record(&ev_nmi[READ_ONCE(ev_k)], regs);
+}
+
+static void ev_irq_handler(struct ex_regs *regs)
+{
+	ev_record(&ev_irq[READ_ONCE(ev_k)], regs);
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+static void ev_call(const struct ev_hold *h)
+{
+	register uint64_t rdx asm("rdx") = h->rdx;
+	register uint64_t rsi asm("rsi") = WIN_GPA + h->off;
+	register uint64_t rdi asm("rdi") = 0;
+	unsigned int off = (h->write ? KVX_GUEST_ENTRY_WRITE1 : KVX_GUEST_ENTRY_READ1) +
+			   3 * KVX_GUEST_ENTRY_STRIDE;
+	const void *entry = (const char *)TRAMP_GPA + off;
+	int ret;
+
+	if (h->entry == EV_CALL) {
+		asm volatile("lea -128(%%rsp), %%rsp\n\t"
+			     "mov %%rsp, ev_rsp\n\t"
+			     "call *%[entry]\n\t"
+			     "lea 128(%%rsp), %%rsp"
+			     : "=a"(ret), "+d"(rdx), "+S"(rsi), "+D"(rdi)
+			     : [entry] "r"(entry)
+			     : "rcx", "r8", "r9", "r10", "r11", "cc", "memory");
+	} else {
+		asm volatile("lea -128(%%rsp), %%rsp\n\t"
+			     "mov %%rsp, ev_rsp\n\t"
+			     "mov $8, %%r10d\n\t"
+			     "call 1f\n\t"
+			     "jmp 2f\n"
+			     "1:\tpushfq\n\t"
+			     "jmp *ev_body\n"
+			     "2:\tlea 128(%%rsp), %%rsp"
+			     : "=a"(ret), "+d"(rdx), "+S"(rsi), "+D"(rdi)
+			     :
+			     : "rcx", "r8", "r9", "r10", "r11", "cc", "memory");
+	}
+	ev_ret[ev_k] = ret;
+	ev_val[ev_k] = rdx;
+	ev_sp[ev_k] = ev_rsp;
+}
+
+/* The NMI that ran trampoline code never returned: an IRET of our own. */
+static void ev_nmi_unblock(void)
+{
+	asm volatile("lea -128(%%rsp), %%rsp\n\t"
+		     "mov %%ss, %%eax\n\t"
+		     "push %%rax\n\t"
+		     "lea 8(%%rsp), %%rax\n\t"
+		     "push %%rax\n\t"
+		     "pushfq\n\t"
+		     "mov %%cs, %%eax\n\t"
+		     "push %%rax\n\t"
+		     "lea 1f(%%rip), %%rax\n\t"
+		     "push %%rax\n\t"
+		     "iretq\n"
+		     "1:\tlea 128(%%rsp), %%rsp"
+		     : : : "rax", "memory");
+}
+
+static void guest_events(void)
+{
+	uint32_t k;
+
+	x2apic_enable();
+	ev_mode = READ_ONCE(*(uint8_t *)(TRAMP_GPA + KVX_SUBPAGE_TABLE_OFFSET +
+					 KVX_SUBPAGE_HDR_MODE));
+	asm volatile("sti");
+	for (k = 0; k < EV_HOLDS; k++) {
+		/* Only VMFUNC mode has window-view code. */
+		if (ev_holds[k].gate >= 0 && ev_mode != KVX_SUBPAGE_MODE_VMFUNC)
+			continue;
+		WRITE_ONCE(ev_k, k);
+		GUEST_SYNC(EV_ARM | k);
+		ev_call(&ev_holds[k]);
+		GUEST_SYNC(EV_DONE | k);
+		if (ev_holds[k].gate >= 0)
+			ev_nmi_unblock();
+	}
+	GUEST_DONE();
+}
+
+/* ---- events, host side ---- */
+
+struct ev_ctl {
+	struct attack_vm *a;
+	int uffd;
+	uint32_t k;			/* the armed hold */
+	bool armed, quit;
+	bool done[EV_HOLDS];
+	struct uffd_msg msg[EV_HOLDS];
+};
+
+static uint8_t ev_src[4096] __aligned(4096);	/* UFFDIO_COPY's source */
+
+static void ev_msi(struct kvm_vm *vm, uint32_t data)
+{
+	struct kvm_msi msi = { .address_lo = 0xfee00000, .data = data };
+	int r = __vm_ioctl(vm, KVM_SIGNAL_MSI, &msi);
+
+	TEST_ASSERT(r == 1, "events: KVM_SIGNAL_MSI 0x%x: %d, errno %d", data, r, errno);
+}
+
+/*
+ * Waits for the fault of each hold; sends the events while vCPU 0 waits
+ * in it, then resolves it.
+ */
+static void *ev_control(void *arg)
+{
+	struct ev_ctl *c = arg;
+	struct uffdio_copy copy = {
+		.dst = (uint64_t)c->a->page, .src = (uint64_t)ev_src, .len = 4096,
+	};
+	struct pollfd p = { .fd = c->uffd, .events = POLLIN };
+	struct uffd_msg msg;
+	int waited = 0;
+	uint32_t k;
+
+	while (!READ_ONCE(c->quit)) {
+		if (poll(&p, 1, 100) <= 0) {
+			if (READ_ONCE(c->armed) && ++waited >= EV_HOLD_S * 10)
+				TEST_FAIL("events: hold %u: no fault on the window page in %d s",
+					  READ_ONCE(c->k), EV_HOLD_S);
+			continue;
+		}
+		TEST_ASSERT(read(c->uffd, &msg, sizeof(msg)) == sizeof(msg),
+			    "events: uffd read: %s", strerror(errno));
+		TEST_ASSERT(msg.event == UFFD_EVENT_PAGEFAULT &&
+			    (msg.arg.pagefault.address & ~4095ULL) == (uint64_t)c->a->page,
+			    "events: uffd event %u at 0x%llx", msg.event,
+			    (unsigned long long)msg.arg.pagefault.address);
+		TEST_ASSERT(READ_ONCE(c->armed), "events: a fault outside a hold");
+		k = READ_ONCE(c->k);
+		c->msg[k] = msg;
+		/* vCPU 0 is inside the access: the events are pending there. */
+		if (ev_holds[k].nmi)
+			ev_msi(c->a->vm, APIC_DM_NMI);
+		if (ev_holds[k].irq)
+			ev_msi(c->a->vm, APIC_DM_FIXED | EV_IRQ_VECTOR);
+		memcpy(ev_src, c->a->copy, sizeof(ev_src));
+		TEST_ASSERT(!ioctl(c->uffd, UFFDIO_COPY, &copy), "events: UFFDIO_COPY: %s",
+			    strerror(errno));
+		waited = 0;
+		WRITE_ONCE(c->armed, false);
+		WRITE_ONCE(c->done[k], true);
+	}
+	return NULL;
+}
+
+static bool ev_readable(unsigned int off)
+{
+	return off < ALLOWED_END || (off >= EV_RO_OFF && off < EV_RO_OFF + 8);
+}
+
+static bool ev_writable(unsigned int off)
+{
+	return off < ALLOWED_END || (off >= EV_WO_OFF && off < EV_WO_OFF + 8);
+}
+
+/* The VMM's side, from its copy: the page is not touched while held. */
+static void ev_serve_mmio(struct attack_vm *a)
+{
+	struct kvm_run *run = a->vcpu->run;
+	uint64_t off = run->mmio.phys_addr - WIN_GPA;
+	bool ok;
+
+	TEST_ASSERT(run->mmio.phys_addr >= WIN_GPA && off + run->mmio.len <= 4096,
+		    "events: MMIO exit at 0x%llx", (unsigned long long)run->mmio.phys_addr);
+	if (run->mmio.is_write) {
+		ok = ev_writable(off) && ev_writable(off + run->mmio.len - 1);
+		a->mmio_writes++;
+		if (ok)
+			memcpy(a->copy + off, run->mmio.data, run->mmio.len);
+	} else {
+		ok = ev_readable(off) && ev_readable(off + run->mmio.len - 1);
+		a->mmio_reads++;
+		if (ok)
+			memcpy(run->mmio.data, a->copy + off, run->mmio.len);
+		else
+			memset(run->mmio.data, 0xff, run->mmio.len);
+	}
+	a->mmio_forbidden += !ok;
+}
+
+/* Bytes the guest may not write, changed in the page. */
+static int ev_changes(struct attack_vm *a)
+{
+	int i, n = 0;
+
+	for (i = 0; i < 4096; i++)
+		n += !ev_writable(i) && a->page[i] != a->copy[i];
+	return n;
+}
+
+/* Qwords the guest may not read, equal to @v. */
+static int ev_secrets(struct attack_vm *a, uint64_t v)
+{
+	int off, n = 0;
+
+	for (off = 0; off < 4096; off += 8)
+		n += !ev_readable(off) && v == secret(a, off);
+	return n;
+}
+
+/* The instruction @insn (3 bytes) in [@from, @to) of the trampoline. */
+static unsigned int ev_find(unsigned int from, unsigned int to, const uint8_t *insn)
+{
+	const uint8_t *t = kvx_subpage_tramp_start;
+	unsigned int i;
+
+	for (i = from; i + 3 <= to; i++) {
+		if (!memcmp(t + i, insn, 3))
+			return i;
+	}
+	TEST_FAIL("events: access instruction not found in [0x%x, 0x%x)", from, to);
+	return 0;
+}
+
+/* The 8-byte read entry jumps to .Lread: PUSHF; CLI; then its body. */
+static uint64_t ev_read_body(void)
+{
+	const uint8_t *t = kvx_subpage_tramp_start;
+	unsigned int j = KVX_SUBPAGE_ENTRY_READ1 + 3 * KVX_SUBPAGE_ENTRY_STRIDE + 10, to;
+
+	if (t[j] == 0xeb) {
+		to = j + 2 + (int8_t)t[j + 1];
+	} else {
+		TEST_ASSERT(t[j] == 0xe9, "events: entry without its jump");
+		to = j + 5 + *(int32_t *)(t + j + 1);
+	}
+	TEST_ASSERT(t[to] == 0x9c && t[to + 1] == 0xfa, "events: .Lread is not PUSHF; CLI");
+	return TRAMP_GPA + to + 2;
+}
+
+/* Code that runs in a window view: after an enter site to the leave site, the slots. */
+static bool ev_window_code(unsigned int off)
+{
+	return (off >= kvx_subpage_tramp_labels[KVX_SUBPAGE_L_WINDOW] &&
+		off < kvx_subpage_tramp_vmfunc_sites[2] + 3u) ||
+	       (off >= KVX_SUBPAGE_SLOTS_LOW && off < KVX_SUBPAGE_TABLE_OFFSET) ||
+	       off >= KVX_SUBPAGE_SLOTS_HIGH;
+}
+
+/*
+ * An event frame's RIP: outside the trampoline, view-0 code of it, a
+ * restart label, or the held access itself, which a vCPU moved to view 0
+ * before it ran re-executes there, where it traps (subpage.rst 3.2).
+ */
+static bool ev_rip_ok(uint64_t rip, unsigned int held)
+{
+	unsigned int off = rip & 4095;
+
+	if (rip >> 12 != TRAMP_GPA >> 12)
+		return true;
+	return off == kvx_subpage_tramp_labels[KVX_SUBPAGE_L_READ_RESTART] ||
+	       off == kvx_subpage_tramp_labels[KVX_SUBPAGE_L_WRITE_RESTART] ||
+	       off == held || !ev_window_code(off);
+}
+
+static const char *ev_where(char *buf, size_t n, const struct ev_frame *f, uint64_t sp)
+{
+	if (!f->n)
+		return "";
+	snprintf(buf, n, " at %s0x%lx, RSP %s0x%lx (call at 0x%lx), RFLAGS 0x%lx",
+		 f->rip >> 12 == TRAMP_GPA >> 12 ? "T+" : "",
+		 f->rip >> 12 == TRAMP_GPA >> 12 ? f->rip & 4095 : f->rip,
+		 f->rsp >> 12 == TRAMP_GPA >> 12 ? "T+" : "",
+		 f->rsp >> 12 == TRAMP_GPA >> 12 ? f->rsp & 4095 : f->rsp,
+		 sp, f->rflags);
+	return buf;
+}
+
+/* One frame's checks; returns the failures, each printed. */
+static int ev_frame_bad(const char *hold, const char *what, const struct ev_frame *f,
+			uint64_t sp, unsigned int held)
+{
+	int bad = 0;
+
+	if (f->rsp >> 12 == TRAMP_GPA >> 12) {
+		ksft_print_msg("events %s: FAIL: %s frame RSP T+0x%lx: in the window view\n",
+			       hold, what, f->rsp & 4095);
+		bad++;
+	} else if (f->rsp > sp || f->rsp < sp - 24) {
+		ksft_print_msg("events %s: FAIL: %s frame RSP 0x%lx, not the caller's (0x%lx)\n",
+			       hold, what, f->rsp, sp);
+		bad++;
+	}
+	if (!ev_rip_ok(f->rip, held)) {
+		ksft_print_msg("events %s: FAIL: %s frame RIP T+0x%lx: window-view code\n",
+			       hold, what, f->rip & 4095);
+		bad++;
+	}
+	return bad;
+}
+
+static void ev_set_gate(struct kvm_vm *vm, int vector, uint64_t addr, int ist)
+{
+	struct idt_entry *e = (struct idt_entry *)addr_gva2hva(vm, vm->arch.idt) + vector;
+
+	e->offset0 = addr;
+	e->offset1 = addr >> 16;
+	e->offset2 = addr >> 32;
+	e->ist = ist;
+}
+
+static uint64_t ev_gate(struct kvm_vm *vm, int vector)
+{
+	struct idt_entry *e = (struct idt_entry *)addr_gva2hva(vm, vm->arch.idt) + vector;
+
+	return e->offset0 | (uint64_t)e->offset1 << 16 | (uint64_t)e->offset2 << 32;
+}
+
+/* The checks of hold @k after the guest's call returned; failures. */
+static int ev_check(struct ev_ctl *c, uint32_t k, unsigned int held, pid_t tid)
+{
+	const struct ev_hold *h = &ev_holds[k];
+	struct attack_vm *a = c->a;
+	struct ev_frame nmi, irq;
+	int bad = 0, changed, seen;
+	char b1[128], b2[128];
+	uint64_t want = secret(a, h->off);	/* the held register */
+
+	while (!READ_ONCE(c->done[k]))
+		usleep(1000);	/* ev_control() gives up after EV_HOLD_S */
+	sync_global_from_guest(a->vm, ev_nmi);
+	sync_global_from_guest(a->vm, ev_irq);
+	sync_global_from_guest(a->vm, ev_val);
+	sync_global_from_guest(a->vm, ev_ret);
+	sync_global_from_guest(a->vm, ev_sp);
+	nmi = ev_nmi[k];
+	irq = ev_irq[k];
+	changed = ev_changes(a);
+	seen = ev_secrets(a, ev_val[k]);
+	ksft_print_msg(EV_MSG, h->name,
+		       c->msg[k].arg.pagefault.feat.ptid == tid ? "vCPU 0's thread" :
+		       "another thread", c->msg[k].arg.pagefault.feat.ptid,
+		       nmi.n, ev_where(b1, sizeof(b1), &nmi, ev_sp[k]),
+		       irq.n, ev_where(b2, sizeof(b2), &irq, ev_sp[k]),
+		       ev_ret[k], ev_val[k], want, changed, seen,
+		       a->mmio_reads, a->mmio_forbidden, a->mmio_writes);
+	/*
+	 * The view-only window slot has no HVA for KVM's async page faults:
+	 * the fault-in, and so vCPU 0, waits in its own thread.
+	 */
+	if (c->msg[k].arg.pagefault.feat.ptid != tid) {
+		ksft_print_msg("events %s: FAIL: the fault was not vCPU 0's (thread %d)\n",
+			       h->name, tid);
+		bad++;
+	}
+	if (nmi.n != (h->nmi && h->gate < 0) || irq.n != h->irq) {
+		ksft_print_msg("events %s: FAIL: %u NMIs, %u IRQs recorded, want %u and %u\n",
+			       h->name, nmi.n, irq.n, h->nmi && h->gate < 0, h->irq);
+		bad++;
+	}
+	if (nmi.n)
+		bad += ev_frame_bad(h->name, "NMI", &nmi, ev_sp[k], held);
+	if (irq.n)
+		bad += ev_frame_bad(h->name, "IRQ", &irq, ev_sp[k], held);
+	if (h->gate < 0 && (ev_ret[k] || ev_val[k] != want)) {
+		ksft_print_msg("events %s: FAIL: the call returned %d, 0x%lx, want 0, 0x%lx\n",
+			       h->name, ev_ret[k], ev_val[k], want);
+		bad++;
+	}
+	if (changed || seen) {
+		ksft_print_msg("events %s: FAIL: %d forbidden bytes changed, %d secrets seen\n",
+			       h->name, changed, seen);
+		bad++;
+	}
+	return bad;
+}
+
+static void test_events(void)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_THREAD_ID };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	static const uint8_t rd[3] = { 0x48, 0x8b, 0x16 };	/* mov (%rsi), %rdx */
+	static const uint8_t wr[3] = { 0x48, 0x89, 0x16 };	/* mov %rdx, (%rsi) */
+	pid_t tid = syscall(SYS_gettid);
+	unsigned int held[2], n = 0;
+	struct ev_ctl c = {};
+	uint64_t v, nmi_handler;
+	struct attack_vm a;
+	pthread_t ctl;
+	uint8_t *tss;
+	int bad = 0;
+	uint32_t k;
+
+	held[0] = ev_find(kvx_subpage_tramp_labels[KVX_SUBPAGE_L_READ],
+			  kvx_subpage_tramp_labels[KVX_SUBPAGE_L_WRITE], rd);
+	held[1] = ev_find(kvx_subpage_tramp_labels[KVX_SUBPAGE_L_WRITE],
+			  kvx_subpage_tramp_vmfunc_sites[2], wr);
+	attack_vm_create_win(&a, guest_events, ev_ranges, ARRAY_SIZE(ev_ranges),
+			     KVX_WINDOW_F_VMFUNC_WRITES, MAP_PRIVATE);
+	ev_body = ev_read_body();
+	sync_global_to_guest(a.vm, ev_body);
+	vm_install_exception_handler(a.vm, NMI_VECTOR, ev_nmi_handler);
+	vm_install_exception_handler(a.vm, EV_IRQ_VECTOR, ev_irq_handler);
+	/* IST 1 for NMIs, 2 for IRQs: stacks in RAM. */
+	tss = addr_gva2hva(a.vm, a.vm->arch.tss);
+	v = vm_vaddr_alloc_page(a.vm) + 4096;
+	memcpy(tss + 0x24, &v, 8);
+	v = vm_vaddr_alloc_page(a.vm) + 4096;
+	memcpy(tss + 0x2c, &v, 8);
+	nmi_handler = ev_gate(a.vm, NMI_VECTOR);
+	ev_set_gate(a.vm, EV_IRQ_VECTOR, ev_gate(a.vm, EV_IRQ_VECTOR), 2);
+
+	c.a = &a;
+	c.uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	TEST_ASSERT(c.uffd >= 0, "events: userfaultfd: %s", strerror(errno));
+	TEST_ASSERT(!ioctl(c.uffd, UFFDIO_API, &api), "events: UFFDIO_API: %s",
+		    strerror(errno));
+	reg.range.start = (uint64_t)a.page;
+	reg.range.len = 4096;
+	TEST_ASSERT(!ioctl(c.uffd, UFFDIO_REGISTER, &reg), "events: UFFDIO_REGISTER: %s",
+		    strerror(errno));
+	pthread_create(&ctl, NULL, ev_control, &c);
+
+	for (;;) {
+		vcpu_run(a.vcpu);
+		if (a.vcpu->run->exit_reason == KVM_EXIT_MMIO) {
+			ev_serve_mmio(&a);
+			continue;
+		}
+		v = kvx_ucall_value(a.vcpu);
+		if (v == KVX_GUEST_DONE)
+			break;
+		k = v & 0xff;
+		TEST_ASSERT(k < EV_HOLDS && (v & ~0xffULL) && !(v & ~0x3ffULL),
+			    "events: guest sync 0x%lx", v);
+		if (v & EV_DONE) {
+			bad += ev_check(&c, k, held[ev_holds[k].write], tid);
+			n++;
+			continue;
+		}
+		/* Arm: the gate, the page dropped, then the fault is awaited. */
+		ev_set_gate(a.vm, NMI_VECTOR, ev_holds[k].gate < 0 ? nmi_handler :
+			    TRAMP_GPA + kvx_subpage_tramp_labels[ev_holds[k].gate], 1);
+		TEST_ASSERT(!madvise(a.page, 4096, MADV_DONTNEED), "events: madvise: %s",
+			    strerror(errno));
+		WRITE_ONCE(c.k, k);
+		WRITE_ONCE(c.armed, true);
+	}
+	WRITE_ONCE(c.quit, true);
+	pthread_join(ctl, NULL);
+	close(c.uffd);
+	sync_global_from_guest(a.vm, ev_mode);
+	ksft_print_msg("events: trampoline mode %u (%s), %u holds%s\n", ev_mode,
+		       ev_mode == KVX_SUBPAGE_MODE_VMFUNC ? "VMFUNC" : "hypercall", n,
+		       ev_mode == KVX_SUBPAGE_MODE_VMFUNC ? "" :
+		       "; the NMI gate holds need window-view code, which hypercall mode has not");
+	TEST_ASSERT(n == (ev_mode == KVX_SUBPAGE_MODE_VMFUNC ? EV_HOLDS : 2),
+		    "events: %u holds", n);
+	TEST_ASSERT(!bad, "events: %d failures", bad);
+	attack_vm_free(&a);
+	ksft_test_result_pass(EV_MSG_OK, n);
+}
+
 /* ---- guards: the uAPI refusals the boundary relies on ---- */
 
 static void expect_ebusy(int r, const char *what)
@@ -1260,6 +1840,7 @@ static const struct {
 	{ "stress", test_stress },
 	{ "progress", test_progress },
 	{ "guards", test_guards },
+	{ "events", test_events },
 };
 
 /* kvx_attack_test [CASE]: every case, or the one named. */
