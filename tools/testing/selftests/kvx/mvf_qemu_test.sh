@@ -10,6 +10,12 @@
 #   mvf_qemu_boot  the guest boots and runs a mailbox exchange (RESET) on
 #                  the VF's BAR0 with busybox devmem (guest/mvf_mbx.sh); the
 #                  reply carries the MAC the PF shows in debugfs.
+#   mvf_qemu_driver  the VF's guest driver (kvx-mvf-vf.ko) binds it, sets
+#                  MAC, VLANs and multicast and runs DMA rounds whose
+#                  buffers it checks (guest/mvf_drv.sh); the PF takes the
+#                  link down (PF_LINK) and sends a reset notice, after which
+#                  the driver restores its config; the PF's view of the
+#                  config (debugfs) equals the guest's.
 #
 # Output is KTAP, one result line per case, QEMU's and the guest's output
 # as "# " lines, and a closing "N passed, N failed".
@@ -42,58 +48,124 @@ new_vf() {
 	echo "$u"
 }
 
-# run_guest NAME VF_UUID SCRIPT: boot the nested guest with the VF, running
-# guest/SCRIPT; wait for its KVXG-EXIT line, QEMU's exit or the timeout.
-# Leaves the guest's console in /tmp/NAME.con and QEMU's output in
-# /tmp/NAME.qemu; returns 0 when the guest printed "KVXG-RESULT ok".
-run_guest() {
-	name=$1 vf=$2 script=$3
+# start_guest NAME VF_UUID SCRIPT: boot the nested guest with the VF in the
+# background, running guest/SCRIPT; its console goes to /tmp/NAME.con and
+# QEMU's output to /tmp/NAME.qemu.
+start_guest() {
+	name=$1
 	con=/tmp/$name.con
 	rm -f "$con"
-	start=$(date +%s)
+	gstart=$(date +%s)
 	"$Q" -L /qemu10/share -accel kvm -m 256 -nodefaults -display none \
 		-no-reboot -serial "file:$con" \
 		-kernel /nested/vmlinuz -initrd /nested/initrd.cpio \
-		-append "console=ttyS0 panic=-1 loglevel=4 kvxg=$script" \
-		-device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$vf" \
+		-append "console=ttyS0 panic=-1 loglevel=4 kvxg=$3" \
+		-device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$2" \
 		>"/tmp/$name.qemu" 2>&1 </dev/null &
 	qpid=$!
-	while [ $(($(date +%s) - start)) -lt "$GUEST_TIMEOUT" ]; do
-		grep -q KVXG-EXIT "$con" 2>/dev/null && break
-		kill -0 $qpid 2>/dev/null || break
+}
+
+# wait_guest PATTERN: wait for PATTERN on the guest's console; fails when
+# the guest exits, QEMU exits or stops the VM, or at the timeout.
+wait_guest() {
+	while [ $(($(date +%s) - gstart)) -lt "$GUEST_TIMEOUT" ]; do
+		grep -q "$1" "$con" 2>/dev/null && return 0
+		grep -q KVXG-EXIT "$con" 2>/dev/null && return 1
+		kill -0 $qpid 2>/dev/null || return 1
 		# QEMU stops the VM and keeps running on a fatal KVM_RUN error.
-		grep -q 'kvm run failed' "/tmp/$name.qemu" && sleep 1 && break
+		grep -q 'kvm run failed' "/tmp/$name.qemu" && return 1
 		sleep 1
 	done
-	secs=$(($(date +%s) - start))
+	return 1
+}
+
+# stop_guest: wait for the guest's end, stop QEMU, show both outputs;
+# succeeds when the guest printed "KVXG-RESULT ok".
+stop_guest() {
+	wait_guest KVXG-EXIT
 	kill $qpid 2>/dev/null
 	wait $qpid 2>/dev/null
-	echo "# $name: guest ran ${secs}s"
+	echo "# $name: guest ran $(($(date +%s) - gstart))s"
 	sed "s/^/# $name qemu: /" "/tmp/$name.qemu" | head -n 40
-	grep -E '^KVXG-|Kernel panic|BUG|WARNING' "$con" 2>/dev/null |
+	grep -E '^KVXG-|kvx-mvf-vf|Kernel panic|BUG|WARNING|Call Trace' "$con" 2>/dev/null |
 		sed "s/^/# $name guest: /"
 	grep -q 'KVXG-RESULT ok' "$con" 2>/dev/null
 }
 
+# Why a guest failed, for the result line.
+why() {
+	w=$(grep -m 1 -E 'kvm run failed|: [Ee]rror|Failed' "/tmp/$1.qemu")
+	[ -n "$w" ] && w="QEMU: $w"
+	[ -n "$w" ] || w=$(sed -n 's/^KVXG-RESULT fail //p' "/tmp/$1.con" 2>/dev/null | head -n 1)
+	[ -n "$w" ] || w="no result from the guest"
+	echo "$w"
+}
+
+# The PF's view of a VF's config, one "key value" line.
+pf_cfg() {
+	sed -n "s/^$2 //p" "$DBG/$1/config"
+}
+
+# Words of a line, sorted: the PF keeps VLANs in its own order.
+sorted() {
+	echo "$*" | tr ' ' '\n' | sed '/^$/d' | sort | tr '\n' ' '
+}
+
 echo "TAP version 13"
-echo "1..1"
+echo "1..2"
 echo "# $($Q --version | head -n 1)"
 
-# ---- mvf_qemu_boot ----
+# ---- mvf_qemu_boot: the mailbox page from the guest, with devmem ----
 vf1=$(new_vf)
 if [ -z "$vf1" ]; then
 	result fail mvf_qemu_boot "cannot create a VF"
-elif ! run_guest boot "$vf1" mvf_mbx.sh; then
-	why=$(grep -m 1 -E 'kvm run failed|error' /tmp/boot.qemu)
-	result fail mvf_qemu_boot "the guest's mailbox exchange did not complete${why:+ (QEMU: $why)}"
 else
-	gmac=$(sed -n 's/^KVXG-MAC //p' /tmp/boot.con | tr -d '\r')
-	pmac=$(sed -n 's/^mac //p' "$DBG/$vf1/config")
-	echo "# mvf_qemu_boot: guest MAC $gmac, PF's view $pmac"
-	if [ -n "$gmac" ] && [ "$gmac" = "$pmac" ]; then
-		result ok mvf_qemu_boot
+	start_guest boot "$vf1" mvf_mbx.sh
+	if ! stop_guest; then
+		result fail mvf_qemu_boot "the guest's mailbox exchange failed: $(why boot)"
 	else
-		result fail mvf_qemu_boot "MAC in the RESET reply differs from the PF's"
+		gmac=$(sed -n 's/^KVXG-MAC //p' /tmp/boot.con | tr -d '\r')
+		pmac=$(pf_cfg "$vf1" mac)
+		echo "# mvf_qemu_boot: guest MAC $gmac, PF's view $pmac"
+		if [ -n "$gmac" ] && [ "$gmac" = "$pmac" ]; then
+			result ok mvf_qemu_boot
+		else
+			result fail mvf_qemu_boot "MAC in the RESET reply differs from the PF's"
+		fi
+	fi
+fi
+
+# ---- mvf_qemu_driver: the guest driver, PF link change and reset notice ----
+if [ -z "$vf1" ]; then
+	result fail mvf_qemu_driver "cannot create a VF"
+else
+	start_guest drv "$vf1" mvf_drv.sh
+	ok=1
+	if wait_guest KVXG-WAIT-LINK; then
+		echo down >"$DBG/link"
+	else
+		ok=0
+	fi
+	if [ $ok = 1 ] && wait_guest KVXG-WAIT-RESET; then
+		echo reset >"$DBG/$vf1/event"
+	fi
+	stop_guest || ok=0
+	echo up >"$DBG/link"
+	if [ $ok = 0 ]; then
+		result fail mvf_qemu_driver "$(why drv)"
+	else
+		bad=
+		for k in mac vlans mcast; do
+			g=$(sed -n "s/^KVXG-CFG $k //p" /tmp/drv.con | tr -d '\r')
+			p=$(pf_cfg "$vf1" $k)
+			echo "# mvf_qemu_driver: $k guest '$g' PF '$p'"
+			[ "$(sorted $g)" = "$(sorted $p)" ] || bad="$bad $k"
+		done
+		if [ -n "$bad" ]; then
+			result fail mvf_qemu_driver "guest and PF differ in:$bad"
+		else
+			result ok mvf_qemu_driver
+		fi
 	fi
 fi
 [ -n "$vf1" ] && echo 1 >"/sys/bus/mdev/devices/$vf1/remove"
