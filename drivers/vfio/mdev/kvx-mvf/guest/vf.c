@@ -7,7 +7,7 @@
  * restores the configuration the guest chose) and drives the DMA engine
  * (a ring of FILL and COPY descriptors into DMA buffers, polled).
  *
- * No interrupts: a work item polls VFMAILBOX for PF messages every 20 ms.
+ * No interrupts: a work item polls VFMAILBOX for PF messages every 100 ms.
  * Tests use the device's sysfs attributes:
  *
  *   mac        RW  the VF's MAC; writing one sends SET_MAC
@@ -36,7 +36,7 @@
 #include <linux/kvx_mvf.h>
 
 #define VF_MBX_TIMEOUT_MS	2000
-#define VF_POLL_MS		20
+#define VF_POLL_MS		100
 
 #define VF_RING_SIZE		16
 #define VF_BUF_PAGES		32

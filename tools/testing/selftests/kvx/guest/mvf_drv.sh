@@ -29,19 +29,23 @@ wait_until() {
 
 stat() { sed -n "s/^$1 //p" "$D/stats"; }
 
+echo "KVXG-STEP insmod"
 insmod /guest/kvx-mvf-vf.ko || fail "insmod kvx-mvf-vf.ko"
+echo "KVXG-STEP bound"
 D=
 for d in /sys/bus/pci/drivers/kvx-mvf-vf/0000:*; do
 	[ -e "$d/stats" ] && D=$d
 done
-[ -n "$D" ] || fail "kvx-mvf-vf bound no device"
+[ -n "$D" ] || fail "kvx-mvf-vf bound no device:" $(ls /sys/bus/pci/drivers/kvx-mvf-vf/) "/" $(ls /sys/bus/pci/devices/0000:00:02.0/)
 echo "KVXG-INFO bound ${D##*/}, MAC $(cat "$D/mac"), link $(cat "$D/link")"
 
+echo "KVXG-STEP config"
 echo 02:4b:56:58:00:01 >"$D/mac" || fail "SET_MAC"
 for v in +10 +20 +30 -20; do
 	echo $v >"$D/vlans" || fail "SET_VLAN $v"
 done
 echo "0x7ff 0x012 0x345" >"$D/mcast" || fail "SET_MCAST"
+echo "KVXG-STEP dma"
 echo 100 >"$D/dma" || fail "DMA rounds"
 dma=$(cat "$D/dma")
 echo "KVXG-INFO dma: $dma"
