@@ -738,7 +738,7 @@ static struct pci_driver vf_driver = {
 	.id_table = vf_ids,
 	.probe = vf_probe,
 	.remove = vf_remove,
-	.driver.dev_groups = vf_groups,
+	.dev_groups = vf_groups,
 };
 module_pci_driver(vf_driver);
 
