@@ -8,7 +8,7 @@
  * (a ring of FILL and COPY descriptors into DMA buffers, polled).
  *
  * No interrupts: a work item polls VFMAILBOX for PF messages every 100 ms.
- * Tests use the device's sysfs attributes:
+ * Tests use the device's sysfs attributes, in its kvx_mvf/ directory:
  *
  *   mac        RW  the VF's MAC; writing one sends SET_MAC
  *   vlans      RW  the VLAN ids; "+ID" adds one, "-ID" removes one
@@ -664,7 +664,17 @@ static struct attribute *vf_attrs[] = {
 	&dev_attr_stats.attr,
 	NULL,
 };
-ATTRIBUTE_GROUPS(vf);
+
+/* In a directory of their own: "link" and "reset" are PCI core names. */
+static const struct attribute_group vf_group = {
+	.name = "kvx_mvf",
+	.attrs = vf_attrs,
+};
+
+static const struct attribute_group *vf_groups[] = {
+	&vf_group,
+	NULL,
+};
 
 static int vf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {

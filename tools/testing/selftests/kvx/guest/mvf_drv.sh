@@ -34,10 +34,10 @@ insmod /guest/kvx-mvf-vf.ko || fail "insmod kvx-mvf-vf.ko"
 echo "KVXG-STEP bound"
 D=
 for d in /sys/bus/pci/drivers/kvx-mvf-vf/0000:*; do
-	[ -e "$d/stats" ] && D=$d
+	[ -e "$d/kvx_mvf/stats" ] && D=$d/kvx_mvf
 done
 [ -n "$D" ] || fail "kvx-mvf-vf bound no device:" $(ls /sys/bus/pci/drivers/kvx-mvf-vf/) "/" $(ls /sys/bus/pci/devices/0000:00:02.0/)
-echo "KVXG-INFO bound ${D##*/}, MAC $(cat "$D/mac"), link $(cat "$D/link")"
+echo "KVXG-INFO bound $D, MAC $(cat "$D/mac"), link $(cat "$D/link")"
 
 echo "KVXG-STEP config"
 echo 02:4b:56:58:00:01 >"$D/mac" || fail "SET_MAC"
