@@ -16,6 +16,7 @@
 
 struct kvm;
 struct kvx_wtrace_consumer;
+struct mm_struct;
 
 struct kvx_wtrace_consumer_ops {
 	/*
@@ -56,5 +57,9 @@ int kvx_wtrace_add_range(struct kvm *kvm, struct kvx_wtrace_consumer *c,
 void kvx_wtrace_remove_range(struct kvm *kvm, struct kvx_wtrace_consumer *c,
 			     gfn_t gfn, u64 npages);
 void kvx_wtrace_sync(struct kvm *kvm, struct kvx_wtrace_consumer *c);
+
+/* The GFN of @kvm's memslot that maps @hva of @mm (kvx-mvf's mailbox). */
+int kvx_hva_to_gfn(struct kvm *kvm, struct mm_struct *mm, unsigned long hva,
+		   gfn_t *gfn);
 
 #endif /* _LINUX_KVX_WTRACE_H */

@@ -16,12 +16,17 @@
 /* Bumped on any incompatible change of this file's registers or messages. */
 #define KVX_MVF_ABI_VERSION		1
 /*
- * Device generation, also the PCI revision ID: the default one.  A VF takes
- * the generation of the module parameter "generation" when it is created
- * (1 or 2); generation 2 adds API 1.2.
+ * Device generation: the default one.  A VF has the generation of its mdev
+ * type, kvx-mvf-vf-g1 or kvx-mvf-vf-g2, or for kvx-mvf-vf that of the
+ * module parameter "generation" when it is created (1 or 2); generation 2
+ * adds API 1.2.  The guest reads it in VERSION; it is not the PCI revision
+ * ID, which is the same for every generation (QEMU compares config space
+ * byte for byte when it migrates).  A migration stream resumes only on a VF
+ * of its own generation.
  */
 #define KVX_MVF_DEVICE_GENERATION	1
 #define KVX_MVF_DEVICE_GENERATION_MAX	2
+#define KVX_MVF_PCI_REVISION		1
 
 /*
  * PCI identity.  The IDs are experimental placeholders (not allocated by
@@ -117,16 +122,20 @@ struct kvx_mvf_dma_desc {
 #define KVX_MVF_DMA_ERR_INVAL		2	/* bad field, length, overlap */
 #define KVX_MVF_DMA_ERR_FAULT		3	/* IOVA not mapped */
 
-/* VFMAILBOX bits, with the meaning igbvf gives them. */
-#define KVX_MVF_MBX_REQ		_BITUL(0)	/* W: VF posts a request */
-#define KVX_MVF_MBX_ACK		_BITUL(1)	/* W: VF consumed a PF message */
-#define KVX_MVF_MBX_VFU		_BITUL(2)	/* RW: VF owns VFMBMEM */
-#define KVX_MVF_MBX_PFU		_BITUL(3)	/* RO: PF owns VFMBMEM */
-#define KVX_MVF_MBX_PFSTS	_BITUL(4)	/* RC: PF wrote a message */
-#define KVX_MVF_MBX_PFACK	_BITUL(5)	/* RC: PF took the VF request */
-#define KVX_MVF_MBX_RSTI	_BITUL(6)	/* RO: PF asks the VF to reset */
-#define KVX_MVF_MBX_RSTD	_BITUL(7)	/* RC: VF reset done */
-/* Bits cleared by a read of VFMAILBOX. */
+/*
+ * VFMAILBOX bits, with the meaning igbvf gives them, as levels in every
+ * mode (mvf.rst, "The mailbox protocol"): REQ, ACK and VFU are the VF's
+ * (the PF clears them when it takes them), the others the PF's.
+ */
+#define KVX_MVF_MBX_REQ		_BITUL(0)	/* VF posts a request (| VFU) */
+#define KVX_MVF_MBX_ACK		_BITUL(1)	/* VF consumed a PF message */
+#define KVX_MVF_MBX_VFU		_BITUL(2)	/* VF owns VFMBMEM */
+#define KVX_MVF_MBX_PFU		_BITUL(3)	/* PF owns VFMBMEM */
+#define KVX_MVF_MBX_PFSTS	_BITUL(4)	/* PF wrote a message; VF clears */
+#define KVX_MVF_MBX_PFACK	_BITUL(5)	/* PF took the request; VF clears */
+#define KVX_MVF_MBX_RSTI	_BITUL(6)	/* PF asks the VF to reset */
+#define KVX_MVF_MBX_RSTD	_BITUL(7)	/* reset done; VF clears */
+/* The PF sets them, the VF clears them (nothing is read-to-clear). */
 #define KVX_MVF_MBX_R2C_BITS	(KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK | \
 				 KVX_MVF_MBX_RSTD)
 
@@ -186,49 +195,19 @@ struct kvx_mvf_dma_desc {
 #define KVX_MVF_LINK_UP			_BITUL(0)	/* GET_LINK word 1 */
 
 /*
- * Device fd ioctls of kvx-mvf (VFIO_TYPE, numbers 0xf0-0xff).
+ * The device has no ioctls of its own.  Two private ones, in VFIO's ioctl
+ * space (VFIO_TYPE), were removed; both fail with ENOTTY and the numbers
+ * are not reused:
  *
- * KVX_MVF_DMA_LOGGING_REPORT reads and clears the DMA log like
- * VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, for kernels built without
- * CONFIG_IOMMUFD_DRIVER, where the VFIO core's REPORT fails with
- * -EOPNOTSUPP.  Same bitmap format: bit n of the u64 array @bitmap stands
- * for the page at @iova + n * @page_size; bits are only set.  @flags must
- * be 0; @iova and @length must be multiples of @page_size, a power of two
- * of at least 4096.
+ * - KVX_MVF_DMA_LOGGING_REPORT (_IO(VFIO_TYPE, 0xf0), struct
+ *   kvx_mvf_dma_logging_report): VFIO_DEVICE_FEATURE_DMA_LOGGING is
+ *   offered only where the VFIO core serves REPORT; elsewhere a VMM uses
+ *   the container's dirty tracking (mvf.rst, "DMA logging").
+ * - KVX_MVF_SET_MBX_GPA (_IO(VFIO_TYPE, 0xf1), struct kvx_mvf_mbx_gpa): a
+ *   VF opened with a KVM attached finds the memslot that holds the VMM's
+ *   mapping of its mailbox page by itself (mvf.rst, "TRAPPED through KVM
+ *   write tracking").
  */
-struct kvx_mvf_dma_logging_report {
-	__u32 argsz;
-	__u32 flags;
-	__aligned_u64 iova;
-	__aligned_u64 length;
-	__aligned_u64 page_size;
-	__aligned_u64 bitmap;
-};
-
-#define KVX_MVF_IOCTL_TYPE		';'	/* VFIO_TYPE */
-#define KVX_MVF_DMA_LOGGING_REPORT	_IO(KVX_MVF_IOCTL_TYPE, 0xf0)
-
-/*
- * KVX_MVF_SET_MBX_GPA tells a VF opened with a KVM attached (the VFIO-KVM
- * device) at which guest physical address the VMM mapped its mailbox page
- * (the mmap of BAR0 page 1 used as guest memory).  While TRAPPED, the VF
- * then write-tracks that page in the VM and handles each guest write at
- * once; without it TRAPPED is region read/write.  @flags VALID with a
- * page-aligned @gpa below 2^KVX_MVF_MBX_GPA_BITS sets it, @flags and @gpa
- * 0 forget it.  Errors, with nothing changed: EINVAL (bad argsz, flags or
- * gpa), ENODEV (no KVM attached), ESRCH (caller is not the VM's process),
- * ENOENT (TRAPPED and no memslot covers @gpa), EOPNOTSUPP (KVM without
- * external write tracking).
- */
-struct kvx_mvf_mbx_gpa {
-	__u32 argsz;
-	__u32 flags;
-	__aligned_u64 gpa;
-};
-
-#define KVX_MVF_MBX_GPA_VALID		_BITUL(0)
-#define KVX_MVF_MBX_GPA_BITS		52
-#define KVX_MVF_SET_MBX_GPA		_IO(KVX_MVF_IOCTL_TYPE, 0xf1)
 
 /*
  * The VFIO migration stream (migration v2 data_fd), little-endian: a

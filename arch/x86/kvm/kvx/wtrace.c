@@ -852,3 +852,43 @@ void kvx_wtrace_sync(struct kvm *kvm, struct kvx_wtrace_consumer *c)
 	mutex_unlock(&kvm->slots_lock);
 }
 EXPORT_SYMBOL_GPL(kvx_wtrace_sync);
+
+/**
+ * kvx_hva_to_gfn - the GFN at which a VM maps a host virtual address
+ * @kvm: the VM; the caller holds a reference
+ * @mm: the address space @hva is in
+ * @hva: a host virtual address
+ * @gfn: set to the GFN of the first address space 0 memslot of @kvm whose
+ *	 userspace range holds @hva
+ *
+ * Lets a consumer find the guest page of a host mapping it made (kvx-mvf's
+ * mailbox page, which the VMM mmap-ed and put into a memslot) without a
+ * private ioctl; it learns of a memslot's deletion through page-track's
+ * track_remove_region and looks again.  Only compares @mm, never
+ * dereferences it.
+ *
+ * Context: process; takes and releases kvm->srcu.
+ * Return: 0; -ENOENT if @mm is not the VM's or no memslot holds @hva.
+ */
+int kvx_hva_to_gfn(struct kvm *kvm, struct mm_struct *mm, unsigned long hva,
+		   gfn_t *gfn)
+{
+	struct kvm_memory_slot *slot;
+	int idx, bkt, r = -ENOENT;
+
+	if (kvm->mm != mm)
+		return r;
+	idx = srcu_read_lock(&kvm->srcu);
+	kvm_for_each_memslot(slot, bkt, kvm_memslots(kvm)) {
+		if (hva >= slot->userspace_addr &&
+		    (hva - slot->userspace_addr) >> PAGE_SHIFT < slot->npages) {
+			*gfn = slot->base_gfn +
+			       ((hva - slot->userspace_addr) >> PAGE_SHIFT);
+			r = 0;
+			break;
+		}
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	return r;
+}
+EXPORT_SYMBOL_GPL(kvx_hva_to_gfn);

@@ -62,6 +62,14 @@ static int kvx_mvf_vf_config_show(struct seq_file *s, void *unused)
 	seq_printf(s, "protocol_errors %llu\n", vf->mbx.stats.protocol_errors);
 	seq_printf(s, "trapped_writes %llu\n", vf->ktrap.writes);
 	seq_printf(s, "write_tracked %d\n", vf->ktrap.tracked);
+	seq_printf(s, "pf_trap %d\n", vf->mbx.pf_trap);
+	seq_printf(s, "pf_traps %llu\n", vf->mbx.stats.pf_traps);
+	seq_printf(s, "memslot %d\n", vf->ktrap.armed);
+	seq_printf(s, "memslot_gfn 0x%llx\n",
+		   vf->ktrap.armed ? (u64)vf->ktrap.gfn : 0);
+	seq_printf(s, "memslot_finds %llu\n", vf->ktrap.arms);
+	seq_printf(s, "mappings %u\n", vf->mbx.nr_maps);
+	seq_printf(s, "polled %d\n", kvx_mvf_mbx_polled(vf));
 	seq_printf(s, "wtrace %d\n", vf->wtrace.on);
 	seq_printf(s, "wtrace_syncs %llu\n", vf->wtrace.syncs);
 	seq_printf(s, "wtrace_noticed %llu\n", vf->wtrace.noticed);

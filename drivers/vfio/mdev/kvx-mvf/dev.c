@@ -48,10 +48,13 @@ module_param_cb(generation, &kvx_mvf_generation_ops, &kvx_mvf_generation,
 MODULE_PARM_DESC(generation,
 		 "Device generation of the VFs created from now on (1-2)");
 
-/* A VF keeps the generation it was created with. */
-unsigned int kvx_mvf_dev_new_generation(void)
+/*
+ * A VF keeps the generation it was created with: its mdev type's
+ * (kvx-mvf-vf-g<N>), or the module parameter's for kvx-mvf-vf (@type_gen 0).
+ */
+unsigned int kvx_mvf_dev_new_generation(unsigned int type_gen)
 {
-	return READ_ONCE(kvx_mvf_generation);
+	return type_gen ? type_gen : READ_ONCE(kvx_mvf_generation);
 }
 
 /* What a generation can do, as the migration stream names it. */
@@ -97,7 +100,11 @@ static void kvx_mvf_cfg_init(u8 *cfg, unsigned int generation)
 	memset(cfg, 0, PCI_CFG_SPACE_SIZE);
 	put_unaligned_le16(KVX_MVF_PCI_VENDOR_ID, &cfg[PCI_VENDOR_ID]);
 	put_unaligned_le16(KVX_MVF_PCI_DEVICE_ID, &cfg[PCI_DEVICE_ID]);
-	cfg[PCI_REVISION_ID] = generation;
+	/*
+	 * Not the generation: QEMU compares config space byte for byte on
+	 * migration, and a read-only register must not change under a guest.
+	 */
+	cfg[PCI_REVISION_ID] = KVX_MVF_PCI_REVISION;
 	cfg[PCI_CLASS_PROG] = KVX_MVF_PCI_CLASS & 0xff;
 	put_unaligned_le16(KVX_MVF_PCI_CLASS >> 8, &cfg[PCI_CLASS_DEVICE]);
 	cfg[PCI_HEADER_TYPE] = PCI_HEADER_TYPE_NORMAL;
@@ -116,7 +123,7 @@ static void kvx_mvf_cfg_init(u8 *cfg, unsigned int generation)
 
 /*
  * A saved config space (migration) fits this VF if every bit software
- * cannot write is what this VF has, but the revision (the generation).
+ * cannot write is what this VF has.
  */
 int kvx_mvf_cfg_check_saved(struct kvx_mvf_vf *vf, const u8 *saved)
 {
@@ -125,8 +132,7 @@ int kvx_mvf_cfg_check_saved(struct kvx_mvf_vf *vf, const u8 *saved)
 
 	kvx_mvf_cfg_init(fresh, vf->generation);
 	for (off = 0; off < PCI_CFG_SPACE_SIZE; off++)
-		if (off != PCI_REVISION_ID &&
-		    (saved[off] ^ fresh[off]) & ~kvx_mvf_cfg_wmask(off))
+		if ((saved[off] ^ fresh[off]) & ~kvx_mvf_cfg_wmask(off))
 			return -EINVAL;
 	return 0;
 }
@@ -285,15 +291,14 @@ int kvx_mvf_bar0_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val)
  * Function level reset: config space, registers and mailbox return to their
  * power-on values, RSTD tells the VF driver the reset is done, and the PF
  * forgets what the VF negotiated (it keeps the MAC it assigned).  A mapping
- * of the mailbox page is revoked first; the mailbox mode is the PF's choice
- * and stays.  The DMA engine, which has its own lock, is reset by the
+ * of the mailbox page stays (it sees the reset page); the mailbox mode is
+ * the PF's choice and stays.  The DMA engine, which has its own lock, is reset by the
  * caller (kvx_mvf_dev_flr()).
  */
 void kvx_mvf_dev_reset(struct kvx_mvf_vf *vf)
 {
 	lockdep_assert_held(&vf->lock);
 
-	kvx_mvf_direct_zap(vf);
 	kvx_mvf_cfg_init(vf->config, vf->generation);
 	memset(&vf->doorbell, 0, sizeof(vf->doorbell));
 	kvx_mvf_mbx_reset(&vf->mbx);

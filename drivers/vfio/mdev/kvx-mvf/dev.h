@@ -12,7 +12,7 @@ struct kvx_mvf_vf;
 void kvx_mvf_dev_init(struct kvx_mvf_vf *vf);
 void kvx_mvf_dev_flr(struct kvx_mvf_vf *vf);
 void kvx_mvf_dev_reset(struct kvx_mvf_vf *vf);
-unsigned int kvx_mvf_dev_new_generation(void);
+unsigned int kvx_mvf_dev_new_generation(unsigned int type_gen);
 u32 kvx_mvf_dev_features(unsigned int generation);
 int kvx_mvf_cfg_check_saved(struct kvx_mvf_vf *vf, const u8 *saved);
 void kvx_mvf_cfg_restore(struct kvx_mvf_vf *vf, const u8 *saved);

@@ -10,15 +10,12 @@
  * tracing is there, each tick is a harvest instead and the pass runs only
  * if the guest wrote the page (wtrace.c).
  *
- * The mapping is revoked (its PTEs zapped) whenever the VF must not see the
- * page: when the PF switches it to TRAPPED (unless a KVM guest has the page
- * and its writes trap, ktrap.c), on reset and on close.  The fault handler
- * maps the page only while the VF is open and mapped (mbx->mapped), and
- * both the handler and every revocation run under the VF's lock, so once a
- * revocation returned no access to the page goes unseen by the PF: a later
- * access faults and gets SIGBUS.  The revocation (kvx_mvf_direct_zap()) and
- * the test for a polled DIRECT VF (kvx_mvf_direct_active()) are shared with
- * ktrap.c and wtrace.c, and so live with the mailbox (mbx.c).
+ * The mapping is never revoked and its fault handler never fails: the
+ * mailbox mode only decides how the PF notices the VF's stores, never
+ * whether the VF may make them (mvf.rst, "Mailbox modes").  A VF whose
+ * page is mapped by a user the PF cannot trap is polled in TRAPPED mode
+ * too (kvx_mvf_mbx_polled()); the poller stops while migration has the
+ * device stopped, after a last pass.
  */
 
 #include <linux/lockdep.h>
@@ -33,26 +30,35 @@
 
 #define KVX_MVF_POLL_INTERVAL	msecs_to_jiffies(1)
 
-static bool kvx_mvf_direct_mappable(struct kvx_mvf_vf *vf)
-{
-	lockdep_assert_held(&vf->lock);
-
-	return vf->open && vf->mbx.mapped;
-}
-
-/* Stops by itself once the VF left DIRECT or was closed. */
+/*
+ * Stops by itself once the page needs no polling.  Each tick first looks
+ * for the memslot of a KVM guest that holds the page (ktrap.c: a TRAPPED
+ * VF then write-tracks it and stops polling) and keeps the write-tracing
+ * range on it (wtrace.c).  With kvx write tracing (DIRECT with a guest's
+ * page) a pass runs only when the guest wrote the page; a TRAPPED VF
+ * polled because its mapping is not tracked gets a pass every tick.
+ */
 static void kvx_mvf_direct_poll(struct work_struct *work)
 {
 	struct kvx_mvf_vf *vf = container_of(to_delayed_work(work),
 					     struct kvx_mvf_vf, poll_work);
-	bool written = kvx_mvf_wtrace_sync(vf);
+	bool written;
 
 	mutex_lock(&vf->lock);
-	if (kvx_mvf_direct_active(vf)) {
-		if (written)
+	if (kvx_mvf_mbx_polled(vf))
+		kvx_mvf_ktrap_arm(vf);
+	mutex_unlock(&vf->lock);
+	kvx_mvf_wtrace_follow(vf);
+	written = kvx_mvf_wtrace_sync(vf);
+
+	mutex_lock(&vf->lock);
+	if (kvx_mvf_mbx_polled(vf)) {
+		if (written || kvx_mvf_mbx_trapped(vf))
 			kvx_mvf_mbx_poll(vf);
-		queue_delayed_work(system_wq, &vf->poll_work,
-				   KVX_MVF_POLL_INTERVAL);
+		kvx_mvf_ktrap_sync(vf);
+		if (kvx_mvf_mbx_polled(vf))
+			queue_delayed_work(system_wq, &vf->poll_work,
+					   KVX_MVF_POLL_INTERVAL);
 	}
 	mutex_unlock(&vf->lock);
 }
@@ -70,92 +76,109 @@ void kvx_mvf_direct_open(struct kvx_mvf_vf *vf)
 	lockdep_assert_held(&vf->lock);
 
 	vf->open = true;
-	if (kvx_mvf_direct_active(vf))
-		queue_delayed_work(system_wq, &vf->poll_work, 0);
+	kvx_mvf_mbx_kick_poller(vf);
 }
 
-/*
- * No mapping can be left here (each holds the device file open), but the
- * zap costs nothing and keeps the rule simple.  The poller sees !open and
- * stops; the cancel waits for a pass in flight.
- */
+/* The poller sees !open and stops; the cancel waits for a pass in flight. */
 void kvx_mvf_direct_close(struct kvx_mvf_vf *vf)
 {
 	mutex_lock(&vf->lock);
 	vf->open = false;
-	kvx_mvf_direct_zap(vf);
 	mutex_unlock(&vf->lock);
 	cancel_delayed_work_sync(&vf->poll_work);
 }
 
 /*
- * Leaving DIRECT: first no new untrapped access (mode, then the write
- * tracking of a KVM guest's page or else the zap), then the last pass over
- * what the VF left in the page, so that a request posted before the switch
- * is answered and REQ/ACK are not left latched for the trapped path.
- * Entering DIRECT drops the tracking; the poller takes over.
+ * The PF's mode and whether migration lets the device run.  Leaving
+ * DIRECT tracks a KVM guest's page if it can (ktrap.c); a page mapped
+ * without tracking stays polled.  Stopping makes the last pass over what
+ * the VF left in the page, so that a request posted before is answered
+ * and no REQ or ACK is left behind a snapshot, and then the poller stops.
+ * Nothing the VF sees changes.
  */
 void kvx_mvf_direct_set_mode(struct kvx_mvf_vf *vf,
-			     enum kvx_mvf_mbx_mode mode)
+			     enum kvx_mvf_mbx_mode mode, bool run)
 {
 	mutex_lock(&vf->lock);
 	if (vf->mbx.mode != mode) {
 		vf->mbx.mode = mode;
-		if (mode == KVX_MVF_MBX_TRAPPED) {
-			if (!kvx_mvf_ktrap_start(vf))
-				kvx_mvf_direct_zap(vf);
-			kvx_mvf_mbx_poll(vf);
-		} else {
-			kvx_mvf_ktrap_stop(vf);
-			if (kvx_mvf_direct_active(vf))
-				queue_delayed_work(system_wq, &vf->poll_work,
-						   0);
-		}
+		kvx_mvf_ktrap_sync(vf);
+		kvx_mvf_mbx_poll(vf);
 	}
+	if (vf->mbx.quiesced == run) {
+		vf->mbx.quiesced = !run;
+		kvx_mvf_mbx_poll(vf);
+	}
+	kvx_mvf_ktrap_sync(vf);
+	kvx_mvf_mbx_kick_poller(vf);
 	mutex_unlock(&vf->lock);
 }
 
+/*
+ * The PF queued an exchange of its own (pf.c asked for the trap) or
+ * delivered one: make the tracking and the poller follow.
+ */
+void kvx_mvf_direct_sync(struct kvx_mvf_vf *vf)
+{
+	lockdep_assert_held(&vf->lock);
+
+	kvx_mvf_ktrap_sync(vf);
+	kvx_mvf_mbx_kick_poller(vf);
+}
+
+/* Any access maps the page, in every mode: it is never revoked. */
 static vm_fault_t kvx_mvf_direct_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct kvx_mvf_vf *vf = vma->vm_private_data;
-	vm_fault_t ret = VM_FAULT_SIGBUS;
+
+	return vmf_insert_pfn(vma, vmf->address, page_to_pfn(vf->mbx.page));
+}
+
+/* A VMA copied (fork, split, mremap) is one more mapping to account. */
+static void kvx_mvf_direct_vma_open(struct vm_area_struct *vma)
+{
+	struct kvx_mvf_vf *vf = vma->vm_private_data;
 
 	mutex_lock(&vf->lock);
-	if (kvx_mvf_direct_mappable(vf))
-		ret = vmf_insert_pfn(vma, vmf->address,
-				     page_to_pfn(vf->mbx.page));
+	vf->mbx.nr_maps++;
+	kvx_mvf_ktrap_map(vf, vma);
+	kvx_mvf_mbx_kick_poller(vf);
 	mutex_unlock(&vf->lock);
-	return ret;
+}
+
+static void kvx_mvf_direct_vma_close(struct vm_area_struct *vma)
+{
+	struct kvx_mvf_vf *vf = vma->vm_private_data;
+
+	mutex_lock(&vf->lock);
+	vf->mbx.nr_maps--;
+	kvx_mvf_ktrap_unmap(vf, vma);
+	kvx_mvf_mbx_kick_poller(vf);
+	mutex_unlock(&vf->lock);
 }
 
 static const struct vm_operations_struct kvx_mvf_direct_vm_ops = {
+	.open = kvx_mvf_direct_vma_open,
+	.close = kvx_mvf_direct_vma_close,
 	.fault = kvx_mvf_direct_fault,
 };
 
 /*
- * Only the mailbox page, whole and shared, and only while DIRECT or with a
- * KVM attached (whose guest may get the page trapped, ktrap.c).  The page
- * is inserted by pfn on fault so that revocation is a plain zap.
+ * Only the mailbox page, whole and shared, in every mode.  The page is
+ * inserted by pfn on fault; a mapping not write-tracked in a VM makes a
+ * TRAPPED VF polled (kvx_mvf_mbx_polled()).
  */
 int kvx_mvf_direct_mmap(struct kvx_mvf_vf *vf, struct vm_area_struct *vma)
 {
-	int ret = 0;
-
 	if ((u64)vma->vm_pgoff << PAGE_SHIFT != KVX_MVF_MBX_MMAP_OFFSET ||
 	    vma->vm_end - vma->vm_start != PAGE_SIZE ||
 	    !(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
 
-	mutex_lock(&vf->lock);
-	if (vf->mbx.mode != KVX_MVF_MBX_DIRECT && !vf->vdev.kvm)
-		ret = -EACCES;
-	mutex_unlock(&vf->lock);
-	if (ret)
-		return ret;
-
 	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_private_data = vf;
 	vma->vm_ops = &kvx_mvf_direct_vm_ops;
+	kvx_mvf_direct_vma_open(vma);
 	return 0;
 }

@@ -16,10 +16,13 @@
  * what was chosen, as the uAPI says.
  *
  * REPORT through the VFIO core writes the user's bitmap with the
- * iova_bitmap helpers, which only exist with CONFIG_IOMMUFD_DRIVER.  Where
- * the kernel lacks them (the core then fails REPORT with -EOPNOTSUPP),
- * KVX_MVF_DMA_LOGGING_REPORT on the device fd reports the same log in the
- * same bitmap format.
+ * iova_bitmap helpers, which only exist with CONFIG_IOMMUFD_DRIVER (the
+ * VFIO core of a kernel without it fails every REPORT with -EOPNOTSUPP).
+ * The feature is therefore offered (vdev->log_ops) only where the core can
+ * serve REPORT: a VMM that finds it missing (QEMU probes it) uses its
+ * container's dirty tracking, which type1 keeps exactly for this device,
+ * whose every write goes through vfio_dma_rw() (dma.c).  The module
+ * parameter dma_logging (read-only) tells which.
  */
 
 #include <linux/bits.h>
@@ -29,6 +32,7 @@
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/overflow.h>
 #include <linux/sched.h>
 #include <linux/sizes.h>
@@ -40,8 +44,17 @@
 
 #define KVX_MVF_DIRTY_MAX_PAGES		BIT_ULL(26)	/* 8 MiB of bitmaps */
 #define KVX_MVF_DIRTY_MAX_PAGE_SIZE	SZ_1G
-/* Bits of a private report handled per pass: one page of bitmap. */
-#define KVX_MVF_REPORT_WINDOW		(PAGE_SIZE * BITS_PER_BYTE)
+
+/* Whether the VFIO core can serve REPORT, so the device offers logging. */
+static bool dma_logging = IS_ENABLED(CONFIG_IOMMUFD_DRIVER);
+module_param(dma_logging, bool, 0444);
+MODULE_PARM_DESC(dma_logging,
+		 "VFIO_DEVICE_FEATURE_DMA_LOGGING offered (the kernel has CONFIG_IOMMUFD_DRIVER)");
+
+bool kvx_mvf_dirty_offered(void)
+{
+	return dma_logging;
+}
 
 static u64 kvx_mvf_dirty_npages(const struct kvx_mvf_dirty_range *r,
 				unsigned int shift)
@@ -297,129 +310,3 @@ const struct vfio_log_ops kvx_mvf_log_ops = {
 	.log_stop = kvx_mvf_log_stop,
 	.log_read_and_clear = kvx_mvf_log_read_and_clear,
 };
-
-/* The private report: one window of the user's bitmap at a time. */
-struct kvx_mvf_report_window {
-	u64 *words;		/* what the log holds, 0 elsewhere */
-	u64 iova;		/* of bit 0 */
-	unsigned int shift;	/* of the report's page size */
-};
-
-/* Snapshot: note the page in the window's bits, clear nothing yet. */
-static bool kvx_mvf_report_set(void *opaque, u64 iova, u64 len)
-{
-	struct kvx_mvf_report_window *win = opaque;
-	u64 first = (iova - win->iova) >> win->shift;
-	u64 n = ((iova + len - 1 - win->iova) >> win->shift) - first + 1;
-	unsigned int off, cnt;
-
-	while (n) {
-		off = first % 64;
-		cnt = min_t(u64, n, 64 - off);
-		win->words[first / 64] |= GENMASK_ULL(off + cnt - 1, off);
-		first += cnt;
-		n -= cnt;
-	}
-	return false;
-}
-
-/*
- * The window reached the user: clear a tracking page wholly inside it if
- * the snapshot reported its report page.  A page written since the
- * snapshot inside a reported report page is cleared too: that write is in
- * memory (it completed under the engine's lock, which this holds), and the
- * user copies the whole report page after the report.  A page whose
- * report page was not reported stays dirty.
- */
-static bool kvx_mvf_report_reported(void *opaque, u64 iova, u64 len)
-{
-	struct kvx_mvf_report_window *win = opaque;
-	u64 bit = (iova - win->iova) >> win->shift;
-
-	return win->words[bit / 64] & BIT_ULL(bit % 64);
-}
-
-/*
- * KVX_MVF_DMA_LOGGING_REPORT: REPORT's semantics, with the range aligned to
- * the page size, one window of the bitmap at a time.  The log of a window
- * is snapshot under the engine's lock into a kernel buffer, ORed into the
- * user's bitmap without the lock, and only once the bitmap is written is
- * what the snapshot held cleared (if the session is still the one the
- * snapshot came from).  An -EFAULT leaves the log of its window and of
- * those after it as it was; the windows before it were reported into the
- * bitmap and cleared.  Bits are only ever set.
- */
-long kvx_mvf_dirty_ioctl_report(struct kvx_mvf_vf *vf, void __user *arg)
-{
-	unsigned long minsz = offsetofend(struct kvx_mvf_dma_logging_report,
-					  bitmap);
-	struct kvx_mvf_dirty *dirty = &vf->dma.dirty;
-	struct kvx_mvf_dma_logging_report rep;
-	struct kvx_mvf_report_window win;
-	u64 npages, done, n, end, last, session;
-	u64 __user *ubitmap;
-	u64 *words;
-	size_t bytes, i;
-	long ret = 0;
-
-	if (copy_from_user(&rep, arg, minsz))
-		return -EFAULT;
-	if (rep.argsz < minsz || rep.flags)
-		return -EINVAL;
-	if (rep.page_size < SZ_4K || !is_power_of_2(rep.page_size) ||
-	    !rep.length || !IS_ALIGNED(rep.iova | rep.length, rep.page_size))
-		return -EINVAL;
-	if (check_add_overflow(rep.iova, rep.length - 1, &end))
-		return -EOVERFLOW;
-
-	win.words = kmalloc(PAGE_SIZE, GFP_KERNEL);
-	words = kmalloc(PAGE_SIZE, GFP_KERNEL);
-	if (!win.words || !words) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
-	win.shift = ilog2(rep.page_size);
-	npages = rep.length >> win.shift;
-	ubitmap = u64_to_user_ptr(rep.bitmap);
-
-	for (done = 0; done < npages; done += n) {
-		n = min_t(u64, npages - done, KVX_MVF_REPORT_WINDOW);
-		bytes = DIV_ROUND_UP(n, 64) * sizeof(u64);
-		win.iova = rep.iova + (done << win.shift);
-		last = win.iova + (n << win.shift) - 1;
-		memset(win.words, 0, bytes);
-
-		mutex_lock(&vf->dma.lock);
-		if (!dirty->ranges) {
-			mutex_unlock(&vf->dma.lock);
-			ret = -EINVAL;
-			break;
-		}
-		session = dirty->session;
-		kvx_mvf_dirty_collect(dirty, win.iova, last,
-				      kvx_mvf_report_set, &win);
-		mutex_unlock(&vf->dma.lock);
-
-		if (copy_from_user(words, ubitmap + done / 64, bytes)) {
-			ret = -EFAULT;
-			break;
-		}
-		for (i = 0; i < bytes / sizeof(u64); i++)
-			words[i] |= win.words[i];
-		if (copy_to_user(ubitmap + done / 64, words, bytes)) {
-			ret = -EFAULT;
-			break;
-		}
-
-		mutex_lock(&vf->dma.lock);
-		if (dirty->ranges && dirty->session == session)
-			kvx_mvf_dirty_collect(dirty, win.iova, last,
-					      kvx_mvf_report_reported, &win);
-		mutex_unlock(&vf->dma.lock);
-		cond_resched();
-	}
-out_free:
-	kfree(words);
-	kfree(win.words);
-	return ret;
-}

@@ -36,6 +36,6 @@ extern const struct vfio_log_ops kvx_mvf_log_ops;
 
 void kvx_mvf_dirty_log(struct kvx_mvf_vf *vf, u64 iova, u64 len);
 void kvx_mvf_dirty_stop(struct kvx_mvf_vf *vf);
-long kvx_mvf_dirty_ioctl_report(struct kvx_mvf_vf *vf, void __user *arg);
+bool kvx_mvf_dirty_offered(void);
 
 #endif /* KVX_MVF_DIRTY_H */

@@ -2,33 +2,44 @@
 /*
  * kvx-mvf: the TRAPPED mailbox mode through KVM write tracking.
  *
- * A VMM that runs the VF in a KVM guest maps the mailbox page (BAR0 page 1,
- * the DIRECT mapping) into guest memory and tells the VF where, with
- * KVX_MVF_SET_MBX_GPA.  While the PF keeps such a VF TRAPPED, the page's
- * GFN is write-tracked in the VM: reads go to the page at no cost, and
- * every guest write faults, is emulated by KVM into the page and reported
- * to kvx_mvf_ktrap_track_write(), which handles it at once, in the vCPU's
- * thread, before the guest's next instruction.  DIRECT removes the
- * tracking and the poller takes over; the guest driver cannot tell the two
- * apart, so the PF can switch modes under a guest in the middle of a
- * message.
+ * A VMM such as QEMU gives the VF to a KVM guest without any private
+ * ioctl: it adds the VF's group (or device) to the VM's VFIO-KVM device,
+ * so that the device is opened with vdev->kvm set, mmaps every sparse mmap
+ * area of BAR0 (the mailbox page) and, once the guest enabled memory
+ * decode, puts that mapping into a memslot at the address the guest
+ * programmed.  The VF arms itself from that:
  *
- * Because the write is already in the page when KVM reports it, the
- * mailbox sees the page as in DIRECT mode (mbx->mapped) and the handler is
- * the DIRECT poller's pass, kvx_mvf_mbx_poll(): what a region write of
- * VFMAILBOX does on a mapped mailbox is that store followed by this pass.
+ * - open_device (the VMM's process, as KVM requires) registers a page-track
+ *   notifier with the VM;
+ * - mmap in the VM's process records the mapping's address;
+ * - while that mapping is not write-tracked, the PF polls the page (the
+ *   fallback of kvx_mvf_mbx_polled()), and each tick first looks for the
+ *   memslot whose userspace range holds the mapping (kvx_hva_to_gfn() of
+ *   kvx's kvm.ko, kvx_mvf_ktrap_arm()); once found, a TRAPPED VF
+ *   write-tracks that GFN and the polling stops;
+ * - the memslot's deletion (a guest sizing BARs toggles memory decode,
+ *   QEMU removes and re-adds the slot) comes through the notifier's
+ *   track_remove_region: the page is untracked and polled again
+ *   until the next memslot holds it.  VFIO_DEVICE_RESET changes none of
+ *   this; close ends it.
  *
- * kvm_page_track_register_notifier() pins the VM and must run in the VMM's
- * process, so the notifier is registered once, by the ioctl, and stays
- * until close, reset or a GPA-less ioctl; mode switches, which may come
- * from any process, only add and remove the GFN.  Without a KVM, or before
- * the VMM gave the GPA, TRAPPED is the region read/write path.  The same
- * GPA makes the DIRECT poller harvest kvx write tracing (wtrace.c).
+ * While tracked, reads go to the page at no cost and every guest write
+ * faults, is emulated by KVM into the page and reported to
+ * kvx_mvf_ktrap_track_write(), which makes the pass over the page
+ * (kvx_mvf_mbx_poll()) at once, in the vCPU's thread, before the guest's
+ * next instruction.  DIRECT removes the tracking and the poller takes
+ * over; the guest driver cannot tell the two apart.
+ *
+ * KVM's page-track functions are taken with symbol_get(), as VFIO takes
+ * kvm_put_kvm(): kvx-mvf loads without kvm.ko.  With a stock kvm.ko (no
+ * kvx_hva_to_gfn()) the VF never finds the memslot and polls.
  */
 
 #include <linux/kvm_host.h>
+#include <linux/kvx_wtrace.h>
 #include <linux/lockdep.h>
-#include <linux/uaccess.h>
+#include <linux/mm.h>
+#include <linux/module.h>
 
 #include "ktrap.h"
 #include "mbx.h"
@@ -51,17 +62,21 @@ static void kvx_mvf_ktrap_track_write(gpa_t gpa, const u8 *new, int bytes,
 	struct kvx_mvf_vf *vf = node_to_vf(n);
 
 	mutex_lock(&vf->lock);
-	if (vf->ktrap.kvm && gpa_to_gfn(gpa) == vf->ktrap.gfn) {
+	if (vf->ktrap.armed && gpa_to_gfn(gpa) == vf->ktrap.gfn) {
 		vf->ktrap.writes++;
 		kvx_mvf_mbx_poll(vf);
+		/* A DIRECT VF trapped for the PF's exchange: released now? */
+		kvx_mvf_ktrap_sync(vf);
+		kvx_mvf_mbx_kick_poller(vf);
 	}
 	mutex_unlock(&vf->lock);
 }
 
 /*
- * The memslot under the page goes away, and its write-track counts with
- * it: nothing to remove.  The VF falls back to region access until the
- * VMM gives a GPA again.
+ * The memslot under the page was deleted (6.12 reports no KVM_MR_MOVE,
+ * which QEMU never uses), and its
+ * write-track counts with it: nothing to remove.  The mapping is polled
+ * until a memslot holds it again (kvx_mvf_ktrap_arm()).
  */
 static void kvx_mvf_ktrap_remove_region(gfn_t gfn, unsigned long nr_pages,
 					struct kvm_page_track_notifier_node *n)
@@ -69,32 +84,44 @@ static void kvx_mvf_ktrap_remove_region(gfn_t gfn, unsigned long nr_pages,
 	struct kvx_mvf_vf *vf = node_to_vf(n);
 
 	mutex_lock(&vf->lock);
-	if (vf->ktrap.tracked && vf->ktrap.gfn >= gfn &&
+	if (vf->ktrap.armed && vf->ktrap.gfn >= gfn &&
 	    vf->ktrap.gfn - gfn < nr_pages) {
+		vf->ktrap.armed = false;
 		vf->ktrap.tracked = false;
-		kvx_mvf_mbx_sync_mapped(vf);
-		if (!vf->mbx.mapped)
-			kvx_mvf_direct_zap(vf);
+		kvx_mvf_mbx_kick_poller(vf);
 	}
 	mutex_unlock(&vf->lock);
 }
 
 /*
- * Entering TRAPPED: track the page if a VM has it.  Returns whether the
- * guest's writes now trap; if not the caller revokes the mapping.
+ * Entering TRAPPED: track the page if a memslot holds it.  If not, a
+ * mapping of the page is polled (kvx_mvf_mbx_polled()).
  */
-bool kvx_mvf_ktrap_start(struct kvx_mvf_vf *vf)
+void kvx_mvf_ktrap_start(struct kvx_mvf_vf *vf)
 {
 	lockdep_assert_held(&vf->lock);
 
-	if (vf->ktrap.kvm && !vf->ktrap.tracked &&
+	if (vf->ktrap.armed && !vf->ktrap.tracked &&
+	    kvx_mvf_mbx_trapped(vf) &&
 	    !vf->ktrap.add_gfn(vf->ktrap.kvm, vf->ktrap.gfn))
 		vf->ktrap.tracked = true;
-	kvx_mvf_mbx_sync_mapped(vf);
-	return vf->ktrap.tracked;
 }
 
-/* Leaving TRAPPED, or forgetting the GPA. */
+/*
+ * Make the tracking follow kvx_mvf_mbx_trapped(): the mode changed, or the
+ * PF asked for the trap for an exchange of its own or that exchange ended.
+ */
+void kvx_mvf_ktrap_sync(struct kvx_mvf_vf *vf)
+{
+	lockdep_assert_held(&vf->lock);
+
+	if (kvx_mvf_mbx_trapped(vf))
+		kvx_mvf_ktrap_start(vf);
+	else
+		kvx_mvf_ktrap_stop(vf);
+}
+
+/* Leaving TRAPPED, or the page's memslot is no longer known. */
 void kvx_mvf_ktrap_stop(struct kvx_mvf_vf *vf)
 {
 	lockdep_assert_held(&vf->lock);
@@ -102,172 +129,150 @@ void kvx_mvf_ktrap_stop(struct kvx_mvf_vf *vf)
 	if (vf->ktrap.tracked)
 		vf->ktrap.remove_gfn(vf->ktrap.kvm, vf->ktrap.gfn);
 	vf->ktrap.tracked = false;
-	kvx_mvf_mbx_sync_mapped(vf);
 }
 
 /*
- * Move the trap to @gfn: the new GFN is tracked before the old one is
- * released, so that a failure (no memslot there) changes nothing.
+ * The poller's tick, under the VF's lock (kvx_hva_to_gfn() takes KVM's
+ * srcu, as the tracking does): find the memslot that holds the VM's
+ * mapping of the page, and track it if TRAPPED.  The pass that follows
+ * in the same tick handles what the guest wrote before.
  */
-static int kvx_mvf_ktrap_move(struct kvx_mvf_vf *vf, struct kvm *kvm,
-			      gfn_t gfn)
+void kvx_mvf_ktrap_arm(struct kvx_mvf_vf *vf)
 {
-	bool trap = vf->open && vf->mbx.mode == KVX_MVF_MBX_TRAPPED;
+	struct kvx_mvf_ktrap *kt = &vf->ktrap;
+	gfn_t gfn;
 
 	lockdep_assert_held(&vf->lock);
 
-	if (trap && !(vf->ktrap.tracked && vf->ktrap.gfn == gfn)) {
-		if (vf->ktrap.add_gfn(kvm, gfn))
-			return -ENOENT;
-		if (vf->ktrap.tracked)
-			vf->ktrap.remove_gfn(kvm, vf->ktrap.gfn);
-		vf->ktrap.tracked = true;
-	}
-	vf->ktrap.kvm = kvm;
-	vf->ktrap.gfn = gfn;
-	kvx_mvf_mbx_sync_mapped(vf);
-	return 0;
+	if (kt->armed || !kt->kvm || !kt->hva_to_gfn || !kt->hva)
+		return;
+	if (kt->hva_to_gfn(kt->kvm, kt->mm, kt->hva, &gfn))
+		return;
+	kt->gfn = gfn;
+	kt->armed = true;
+	kt->arms++;
+	kvx_mvf_ktrap_start(vf);
+	kvx_mvf_mbx_poll(vf);
+}
+
+/*
+ * A mapping of the page was made (mmap, fork, mremap).  Only one in the
+ * VM's process can be a memslot's: the latest is the one followed.
+ */
+void kvx_mvf_ktrap_map(struct kvx_mvf_vf *vf, struct vm_area_struct *vma)
+{
+	lockdep_assert_held(&vf->lock);
+
+	if (!vf->ktrap.kvm || vma->vm_mm != vf->ktrap.mm)
+		return;
+	kvx_mvf_ktrap_stop(vf);
+	vf->ktrap.armed = false;
+	vf->ktrap.hva = vma->vm_start;
+}
+
+/* The followed mapping goes: so does the tracking of its memslot. */
+void kvx_mvf_ktrap_unmap(struct kvx_mvf_vf *vf, struct vm_area_struct *vma)
+{
+	lockdep_assert_held(&vf->lock);
+
+	if (!vf->ktrap.kvm || vma->vm_mm != vf->ktrap.mm ||
+	    vma->vm_start != vf->ktrap.hva)
+		return;
+	kvx_mvf_ktrap_stop(vf);
+	vf->ktrap.armed = false;
+	vf->ktrap.hva = 0;
 }
 
 /*
  * Put what symbol_get() returned: __symbol_put() BUGs on a symbol that
- * was not found, as when a lookup in kvx_mvf_ktrap_register() failed.
+ * was not found.
  */
-static void kvx_mvf_ktrap_put_symbols(struct kvx_mvf_vf *vf)
+static void kvx_mvf_ktrap_put_symbols(struct kvx_mvf_ktrap *kt)
 {
-	if (vf->ktrap.remove_gfn)
+	if (kt->hva_to_gfn)
+		symbol_put(kvx_hva_to_gfn);
+	if (kt->remove_gfn)
 		symbol_put(kvm_write_track_remove_gfn);
-	if (vf->ktrap.add_gfn)
+	if (kt->add_gfn)
 		symbol_put(kvm_write_track_add_gfn);
-	if (vf->ktrap.unregister)
+	if (kt->unregister)
 		symbol_put(kvm_page_track_unregister_notifier);
-	vf->ktrap.unregister = NULL;
-	vf->ktrap.add_gfn = NULL;
-	vf->ktrap.remove_gfn = NULL;
+	kt->unregister = NULL;
+	kt->add_gfn = NULL;
+	kt->remove_gfn = NULL;
+	kt->hva_to_gfn = NULL;
 }
 
 /*
- * KVM is loaded (the VF has a VM), so the lookups only fail on a kvm.ko
- * built without external write tracking.
+ * open_device with a KVM attached, in the VMM's process (KVM's rule for
+ * notifiers).  Without external write tracking or kvx's kvm.ko the VF
+ * polls a mapped page instead: the open does not fail for it.
  */
-static int kvx_mvf_ktrap_register(struct kvx_mvf_vf *vf, struct kvm *kvm)
+void kvx_mvf_ktrap_open(struct kvx_mvf_vf *vf)
 {
 	int (*reg)(struct kvm *kvm, struct kvm_page_track_notifier_node *n);
-	int ret = -EOPNOTSUPP;
-
-	reg = symbol_get(kvm_page_track_register_notifier);
-	if (!reg)
-		return ret;
-	vf->ktrap.unregister = symbol_get(kvm_page_track_unregister_notifier);
-	vf->ktrap.add_gfn = symbol_get(kvm_write_track_add_gfn);
-	vf->ktrap.remove_gfn = symbol_get(kvm_write_track_remove_gfn);
-	if (!vf->ktrap.unregister || !vf->ktrap.add_gfn ||
-	    !vf->ktrap.remove_gfn)
-		goto err_put_symbols;
-
-	vf->ktrap.node.track_write = kvx_mvf_ktrap_track_write;
-	vf->ktrap.node.track_remove_region = kvx_mvf_ktrap_remove_region;
-	ret = reg(kvm, &vf->ktrap.node);
-	if (ret)
-		goto err_put_symbols;
-	symbol_put(kvm_page_track_register_notifier);
-	return 0;
-
-err_put_symbols:
-	kvx_mvf_ktrap_put_symbols(vf);
-	symbol_put(kvm_page_track_register_notifier);
-	return ret;
-}
-
-/*
- * Stop tracking and unregister.  The last pass handles a write that KVM
- * put in the page but had not reported yet; the notifier, which takes the
- * VF's lock, is waited for outside it.
- */
-static void __kvx_mvf_ktrap_release(struct kvx_mvf_vf *vf)
-{
-	struct kvm *kvm;
+	struct kvx_mvf_ktrap *kt = &vf->ktrap;
+	struct kvm *kvm = vf->vdev.kvm;
 
 	lockdep_assert_held(&vf->mig.state_mutex);
 
+	if (!kvm || kt->kvm)
+		return;
+	reg = symbol_get(kvm_page_track_register_notifier);
+	if (!reg)
+		return;
+	kt->unregister = symbol_get(kvm_page_track_unregister_notifier);
+	kt->add_gfn = symbol_get(kvm_write_track_add_gfn);
+	kt->remove_gfn = symbol_get(kvm_write_track_remove_gfn);
+	kt->hva_to_gfn = symbol_get(kvx_hva_to_gfn);
+	if (!kt->unregister || !kt->add_gfn || !kt->remove_gfn ||
+	    !kt->hva_to_gfn)
+		goto err_put_symbols;
+
+	kt->node.track_write = kvx_mvf_ktrap_track_write;
+	kt->node.track_remove_region = kvx_mvf_ktrap_remove_region;
+	if (reg(kvm, &kt->node))
+		goto err_put_symbols;
+	symbol_put(kvm_page_track_register_notifier);
+
 	mutex_lock(&vf->lock);
-	kvm = vf->ktrap.kvm;
+	kt->kvm = kvm;
+	kt->mm = current->mm;
+	mutex_unlock(&vf->lock);
+	kvx_mvf_wtrace_open(vf, kvm);
+	return;
+
+err_put_symbols:
+	kvx_mvf_ktrap_put_symbols(kt);
+	symbol_put(kvm_page_track_register_notifier);
+}
+
+/*
+ * Close: stop tracking and unregister.  The last pass handles a write
+ * that KVM put in the page but had not reported yet; the notifier, which
+ * takes the VF's lock, is waited for outside it.
+ */
+void kvx_mvf_ktrap_release(struct kvx_mvf_vf *vf)
+{
+	struct kvx_mvf_ktrap *kt = &vf->ktrap;
+	struct kvm *kvm;
+
+	mutex_lock(&vf->mig.state_mutex);
+	kvx_mvf_wtrace_release(vf);
+	mutex_lock(&vf->lock);
+	kvm = kt->kvm;
 	kvx_mvf_ktrap_stop(vf);
-	vf->ktrap.kvm = NULL;
-	if (!vf->mbx.mapped)
-		kvx_mvf_direct_zap(vf);
+	kt->kvm = NULL;
+	kt->mm = NULL;
+	kt->armed = false;
+	kt->hva = 0;
 	if (kvm)
 		kvx_mvf_mbx_poll(vf);
 	mutex_unlock(&vf->lock);
 
 	if (kvm) {
-		vf->ktrap.unregister(kvm, &vf->ktrap.node);
-		kvx_mvf_ktrap_put_symbols(vf);
+		kt->unregister(kvm, &kt->node);
+		kvx_mvf_ktrap_put_symbols(kt);
 	}
-	kvx_mvf_wtrace_release(vf);
-}
-
-/* Close and VFIO_DEVICE_RESET: the VM reference goes with the user. */
-void kvx_mvf_ktrap_release(struct kvx_mvf_vf *vf)
-{
-	mutex_lock(&vf->mig.state_mutex);
-	__kvx_mvf_ktrap_release(vf);
 	mutex_unlock(&vf->mig.state_mutex);
-}
-
-static int kvx_mvf_ktrap_set(struct kvx_mvf_vf *vf, struct kvm *kvm,
-			     gfn_t gfn)
-{
-	bool registered = false;
-	int ret;
-
-	lockdep_assert_held(&vf->mig.state_mutex);
-
-	if (!vf->ktrap.kvm) {
-		ret = kvx_mvf_ktrap_register(vf, kvm);
-		if (ret)
-			return ret;
-		registered = true;
-	}
-
-	mutex_lock(&vf->lock);
-	ret = kvx_mvf_ktrap_move(vf, kvm, gfn);
-	mutex_unlock(&vf->lock);
-
-	if (ret && registered) {
-		vf->ktrap.unregister(kvm, &vf->ktrap.node);
-		kvx_mvf_ktrap_put_symbols(vf);
-	}
-	if (!ret)
-		kvx_mvf_wtrace_set(vf, kvm, gfn);
-	return ret;
-}
-
-int kvx_mvf_ktrap_ioctl_set_gpa(struct kvx_mvf_vf *vf, void __user *arg)
-{
-	unsigned long minsz = offsetofend(struct kvx_mvf_mbx_gpa, gpa);
-	struct kvm *kvm = vf->vdev.kvm;
-	struct kvx_mvf_mbx_gpa req;
-	int ret = 0;
-
-	if (copy_from_user(&req, arg, minsz))
-		return -EFAULT;
-	if (req.argsz < minsz || req.flags & ~KVX_MVF_MBX_GPA_VALID)
-		return -EINVAL;
-	if (req.flags & KVX_MVF_MBX_GPA_VALID) {
-		if (!PAGE_ALIGNED(req.gpa) || req.gpa >> KVX_MVF_MBX_GPA_BITS)
-			return -EINVAL;
-		if (!kvm)
-			return -ENODEV;
-	} else if (req.gpa) {
-		return -EINVAL;
-	}
-
-	mutex_lock(&vf->mig.state_mutex);
-	if (req.flags & KVX_MVF_MBX_GPA_VALID)
-		ret = kvx_mvf_ktrap_set(vf, kvm, gpa_to_gfn(req.gpa));
-	else
-		__kvx_mvf_ktrap_release(vf);
-	mutex_unlock(&vf->mig.state_mutex);
-	return ret;
 }

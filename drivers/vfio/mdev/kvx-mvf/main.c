@@ -3,15 +3,18 @@
  * kvx-mvf: the mediated virtual function driver.
  *
  * The module creates one PF, a device of class "kvx-mvf" registered as an
- * mdev parent with a single type, "kvx-mvf-vf".  Each mdev instance created
- * through that type is a VF: a VFIO PCI device (vfio_dev.c) whose registers
- * (dev.c, mbx.c) talk to the in-kernel PF side (pf.c).
+ * mdev parent with one type per compatibility generation, "kvx-mvf-vf-g1"
+ * and "kvx-mvf-vf-g2", and "kvx-mvf-vf", whose generation is the module
+ * parameter's.  Each mdev instance is a VF: a VFIO PCI device (vfio_dev.c)
+ * whose registers (dev.c, mbx.c) talk to the in-kernel PF side (pf.c).
  */
 
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/sysfs.h>
 
 #include "debugfs.h"
+#include "dev.h"
 #include "mvf.h"
 #include "pf.h"
 #include "vfio_dev.h"
@@ -68,6 +71,21 @@ static void kvx_mvf_remove(struct mdev_device *mdev)
 	vfio_put_device(&vf->vdev);
 }
 
+/* The compatibility information of a type, in its sysfs "description". */
+static ssize_t kvx_mvf_show_description(struct mdev_type *type, char *buf)
+{
+	unsigned int gen = kvx_mvf_type_generation(type);
+
+	if (!gen)
+		return sysfs_emit(buf,
+				  "generation: the module parameter's (now %u); migrates to the type of the source's generation\n",
+				  kvx_mvf_dev_new_generation(0));
+	return sysfs_emit(buf,
+			  "generation %u: VERSION 0x%x, API 1.0-1.%u, revision ID %u; resumes migration streams of generation %u only\n",
+			  gen, KVX_MVF_ABI_VERSION << KVX_MVF_VERSION_ABI_SHIFT |
+			  gen, gen >= 2 ? 2 : 1, KVX_MVF_PCI_REVISION, gen);
+}
+
 static struct mdev_driver kvx_mvf_driver = {
 	.device_api = VFIO_DEVICE_API_PCI_STRING,
 	.max_instances = KVX_MVF_MAX_VFS,
@@ -78,6 +96,7 @@ static struct mdev_driver kvx_mvf_driver = {
 	},
 	.probe = kvx_mvf_probe,
 	.remove = kvx_mvf_remove,
+	.show_description = kvx_mvf_show_description,
 };
 
 static void kvx_mvf_pf_release(struct device *dev)
@@ -91,6 +110,12 @@ static void kvx_mvf_pf_release(struct device *dev)
 
 static struct kvx_mvf_pf *kvx_mvf_pf_create(unsigned int id)
 {
+	static const char * const names[][2] = {
+		{ "vf", "kvx mediated VF" },
+		{ "vf-g1", "kvx mediated VF, generation 1" },
+		{ "vf-g2", "kvx mediated VF, generation 2" },
+	};
+	unsigned int i;
 	struct kvx_mvf_pf *pf;
 	int ret;
 
@@ -102,9 +127,13 @@ static struct kvx_mvf_pf *kvx_mvf_pf_create(unsigned int id)
 	INIT_LIST_HEAD(&pf->vfs);
 	ida_init(&pf->vf_ida);
 	kvx_mvf_pf_link_init(&pf->link);
-	pf->vf_type.sysfs_name = "vf";
-	pf->vf_type.pretty_name = "kvx mediated VF";
-	pf->types[0] = &pf->vf_type;
+	BUILD_BUG_ON(ARRAY_SIZE(names) != KVX_MVF_NR_TYPES);
+	for (i = 0; i < KVX_MVF_NR_TYPES; i++) {
+		pf->vf_types[i].type.sysfs_name = names[i][0];
+		pf->vf_types[i].type.pretty_name = names[i][1];
+		pf->vf_types[i].generation = i;
+		pf->types[i] = &pf->vf_types[i].type;
+	}
 
 	device_initialize(&pf->dev);
 	pf->dev.class = &kvx_mvf_class;

@@ -2,19 +2,16 @@
 /*
  * kvx-mvf: the mailbox register model.
  *
- * The VF side follows the igbvf driver's mailbox code: the VF takes the
- * buffer by writing VFU and reading it back, fills VFMBMEM, and posts the
- * request by writing REQ (which also drops VFU); it then waits for PFACK and
- * PFSTS, takes VFU again, reads the reply and writes ACK.
- *
- * In TRAPPED mode every register access lands here, so a request is handed
- * to the PF side at once, inside the VF's REQ write; the PF's ownership of
- * the buffer (PFU) is never visible to the VF.  In DIRECT mode the VF
- * writes the page itself and kvx_mvf_mbx_poll() reacts to the state it
- * finds there as the trapped path reacts to the writes: REQ from the owner
- * of the buffer posts the request, ACK ends the PF message.  A VF trapped
- * through KVM write tracking keeps the DIRECT layout (mbx->mapped): its
- * stores land in the page and kvx_mvf_mbx_poll() runs after each one.
+ * The mailbox has one register semantics in every mode and through every
+ * path (mvf.rst, "The mailbox protocol"): the page is plain memory the VF
+ * may map, its VFMAILBOX bits are levels that each side changes with
+ * atomic read-modify-writes, and the PF reacts to the state it finds
+ * (kvx_mvf_mbx_poll()): REQ from the owner of the buffer posts the request,
+ * ACK ends the PF message.  A VFIO region read is a load, a region write a
+ * store followed at once by that pass.  The mailbox mode only decides how
+ * the PF notices stores it cannot see: TRAPPED has KVM report a guest's
+ * stores (ktrap.c) and polls only a page mapped outside a tracked memslot,
+ * DIRECT polls (direct.c).  A mode switch never changes what the VF sees.
  */
 
 #include <linux/gfp.h>
@@ -22,6 +19,7 @@
 #include <linux/mm.h>
 #include <linux/string.h>
 #include <linux/vfio.h>
+#include <linux/workqueue.h>
 
 #include "mbx.h"
 #include "mvf.h"
@@ -29,7 +27,7 @@
 
 #define KVX_MVF_MBX_CTRL_OFF	(KVX_MVF_REG_VFMAILBOX - KVX_MVF_MBX_PAGE)
 #define KVX_MVF_MBX_MEM_OFF	(KVX_MVF_REG_VFMBMEM - KVX_MVF_MBX_PAGE)
-/* What the VF may set or clear in DIRECT mode; RC bits it may only clear. */
+/* What the VF may set or clear; KVX_MVF_MBX_R2C_BITS it may only clear. */
 #define KVX_MVF_MBX_VF_BITS	(KVX_MVF_MBX_REQ | KVX_MVF_MBX_ACK | \
 				 KVX_MVF_MBX_VFU)
 
@@ -63,11 +61,7 @@ void kvx_mvf_mbx_reset(struct kvx_mvf_mbx *mbx)
 	atomic_set(mbx->ctrl, KVX_MVF_MBX_RSTD);
 	mbx->pf_msg_pending = false;
 	mbx->link_msg_pending = false;
-}
-
-static bool kvx_mvf_mbx_vf_owns(const struct kvx_mvf_mbx *mbx)
-{
-	return atomic_read(mbx->ctrl) & KVX_MVF_MBX_VFU;
+	mbx->pf_trap = false;
 }
 
 /*
@@ -137,37 +131,12 @@ void kvx_mvf_mbx_pf_msg_flush(struct kvx_mvf_vf *vf)
 	kvx_mvf_mbx_update(mbx, KVX_MVF_MBX_PFU, KVX_MVF_MBX_PFSTS);
 }
 
-static void kvx_mvf_mbx_write_ctrl(struct kvx_mvf_vf *vf, u32 val)
-{
-	struct kvx_mvf_mbx *mbx = &vf->mbx;
-
-	/* REQ is only honoured from the owner of the buffer. */
-	if (val & KVX_MVF_MBX_REQ) {
-		if (kvx_mvf_mbx_vf_owns(mbx))
-			kvx_mvf_mbx_post_request(vf);
-		else
-			mbx->stats.protocol_errors++;
-	}
-
-	if (val & KVX_MVF_MBX_ACK)
-		mbx->pf_msg_pending = false;
-
-	/* VFU is granted only while the PF does not hold the buffer. */
-	if ((val & KVX_MVF_MBX_VFU) &&
-	    !(atomic_read(mbx->ctrl) & KVX_MVF_MBX_PFU))
-		kvx_mvf_mbx_update(mbx, 0, KVX_MVF_MBX_VFU);
-	else
-		kvx_mvf_mbx_update(mbx, KVX_MVF_MBX_VFU, 0);
-
-	kvx_mvf_mbx_pf_msg_flush(vf);
-}
-
 /*
- * A region write of VFMAILBOX while mapped does what the same store through
- * the mapping would, without losing the PF's concurrent updates: the VF's
- * bits take the written value, the read-to-clear bits can only be cleared.
+ * A region write of VFMAILBOX does what the same store through the mapping
+ * would, without losing the PF's concurrent updates: the VF's bits take the
+ * written value, PFSTS, PFACK and RSTD can only be cleared.
  */
-static void kvx_mvf_mbx_write_ctrl_direct(struct kvx_mvf_mbx *mbx, u32 val)
+static void kvx_mvf_mbx_write_ctrl(struct kvx_mvf_mbx *mbx, u32 val)
 {
 	u32 clear = (KVX_MVF_MBX_VF_BITS & ~val) |
 		    (KVX_MVF_MBX_R2C_BITS & ~val);
@@ -209,6 +178,10 @@ void kvx_mvf_mbx_poll(struct kvx_mvf_vf *vf)
 		mbx->stats.protocol_errors++;
 flush:
 	kvx_mvf_mbx_pf_msg_flush(vf);
+	/* The PF's exchange ended: nothing of its own waits for the VF. */
+	if (mbx->pf_trap && !mbx->link_msg_pending && !mbx->pf_msg_pending &&
+	    !kvx_mvf_mbx_reset_pending(mbx))
+		mbx->pf_trap = false;
 }
 
 static bool kvx_mvf_mbx_is_mem(unsigned int reg)
@@ -217,10 +190,7 @@ static bool kvx_mvf_mbx_is_mem(unsigned int reg)
 	       reg < KVX_MVF_REG_VFMBMEM + KVX_MVF_MBX_WORDS * sizeof(u32);
 }
 
-/*
- * @off is relative to KVX_MVF_MBX_PAGE and dword aligned.  While mapped a
- * region read is a plain load, as through the mapping: nothing is cleared.
- */
+/* @off is relative to KVX_MVF_MBX_PAGE and dword aligned: a plain load. */
 u32 kvx_mvf_mbx_read(struct kvx_mvf_vf *vf, unsigned int off)
 {
 	struct kvx_mvf_mbx *mbx = &vf->mbx;
@@ -228,76 +198,70 @@ u32 kvx_mvf_mbx_read(struct kvx_mvf_vf *vf, unsigned int off)
 
 	lockdep_assert_held(&vf->lock);
 
-	if (reg == KVX_MVF_REG_VFMAILBOX) {
-		if (mbx->mapped)
-			return atomic_read(mbx->ctrl);
-		return kvx_mvf_mbx_update(mbx, KVX_MVF_MBX_R2C_BITS, 0);
-	}
+	if (reg == KVX_MVF_REG_VFMAILBOX)
+		return atomic_read(mbx->ctrl);
 	if (kvx_mvf_mbx_is_mem(reg))
 		return READ_ONCE(mbx->mem[(reg - KVX_MVF_REG_VFMBMEM) /
 					  sizeof(u32)]);
 	return 0;
 }
 
+/*
+ * A store, as through the mapping; the PF sees a region write, so a write
+ * of VFMAILBOX is handled at once, in every mode.
+ */
 void kvx_mvf_mbx_write(struct kvx_mvf_vf *vf, unsigned int off, u32 val)
 {
 	struct kvx_mvf_mbx *mbx = &vf->mbx;
 	unsigned int reg = KVX_MVF_MBX_PAGE + off;
-	bool direct = mbx->mapped;
 
 	lockdep_assert_held(&vf->lock);
 
 	if (reg == KVX_MVF_REG_VFMAILBOX) {
-		if (direct) {
-			kvx_mvf_mbx_write_ctrl_direct(mbx, val);
-			/* Mapped and TRAPPED: handled at once (ktrap.c). */
-			if (mbx->mode == KVX_MVF_MBX_TRAPPED)
-				kvx_mvf_mbx_poll(vf);
-		} else {
-			kvx_mvf_mbx_write_ctrl(vf, val);
-		}
+		kvx_mvf_mbx_write_ctrl(mbx, val);
+		kvx_mvf_mbx_poll(vf);
 		return;
 	}
-	if (kvx_mvf_mbx_is_mem(reg)) {
-		/* A trapped VF that does not own the buffer cannot change it. */
-		if (!direct && !kvx_mvf_mbx_vf_owns(mbx)) {
-			mbx->stats.protocol_errors++;
-			return;
-		}
+	if (kvx_mvf_mbx_is_mem(reg))
 		WRITE_ONCE(mbx->mem[(reg - KVX_MVF_REG_VFMBMEM) / sizeof(u32)],
 			   val);
-	}
 }
 
 /*
- * The mapping of the mailbox page, shared by the modes that map it:
- * direct.c (DIRECT), ktrap.c (TRAPPED through KVM write tracking) and
- * wtrace.c (DIRECT noticed through kvx write tracing).
+ * Whether the PF polls the page: while the VF is open and migration lets
+ * it run, in DIRECT mode, and in TRAPPED mode when a user maps the page
+ * whose stores are not write-tracked in a VM (QEMU without KVM, a VMM that
+ * maps the page but has no memslot the VF found, ktrap.c).
  */
+bool kvx_mvf_mbx_polled(struct kvx_mvf_vf *vf)
+{
+	struct kvx_mvf_mbx *mbx = &vf->mbx;
+
+	lockdep_assert_held(&vf->lock);
+
+	if (!vf->open || mbx->quiesced)
+		return false;
+	return !kvx_mvf_mbx_trapped(vf) ||
+	       (mbx->nr_maps && !vf->ktrap.tracked);
+}
 
 /*
- * Whether the VF reaches its mailbox page through a mapping: DIRECT, or
- * TRAPPED with the page write-tracked in its VM (ktrap.c).
+ * Whether the PF observes the VF TRAPPED: its mode, or an exchange of the
+ * PF's own in flight (@pf_trap: the PF asked for the trap to talk to the
+ * VF, and it is released once the VF acknowledged, kvx_mvf_mbx_poll()).
  */
-void kvx_mvf_mbx_sync_mapped(struct kvx_mvf_vf *vf)
+bool kvx_mvf_mbx_trapped(struct kvx_mvf_vf *vf)
 {
 	lockdep_assert_held(&vf->lock);
 
-	vf->mbx.mapped = vf->mbx.mode == KVX_MVF_MBX_DIRECT ||
-			 vf->ktrap.tracked;
+	return vf->mbx.mode == KVX_MVF_MBX_TRAPPED || vf->mbx.pf_trap;
 }
 
-void kvx_mvf_direct_zap(struct kvx_mvf_vf *vf)
+/* Start the poller now if the page must be polled; it stops by itself. */
+void kvx_mvf_mbx_kick_poller(struct kvx_mvf_vf *vf)
 {
 	lockdep_assert_held(&vf->lock);
 
-	unmap_mapping_range(vf->vdev.inode->i_mapping, KVX_MVF_MBX_MMAP_OFFSET,
-			    PAGE_SIZE, true);
-}
-
-bool kvx_mvf_direct_active(struct kvx_mvf_vf *vf)
-{
-	lockdep_assert_held(&vf->lock);
-
-	return vf->open && vf->mbx.mode == KVX_MVF_MBX_DIRECT;
+	if (kvx_mvf_mbx_polled(vf))
+		mod_delayed_work(system_wq, &vf->poll_work, 0);
 }

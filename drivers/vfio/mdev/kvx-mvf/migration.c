@@ -154,7 +154,8 @@ static void kvx_mvf_mig_sync(struct kvx_mvf_vf *vf,
 	if (!kvx_mvf_mig_running(state))
 		kvx_mvf_dma_set_quiesced(vf, true);
 	kvx_mvf_direct_set_mode(vf, state == VFIO_DEVICE_STATE_RUNNING ?
-				    vf->mig.mbx_mode : KVX_MVF_MBX_TRAPPED);
+				vf->mig.mbx_mode : KVX_MVF_MBX_TRAPPED,
+				kvx_mvf_mig_running(state));
 	if (kvx_mvf_mig_running(state)) {
 		kvx_mvf_dma_set_quiesced(vf, false);
 		/* What the PF held while quiesced: a reset notice, a link change. */
@@ -164,6 +165,7 @@ static void kvx_mvf_mig_sync(struct kvx_mvf_vf *vf,
 			kvx_mvf_pf_notify_reset(vf);
 		}
 		kvx_mvf_mbx_pf_msg_flush(vf);
+		kvx_mvf_direct_sync(vf);
 		mutex_unlock(&vf->lock);
 	}
 }
@@ -567,12 +569,31 @@ static int kvx_mvf_mig_save_finish(struct kvx_mvf_vf *vf)
 
 /* Resuming */
 
-static int kvx_mvf_mig_check_header(const struct kvx_mvf_mig_header *hdr)
+/*
+ * A stream resumes only on a VF of its own generation, so that nothing the
+ * guest reads (VERSION, the APIs it may negotiate) changes under it; the
+ * operator creates the destination VF from the mdev type of the source's
+ * generation (kvx-mvf-vf-g<N>, main.c).  Checked as soon as the header is
+ * written: QEMU writes pre-copy data as it arrives, so a VF of another
+ * generation fails the migration before the switchover.
+ */
+static int kvx_mvf_mig_check_header(struct kvx_mvf_vf *vf,
+				    const struct kvx_mvf_mig_header *hdr)
 {
+	unsigned int gen = le16_to_cpu(hdr->generation);
+
 	if (le32_to_cpu(hdr->magic) != KVX_MVF_MIG_MAGIC ||
-	    le16_to_cpu(hdr->version) != KVX_MVF_MIG_VERSION ||
-	    !le16_to_cpu(hdr->generation) || hdr->flags)
+	    le16_to_cpu(hdr->version) != KVX_MVF_MIG_VERSION || !gen ||
+	    hdr->flags)
 		return -EINVAL;
+	if (gen > KVX_MVF_DEVICE_GENERATION_MAX)
+		return -EINVAL;
+	if (gen != vf->generation) {
+		dev_warn_ratelimited(vf->vdev.dev,
+				     "migration stream of device generation %u, this VF is generation %u: create the destination from mdev type kvx-mvf-vf-g%u\n",
+				     gen, vf->generation, gen);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -601,7 +622,7 @@ static ssize_t kvx_mvf_mig_resume_write(struct file *filp,
 		goto out_broken;
 	}
 	if (migf->end < hdr_size && migf->end + len >= hdr_size &&
-	    kvx_mvf_mig_check_header((void *)migf->buf)) {
+	    kvx_mvf_mig_check_header(migf->vf, (void *)migf->buf)) {
 		ret = -EINVAL;
 		goto out_broken;
 	}
@@ -727,7 +748,7 @@ static int kvx_mvf_mig_parse(struct kvx_mvf_vf *vf, const u8 *buf,
 	unsigned int i;
 	u32 used;
 
-	if (size < sizeof(*hdr) || kvx_mvf_mig_check_header(hdr))
+	if (size < sizeof(*hdr) || kvx_mvf_mig_check_header(vf, hdr))
 		return -EINVAL;
 
 	for (;;) {
@@ -1071,6 +1092,7 @@ void kvx_mvf_mig_link_changed(struct kvx_mvf_vf *vf)
 	kvx_mvf_pf_queue_link_msg(vf);
 	if (kvx_mvf_mig_running(vf->mig.state))
 		kvx_mvf_mbx_pf_msg_flush(vf);
+	kvx_mvf_direct_sync(vf);
 	mutex_unlock(&vf->lock);
 	mutex_unlock(&vf->mig.state_mutex);
 }
@@ -1090,6 +1112,7 @@ void kvx_mvf_mig_reset_notice(struct kvx_mvf_vf *vf)
 		kvx_mvf_pf_notify_reset(vf);
 	else
 		vf->mig.reset_notice = true;
+	kvx_mvf_direct_sync(vf);
 	mutex_unlock(&vf->lock);
 	mutex_unlock(&vf->mig.state_mutex);
 }

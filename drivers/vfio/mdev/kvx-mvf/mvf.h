@@ -45,11 +45,28 @@
 
 struct dentry;
 
+/*
+ * An mdev type of the PF: kvx-mvf-vf (@generation 0: the module parameter
+ * "generation"), and one per compatibility generation, kvx-mvf-vf-g<N>,
+ * whose VFs all look alike to a guest whichever PF creates them.
+ */
+struct kvx_mvf_vf_type {
+	struct mdev_type type;
+	unsigned int generation;
+};
+
+#define KVX_MVF_NR_TYPES	(1 + KVX_MVF_DEVICE_GENERATION_MAX)
+
+static inline unsigned int kvx_mvf_type_generation(struct mdev_type *type)
+{
+	return container_of(type, struct kvx_mvf_vf_type, type)->generation;
+}
+
 struct kvx_mvf_pf {
 	struct device dev;
 	struct mdev_parent parent;
-	struct mdev_type vf_type;
-	struct mdev_type *types[1];
+	struct kvx_mvf_vf_type vf_types[KVX_MVF_NR_TYPES];
+	struct mdev_type *types[KVX_MVF_NR_TYPES];
 	struct dentry *debugfs;
 	/* Protects vfs; vf_ida locks itself. */
 	struct mutex lock;

@@ -345,6 +345,8 @@ void kvx_mvf_pf_queue_link_msg(struct kvx_mvf_vf *vf)
 
 	if (vf->cfg.cts && vf->cfg.api >= KVX_MVF_API_1_1)
 		vf->mbx.link_msg_pending = true;
+	if (vf->mbx.link_msg_pending)
+		kvx_mvf_mbx_request_trap(&vf->mbx);
 }
 
 /*
@@ -358,4 +360,5 @@ void kvx_mvf_pf_notify_reset(struct kvx_mvf_vf *vf)
 	vf->cfg.cts = false;
 	vf->mbx.link_msg_pending = false;
 	kvx_mvf_mbx_set_reset_pending(&vf->mbx, true);
+	kvx_mvf_mbx_request_trap(&vf->mbx);
 }

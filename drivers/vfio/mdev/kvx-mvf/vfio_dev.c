@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kvx-mvf: the VFIO device: region access (the TRAPPED path when no KVM
- * guest has the mailbox page, ktrap.c), device/region/irq info and reset.
+ * kvx-mvf: the VFIO device: region access, device/region/irq info and
+ * reset.
  *
  * Region file offsets carry the region index in bits 63:40, as vfio-pci
  * does.  Every access is validated against the region before anything is
  * touched: an access that does not fit returns -EINVAL and has no effect.
  * BAR0 can be mmap-ed only where its sparse mmap capability says: the
- * mailbox page, and only while the VF is DIRECT (direct.c).
+ * mailbox page, in every mode (direct.c).
  */
 
 #include <linux/slab.h>
@@ -225,9 +225,12 @@ static int kvx_mvf_ioctl_get_irq_info(void __user *arg)
 	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
 }
 
+/*
+ * QEMU resets the device on every system reset: the tracking of the
+ * guest's mailbox page (ktrap.c) and its mapping survive it.
+ */
 static int kvx_mvf_reset(struct kvx_mvf_vf *vf)
 {
-	kvx_mvf_ktrap_release(vf);
 	kvx_mvf_mig_reset(vf);
 	return 0;
 }
@@ -249,10 +252,6 @@ static long kvx_mvf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		return kvx_mvf_irq_set(vf, uarg);
 	case VFIO_DEVICE_RESET:
 		return kvx_mvf_reset(vf);
-	case KVX_MVF_DMA_LOGGING_REPORT:
-		return kvx_mvf_dirty_ioctl_report(vf, uarg);
-	case KVX_MVF_SET_MBX_GPA:
-		return kvx_mvf_ktrap_ioctl_set_gpa(vf, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -269,6 +268,9 @@ static int kvx_mvf_open_device(struct vfio_device *vdev)
 	struct kvx_mvf_vf *vf = vdev_to_vf(vdev);
 
 	kvx_mvf_mig_reset(vf);
+	mutex_lock(&vf->mig.state_mutex);
+	kvx_mvf_ktrap_open(vf);
+	mutex_unlock(&vf->mig.state_mutex);
 	mutex_lock(&vf->lock);
 	kvx_mvf_direct_open(vf);
 	mutex_unlock(&vf->lock);
@@ -308,8 +310,11 @@ static int kvx_mvf_init_dev(struct vfio_device *vdev)
 
 	vf->pf = pf;
 	vf->index = index;
-	vf->generation = kvx_mvf_dev_new_generation();
-	vdev->log_ops = &kvx_mvf_log_ops;
+	vf->generation =
+		kvx_mvf_dev_new_generation(kvx_mvf_type_generation(mdev->type));
+	/* Only where the VFIO core can serve REPORT (dirty.c). */
+	if (kvx_mvf_dirty_offered())
+		vdev->log_ops = &kvx_mvf_log_ops;
 	kvx_mvf_mig_init(vf);
 	kvx_mvf_irq_init(vf);
 	INIT_LIST_HEAD(&vf->pf_node);

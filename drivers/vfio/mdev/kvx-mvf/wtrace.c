@@ -2,20 +2,20 @@
 /*
  * kvx-mvf: the DIRECT mailbox mode noticed through kvx write tracing.
  *
- * Once the VMM gave the mailbox page's GPA (KVX_MVF_SET_MBX_GPA), its GFN
- * is traced as an in-kernel consumer of kvx's write tracing
- * (<linux/kvx_wtrace.h>), in every mailbox mode.  The DIRECT poller's tick
- * then is a harvest, kvx_wtrace_sync(), the consumer's coherency point:
- * the pass over the page (kvx_mvf_mbx_poll()) runs only when the harvest
- * reports the page written.  Every guest write that completed before a
- * tick's harvest started is reported by it or by the next one, so no
- * request waits more than two ticks, and an idle guest costs no pass.
- * On Intel with PML the guest's writes cost no exit; elsewhere the first
- * write to the page after each reporting harvest faults once.
+ * Once the VF found the memslot that holds the VMM's mapping of the
+ * mailbox page (ktrap.c), its GFN is traced as an in-kernel consumer of
+ * kvx's write tracing (<linux/kvx_wtrace.h>), and the range follows the
+ * memslot (kvx_mvf_wtrace_follow(), at each tick of the poller).  The
+ * DIRECT poller's tick then is a harvest, kvx_wtrace_sync(), the
+ * consumer's coherency point: the pass over the page (kvx_mvf_mbx_poll())
+ * runs only when the harvest reports the page written.  Every guest write
+ * that completed before a tick's harvest started is reported by it or by
+ * the next one, so no request waits more than two ticks, and an idle
+ * guest costs no pass.  On Intel with PML the guest's writes cost no exit.
  *
  * What the harvest reports are the guest's writes and KVM's own: with a
- * GPA given the page belongs to the guest, as in TRAPPED mode through
- * ktrap.c, and stores through the VMM's own mapping go unseen.
+ * memslot over it the page belongs to the guest, as in TRAPPED mode
+ * through ktrap.c, and stores through the VMM's own mapping go unseen.
  *
  * kvx's kvm.ko is optional: its functions are taken with symbol_get().
  * With a stock kvm.ko, or a host without the TDP MMU, the poller reads the
@@ -100,50 +100,55 @@ err_put_symbols:
 }
 
 /*
- * KVX_MVF_SET_MBX_GPA: trace @gfn of @kvm, moving the range from the GFN
- * traced so far (the new one is added before the old one goes).  Without
- * write tracing, or when it fails, the poller keeps reading the page: the
- * ioctl does not fail for it.  A write made before the range was traced
- * is in the page: one pass handles it.
+ * open_device with a KVM attached: become a consumer, tracing nothing yet.
+ * Without write tracing (or without PML) the poller reads the page.
  */
-void kvx_mvf_wtrace_set(struct kvx_mvf_vf *vf, struct kvm *kvm, gfn_t gfn)
+void kvx_mvf_wtrace_open(struct kvx_mvf_vf *vf, struct kvm *kvm)
 {
 	struct kvx_mvf_wtrace *wt = &vf->wtrace;
-	bool registered = false;
 
 	lockdep_assert_held(&vf->mig.state_mutex);
 
-	if (wt->kvm && wt->gfn == gfn)
-		return;
-	if (!wt->kvm) {
-		if (kvx_mvf_wtrace_register(wt, kvm))
-			return;
-		registered = true;
-	}
-	if (wt->add_range(kvm, &wt->consumer, gfn, 1))
-		goto err_unregister;
-	if (!registered)
-		wt->remove_range(kvm, &wt->consumer, wt->gfn, 1);
-	wt->kvm = kvm;
-	wt->gfn = gfn;
-
-	mutex_lock(&vf->lock);
-	wt->on = true;
-	if (kvx_mvf_direct_active(vf))
-		kvx_mvf_mbx_poll(vf);
-	mutex_unlock(&vf->lock);
-	return;
-
-err_unregister:
-	if (registered) {
-		wt->unregister(kvm, &wt->consumer);
-		kvx_mvf_wtrace_put_symbols(wt);
-	}
+	if (!wt->kvm && !kvx_mvf_wtrace_register(wt, kvm))
+		wt->kvm = kvm;
 }
 
 /*
- * The GPA is forgotten, or the VM goes with the VFIO user.  The poller
- * reads the page again from its next tick; a harvest in flight is waited
+ * The poller's tick, without the VF's lock (the range functions take
+ * slots_lock): trace the GFN of the memslot that holds the page, moving
+ * the range when the memslot changed (the new one is added before the old
+ * one goes).  Only the poller and close, which cancels it first, change
+ * the range.  A write made before the range was traced is in the page: the
+ * tick's pass handles it.
+ */
+void kvx_mvf_wtrace_follow(struct kvx_mvf_vf *vf)
+{
+	struct kvx_mvf_wtrace *wt = &vf->wtrace;
+	bool armed;
+	gfn_t gfn;
+
+	if (!wt->kvm)
+		return;
+	mutex_lock(&vf->lock);
+	armed = vf->ktrap.armed;
+	gfn = vf->ktrap.gfn;
+	mutex_unlock(&vf->lock);
+	if (armed == wt->ranged && (!armed || gfn == wt->gfn))
+		return;
+
+	if (armed && wt->add_range(wt->kvm, &wt->consumer, gfn, 1))
+		armed = false;
+	if (wt->ranged)
+		wt->remove_range(wt->kvm, &wt->consumer, wt->gfn, 1);
+	wt->ranged = armed;
+	wt->gfn = gfn;
+	mutex_lock(&vf->lock);
+	wt->on = armed;
+	mutex_unlock(&vf->lock);
+}
+
+/*
+ * Close: the VM goes with the VFIO user.  A harvest in flight is waited
  * for before the consumer goes.
  */
 void kvx_mvf_wtrace_release(struct kvx_mvf_vf *vf)
@@ -162,10 +167,10 @@ void kvx_mvf_wtrace_release(struct kvx_mvf_vf *vf)
 	wt->unregister(wt->kvm, &wt->consumer);
 	kvx_mvf_wtrace_put_symbols(wt);
 	wt->kvm = NULL;
+	wt->ranged = false;
 
 	mutex_lock(&vf->lock);
-	if (kvx_mvf_direct_active(vf))
-		queue_delayed_work(system_wq, &vf->poll_work, 0);
+	kvx_mvf_mbx_kick_poller(vf);
 	mutex_unlock(&vf->lock);
 }
 

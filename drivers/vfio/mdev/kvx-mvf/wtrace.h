@@ -14,11 +14,12 @@ struct kvx_mvf_vf;
 
 /*
  * A write-tracing consumer of the VM that maps the mailbox page at @gfn.
- * @kvm (the VM of KVX_MVF_SET_MBX_GPA, while the VFIO device holds its
- * reference), @gfn and the function pointers, taken with symbol_get()
- * from kvx's kvm.ko, change under the migration mutex; @on (the poller
- * harvests instead of reading the page each tick) and the counters are
- * under the VF's lock.  @written is the poller's own, set by the callback
+ * @kvm (vdev->kvm from open_device to close) and the function pointers,
+ * taken with symbol_get() from kvx's kvm.ko, change under the migration
+ * mutex with the poller stopped; @gfn and @ranged (@gfn is traced) are
+ * the poller's (kvx_mvf_wtrace_follow()); @on (the poller harvests
+ * instead of reading the page each tick) and the counters are under the
+ * VF's lock.  @written is the poller's own, set by the callback
  * of its kvx_wtrace_sync().  @syncs counts the poller's harvests,
  * @noticed those that reported the page and so led to a pass.
  */
@@ -26,6 +27,7 @@ struct kvx_mvf_wtrace {
 	struct kvx_wtrace_consumer consumer;
 	struct kvm *kvm;
 	gfn_t gfn;
+	bool ranged;
 	bool on;
 	bool written;
 	u64 syncs;
@@ -38,7 +40,8 @@ struct kvx_mvf_wtrace {
 	void (*sync)(struct kvm *kvm, struct kvx_wtrace_consumer *c);
 };
 
-void kvx_mvf_wtrace_set(struct kvx_mvf_vf *vf, struct kvm *kvm, gfn_t gfn);
+void kvx_mvf_wtrace_open(struct kvx_mvf_vf *vf, struct kvm *kvm);
+void kvx_mvf_wtrace_follow(struct kvx_mvf_vf *vf);
 void kvx_mvf_wtrace_release(struct kvx_mvf_vf *vf);
 bool kvx_mvf_wtrace_sync(struct kvx_mvf_vf *vf);
 

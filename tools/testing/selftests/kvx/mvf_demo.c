@@ -159,19 +159,18 @@ static void vf_create_for(struct vf *vf, const char *name, int kvm_vfio)
 	vf_map_mbx(vf);
 }
 
-/* The guest's memslot at MBX_GPA becomes @vf's mailbox page. */
-static void vf_give_guest(struct kvm_vm *vm, struct vf *vf)
+/*
+ * The guest's memslot at MBX_GPA becomes @vf's mailbox page, as QEMU
+ * does it: no private ioctl, the VF finds the memslot by itself once it
+ * runs (a VF that migration keeps stopped looks when it runs again).
+ */
+static void vf_give_guest(struct kvm_vm *vm, struct vf *vf, bool running)
 {
-	struct kvx_mvf_mbx_gpa gpa = {
-		.argsz = sizeof(gpa), .flags = KVX_MVF_MBX_GPA_VALID,
-		.gpa = MBX_GPA,
-	};
-
 	vm_set_user_memory_region(vm, MBX_SLOT, 0, MBX_GPA, 0, NULL);
 	vm_set_user_memory_region(vm, MBX_SLOT, 0, MBX_GPA, getpagesize(),
 				  vf->mbx_page);
-	TEST_ASSERT(!ioctl(vf->device, KVX_MVF_SET_MBX_GPA, &gpa),
-		    "SET_MBX_GPA: %s", strerror(errno));
+	TEST_ASSERT(!running || vf_wait_count(vf, "memslot", 1),
+		    "%s did not find the memslot of its page", vf->name);
 }
 
 /* One SET_STATE; the new data_fd, or -1. */
@@ -296,7 +295,7 @@ int main(void)
 	vm_set_user_memory_region(vm, MBX_SLOT, 0, MBX_GPA, getpagesize(),
 				  src.mbx_page);
 	virt_pg_map(vm, MBX_GPA, MBX_GPA);
-	vf_give_guest(vm, &src);
+	vf_give_guest(vm, &src, true);
 	/* The PF operator's choice on both sides: DIRECT (not migrated). */
 	vf_set_mode(&src, "direct");
 	vf_set_mode(&dst, "direct");
@@ -360,7 +359,7 @@ int main(void)
 		       vf_mode(&dst), stream_len);
 	mig_set(&dst, VFIO_DEVICE_STATE_STOP);
 	close(fd);
-	vf_give_guest(vm, &dst);
+	vf_give_guest(vm, &dst, false);
 	ksft_print_msg(DEMO_MSG4, vf_mode(&dst));
 	ksft_print_msg("VF config (debugfs) after the migration:\n");
 	ok = same_config(&src, &dst) && !strcmp(vf_mode(&dst), "trapped");

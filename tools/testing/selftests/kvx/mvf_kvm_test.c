@@ -2,16 +2,22 @@
 /*
  * mvf_kvm_test: a kvx-mvf VF's mailbox driven by a real KVM guest.
  *
- * The test is the VMM: it associates the VF's VFIO group with the VM
- * (KVM_DEV_TYPE_VFIO) before opening the device, maps the mailbox page
- * (BAR0 page 1) as guest memory at MBX_GPA and tells the VF so with
- * KVX_MVF_SET_MBX_GPA.  The guest runs the igbvf-style mailbox protocol on
- * that page with plain loads, stores and locked read-modify-writes.
- * TRAPPED: every guest write is intercepted by KVM write tracking and
- * handled at once; DIRECT: with PML the PF's poller harvests kvx write
- * tracing and every request is noticed through it, without PML it polls
- * the page; either way no exit per message.  Switching modes under the
- * looping guest loses and corrupts no message.  The guest yields to the
+ * The test is the VMM and does what QEMU does, nothing more: it associates
+ * the VF's VFIO group with the VM (KVM_DEV_TYPE_VFIO) before opening the
+ * device, maps the mailbox page (BAR0 page 1, the sparse mmap area) and
+ * makes the mapping guest memory at MBX_GPA (a memslot), removes and
+ * re-adds that memslot as a guest sizing BARs makes QEMU do, and resets
+ * the device as QEMU does at every system reset; it never calls a private
+ * ioctl.  The VF finds the memslot by itself.  The guest runs the mailbox
+ * protocol on that page with plain loads, stores and locked
+ * read-modify-writes.  Its first message runs at once, before the VF
+ * found the memslot (on baf10d6 KVM_RUN failed with EFAULT there: the
+ * fault handler refused the page).  TRAPPED: every guest write is
+ * intercepted by KVM write tracking and handled at once; DIRECT: with PML
+ * the PF's poller harvests kvx write tracing and every request is noticed
+ * through it, without PML it polls the page; either way no exit per
+ * message.  Switching modes under the looping guest loses and corrupts no
+ * message.  The guest yields to the
  * host while it waits for the PF, so the poller also gets the CPU on
  * Bochs's single slow one.
  *
@@ -54,6 +60,8 @@ enum {
 	SYNC_DIRECT_DONE,
 	SYNC_SHARED_DONE,
 	SYNC_SWITCH_DONE,
+	SYNC_API_1_1,
+	SYNC_PF_MSG_DONE,
 };
 
 /* Guest side: the VF driver. */
@@ -73,6 +81,21 @@ static void guest_set_macs(uint32_t first, uint32_t count)
 	}
 }
 
+/* API 1.1, then wait for the PF's PF_LINK message (link down) and ACK it. */
+static void guest_pf_msg(void)
+{
+	uint32_t msg[2] = { KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1 };
+	uint32_t reply[KVX_MVF_MBX_WORDS];
+
+	guest_xfer(msg, 2, reply);
+	GUEST_ASSERT_EQ(reply[0], ACKED(KVX_MVF_MSG_API_NEGOTIATE));
+	GUEST_SYNC(SYNC_API_1_1);
+	guest_read_reply(reply);
+	GUEST_ASSERT_EQ(reply[0], KVX_MVF_MSG_PF_LINK | KVX_MVF_MSG_CTS);
+	GUEST_ASSERT_EQ(reply[1], 0);
+	GUEST_SYNC(SYNC_PF_MSG_DONE);
+}
+
 static void guest_code(void)
 {
 	guest_reset();
@@ -85,94 +108,42 @@ static void guest_code(void)
 	GUEST_SYNC(SYNC_SHARED_DONE);
 	guest_set_macs(3 * PHASE_MSGS, SWITCH_MSGS);
 	GUEST_SYNC(SYNC_SWITCH_DONE);
+	guest_pf_msg();
 	GUEST_DONE();
 }
 
 /* Host side: the VMM and the PF's operator. */
 
-static int set_gpa(struct vf *vf, uint32_t argsz, uint32_t flags,
-		   uint64_t gpa)
-{
-	struct kvx_mvf_mbx_gpa req = {
-		.argsz = argsz,
-		.flags = flags,
-		.gpa = gpa,
-	};
+/* The retired KVX_MVF_SET_MBX_GPA: _IO(VFIO_TYPE, 0xf1). */
+#define RETIRED_SET_MBX_GPA	_IO(VFIO_TYPE, 0xf1)
 
-	return ioctl(vf->device, KVX_MVF_SET_MBX_GPA, &req) ? -errno : 0;
-}
-
-#define set_mbx_gpa(vf, gpa) \
-	set_gpa(vf, sizeof(struct kvx_mvf_mbx_gpa), KVX_MVF_MBX_GPA_VALID, gpa)
-
+/*
+ * Without a KVM, QEMU (TCG) maps the page too, in the default TRAPPED
+ * mode: the mapping works and the PF polls it.  The private ioctl is gone.
+ */
 static void test_no_kvm(struct vf *vf)
 {
-	int ret;
+	bool retired, mapped, reads, polled;
+	uint32_t *m;
 
 	vf_open(vf);
-	ret = set_mbx_gpa(vf, MBX_GPA);
-	TEST_ASSERT(ret == -ENODEV, "no KVM attached: %d, want -ENODEV", ret);
-	TEST_ASSERT(mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
-			 MAP_SHARED, vf->device,
-			 vf->bar0_off + KVX_MVF_MBX_PAGE) == MAP_FAILED &&
-		    errno == EACCES, "TRAPPED without KVM must not map");
+	retired = ioctl(vf->device, RETIRED_SET_MBX_GPA, NULL) == -1 &&
+		  errno == ENOTTY;
+	m = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE, MAP_SHARED,
+		 vf->device, vf->bar0_off + KVX_MVF_MBX_PAGE);
+	mapped = m != MAP_FAILED;
+	if (!mapped)
+		ksft_print_msg("mmap while TRAPPED without KVM: %s\n",
+			       strerror(errno));
+	reads = mapped && READ_ONCE(m[0]) == KVX_MVF_MBX_RSTD;
+	polled = !strcmp(vf_state(vf, "polled"), "1");
+	if (mapped)
+		munmap(m, getpagesize());
 	close(vf->device);
 	vf->device = -1;
-	ksft_test_result_pass("no KVM: SET_MBX_GPA -ENODEV, no mapping\n");
-}
-
-/* The ioctl from another process: the VM's notifier cannot be its. */
-static int set_gpa_from_child(struct vf *vf)
-{
-	int status;
-	pid_t pid;
-
-	pid = fork();
-	TEST_ASSERT(pid >= 0, "fork: %s", strerror(errno));
-	if (!pid)
-		_exit(-set_mbx_gpa(vf, MBX_GPA));
-	TEST_ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status),
-		    "child died");
-	return -WEXITSTATUS(status);
-}
-
-static void test_bad_gpa(struct vf *vf)
-{
-	const uint32_t sz = sizeof(struct kvx_mvf_mbx_gpa);
-	static const struct {
-		uint32_t argsz, flags;
-		uint64_t gpa;
-		int err;
-	} bad[] = {
-		{ 8, KVX_MVF_MBX_GPA_VALID, MBX_GPA, -EINVAL },
-		{ sizeof(struct kvx_mvf_mbx_gpa), 2, MBX_GPA, -EINVAL },
-		{ sizeof(struct kvx_mvf_mbx_gpa), KVX_MVF_MBX_GPA_VALID,
-		  MBX_GPA + 4, -EINVAL },
-		{ sizeof(struct kvx_mvf_mbx_gpa), KVX_MVF_MBX_GPA_VALID,
-		  1ULL << KVX_MVF_MBX_GPA_BITS, -EINVAL },
-		{ sizeof(struct kvx_mvf_mbx_gpa), 0, MBX_GPA, -EINVAL },
-		/* TRAPPED and no memslot there yet. */
-		{ sizeof(struct kvx_mvf_mbx_gpa), KVX_MVF_MBX_GPA_VALID,
-		  MBX_GPA, -ENOENT },
-	};
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		ret = set_gpa(vf, bad[i].argsz, bad[i].flags, bad[i].gpa);
-		TEST_ASSERT(ret == bad[i].err,
-			    "case %u (argsz %u flags %u gpa 0x%lx): %d, want %d",
-			    i, bad[i].argsz, bad[i].flags,
-			    (unsigned long)bad[i].gpa, ret, bad[i].err);
-		TEST_ASSERT(vf_count(vf, "write_tracked") == 0,
-			    "case %u changed the VF", i);
-	}
-	ret = set_gpa_from_child(vf);
-	TEST_ASSERT(ret == -ESRCH, "from another process: %d, want -ESRCH",
-		    ret);
-	TEST_ASSERT(!set_gpa(vf, sz, 0, 0), "forgetting no GPA must work");
-	TEST_ASSERT(vf_count(vf, "write_tracked") == 0, "tracked after a no-op");
-	ksft_test_result_pass("bad SET_MBX_GPA: -EINVAL, -ENOENT, -ESRCH, nothing changed\n");
+	ksft_test_result(retired && mapped && reads && polled,
+			 "no KVM: the page maps in TRAPPED mode and is polled (%d %d %d); SET_MBX_GPA retired (%d)\n",
+			 mapped, reads, polled, retired);
 }
 
 struct counts {
@@ -232,7 +203,6 @@ static void test_trapped(struct kvm_vcpu *vcpu, struct vf *vf)
 	uint64_t exits;
 
 	TEST_ASSERT(vf_count(vf, "write_tracked") == 1, "not tracked");
-	run_until(vcpu, SYNC_RESET_DONE);
 	sample(vcpu, vf, &a);
 	run_until(vcpu, SYNC_TRAPPED_DONE);
 	sample(vcpu, vf, &b);
@@ -452,42 +422,78 @@ static void test_switching(struct kvm_vcpu *vcpu, struct vf *vf)
 	ksft_test_result_pass("mode switches under a looping guest: none lost or corrupted\n");
 }
 
+static int set_link(const char *state)
+{
+	return mvf_write_file(MVF_DEBUGFS_DIR "/link", state);
+}
+
 /*
- * Forgetting the GPA, deleting the memslot under it and a reset untrack
- * the page and fall back to region access.
+ * The PF asks for the trap when it must talk to the VF (issue 11, item 5):
+ * a DIRECT VF whose PF queues a PF_LINK message is write-tracked until the
+ * guest acknowledged the message, then released to DIRECT: the guest's
+ * ACK (two stores) is trapped and answered at once.  On baf10d6 the
+ * message was delivered untrapped and the page stayed untracked.
  */
-static void test_release(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
-			 struct vf *vf)
+static void test_pf_trap(struct kvm_vcpu *vcpu, struct vf *vf)
+{
+	uint64_t traps = atol(vf_state(vf, "pf_traps")), writes;
+	bool trapped;
+
+	vf_set_mode(vf, "direct");
+	TEST_ASSERT(vf_count(vf, "write_tracked") == 0, "DIRECT and tracked");
+	run_until(vcpu, SYNC_API_1_1);
+	writes = vf_count(vf, "trapped_writes");
+	TEST_ASSERT(!set_link("down"), "link down");
+	trapped = vf_count(vf, "write_tracked") == 1 &&
+		  !strcmp(vf_state(vf, "pf_trap"), "1");
+	run_until(vcpu, SYNC_PF_MSG_DONE);
+	TEST_ASSERT(trapped, "PF message queued, the page not trapped");
+	TEST_ASSERT(vf_count(vf, "trapped_writes") - writes == 2,
+		    "%lu of the guest's 2 ACK stores trapped",
+		    (unsigned long)(vf_count(vf, "trapped_writes") - writes));
+	TEST_ASSERT(vf_count(vf, "pf_trap") == 0 &&
+		    vf_count(vf, "write_tracked") == 0,
+		    "trap not released after the ACK");
+	TEST_ASSERT(vf_count(vf, "pf_traps") == traps + 1, "pf_traps");
+	TEST_ASSERT(!strcmp(vf_state(vf, "link_msg_pending"), "0") &&
+		    !strcmp(vf_state(vf, "pf_msg_pending"), "0"), "PF message still pending");
+	ksft_test_result_pass("PF message to a DIRECT VF: trapped, released after the ACK\n");
+}
+
+/*
+ * What QEMU does under a running VM: a guest sizing BARs toggles memory
+ * decode and QEMU removes the memslot, then adds it back (the page is
+ * polled meanwhile and tracked again once the slot is back); a system
+ * reset is a VFIO_DEVICE_RESET, which the tracking survives.
+ */
+static void test_qemu_events(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
+			     struct vf *vf)
 {
 	struct ucall uc;
 
 	vf_set_mode(vf, "trapped");
 	TEST_ASSERT(vf_count(vf, "write_tracked") == 1, "not tracked");
-	TEST_ASSERT(!set_gpa(vf, sizeof(struct kvx_mvf_mbx_gpa), 0, 0),
-		    "forget GPA");
-	TEST_ASSERT(vf_count(vf, "write_tracked") == 0, "still tracked");
-	TEST_ASSERT(vf_count(vf, "wtrace") == 0, "still harvesting");
-	TEST_ASSERT(!set_mbx_gpa(vf, MBX_GPA), "GPA again");
-	TEST_ASSERT(vf_count(vf, "write_tracked") == 1, "not tracked");
-	TEST_ASSERT(vf_count(vf, "wtrace") == vf_traces(),
-		    "write tracing not back with the GPA");
 
 	vm_set_user_memory_region(vm, MBX_SLOT, 0, MBX_GPA, 0, NULL);
-	TEST_ASSERT(vf_count(vf, "write_tracked") == 0,
-		    "tracked past its memslot");
+	TEST_ASSERT(vf_count(vf, "write_tracked") == 0 &&
+		    vf_count(vf, "memslot") == 0, "tracked past its memslot");
+	TEST_ASSERT(vf_count(vf, "polled") == 1, "untracked mapping not polled");
 	vm_set_user_memory_region(vm, MBX_SLOT, 0, MBX_GPA, getpagesize(),
 				  vf->mbx_page);
-	TEST_ASSERT(!set_mbx_gpa(vf, MBX_GPA), "GPA in the new memslot");
-	TEST_ASSERT(vf_count(vf, "write_tracked") == 1, "not tracked");
+	TEST_ASSERT(vf_wait_count(vf, "write_tracked", 1),
+		    "memslot back, page not tracked again");
+	TEST_ASSERT(vf_count(vf, "memslot_gfn") == MBX_GPA >> 12, "gfn 0x%lx",
+		    (unsigned long)vf_count(vf, "memslot_gfn"));
+	TEST_ASSERT(vf_count(vf, "polled") == 0, "tracked and polled");
 
 	TEST_ASSERT(!ioctl(vf->device, VFIO_DEVICE_RESET), "reset: %s",
 		    strerror(errno));
-	TEST_ASSERT(vf_count(vf, "write_tracked") == 0, "tracked past reset");
-	TEST_ASSERT(vf_count(vf, "wtrace") == 0, "harvesting past reset");
+	TEST_ASSERT(vf_count(vf, "write_tracked") == 1,
+		    "tracking lost on VFIO_DEVICE_RESET");
 
 	vcpu_run(vcpu);
 	TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_DONE, "guest not done");
-	ksft_test_result_pass("forgetting the GPA, memslot removal, reset untrack\n");
+	ksft_test_result_pass("memslot removed and re-added: tracked again; reset keeps it\n");
 }
 
 int main(void)
@@ -496,15 +502,17 @@ int main(void)
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	struct stat st;
+	bool polled;
 
 	ksft_print_header();
 	if (stat(MVF_TYPE_DIR, &st))
 		ksft_exit_skip("%s missing: kvx-mvf not loaded\n", MVF_TYPE_DIR);
-	ksft_set_plan(7);
+	ksft_set_plan(8);
 
 	vf_create(&vf);
 	test_no_kvm(&vf);
 
+	/* QEMU: group to the VFIO-KVM device, open, mmap the sparse area. */
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
 	kvm_vfio_add_group(vm, &vf);
 	vf_open(&vf);
@@ -513,21 +521,29 @@ int main(void)
 			   vf.bar0_off + KVX_MVF_MBX_PAGE);
 	TEST_ASSERT(vf.mbx_page != MAP_FAILED,
 		    "mailbox mmap while TRAPPED with KVM: %s", strerror(errno));
-	vf.mbx_page = vf.mbx_page == MAP_FAILED ? NULL : vf.mbx_page;
+	/* Mapped, no memslot yet: polled (asserted after the guest ran). */
+	polled = !strcmp(vf_state(&vf, "polled"), "1") &&
+		 !strcmp(vf_state(&vf, "memslot"), "0");
 
-	test_bad_gpa(&vf);
-
+	/* The guest enables decode: QEMU adds the memslot, the guest runs. */
 	vm_set_user_memory_region(vm, MBX_SLOT, 0, MBX_GPA, getpagesize(),
 				  vf.mbx_page);
 	virt_pg_map(vm, MBX_GPA, MBX_GPA);
-	TEST_ASSERT(!set_mbx_gpa(&vf, MBX_GPA), "SET_MBX_GPA: %s",
-		    strerror(errno));
+	run_until(vcpu, SYNC_RESET_DONE);
+	TEST_ASSERT(polled, "mapped without a memslot, not polled");
+	TEST_ASSERT(vf_wait_count(&vf, "write_tracked", 1),
+		    "the VF did not find the memslot of its page");
+	TEST_ASSERT(vf_count(&vf, "memslot_gfn") == MBX_GPA >> 12, "gfn 0x%lx",
+		    (unsigned long)vf_count(&vf, "memslot_gfn"));
+	ksft_test_result_pass("QEMU's steps: first message answered, memslot found\n");
 
 	test_trapped(vcpu, &vf);
 	test_direct(vcpu, &vf);
 	test_shared(vm, vcpu, &vf);
 	test_switching(vcpu, &vf);
-	test_release(vm, vcpu, &vf);
+	test_pf_trap(vcpu, &vf);
+	test_qemu_events(vm, vcpu, &vf);
+	TEST_ASSERT(!set_link("up"), "link up");
 
 	vf_destroy(&vf);
 	kvm_vm_free(vm);

@@ -35,6 +35,8 @@ int mvf_read_file(const char *path, char *buf, size_t size);
 const char *vf_state(struct vf *vf, const char *key);
 /* ... as a number; the key must exist. */
 uint64_t vf_count(struct vf *vf, const char *key);
+/* Wait up to 5 s for vf_count(@key) to be @want; whether it was. */
+bool vf_wait_count(struct vf *vf, const char *key, uint64_t want);
 /* The mailbox mode, "trapped" or "direct" (debugfs <uuid>/mode). */
 void vf_set_mode(struct vf *vf, const char *mode);
 

@@ -111,7 +111,8 @@ void vf_create(struct vf *vf)
 	TEST_ASSERT(vf->group >= 0, "%s: %s", path, strerror(errno));
 	TEST_ASSERT(!ioctl(vf->group, VFIO_GROUP_SET_CONTAINER, &vf->container),
 		    "SET_CONTAINER: %s", strerror(errno));
-	TEST_ASSERT(!ioctl(vf->container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU),
+	/* Type1 v2, as QEMU: v1 has no dirty tracking. */
+	TEST_ASSERT(!ioctl(vf->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU),
 		    "SET_IOMMU: %s (vfio_iommu_type1 loaded?)", strerror(errno));
 	vf->device = -1;
 }
@@ -128,6 +129,18 @@ void vf_open(struct vf *vf)
 	TEST_ASSERT(!ioctl(vf->device, VFIO_DEVICE_GET_REGION_INFO, &ri),
 		    "BAR0 info: %s", strerror(errno));
 	vf->bar0_off = ri.offset;
+}
+
+bool vf_wait_count(struct vf *vf, const char *key, uint64_t want)
+{
+	unsigned int i;
+
+	for (i = 0; i < 5000; i++) {
+		if (vf_count(vf, key) == want)
+			return true;
+		usleep(1000);
+	}
+	return false;
 }
 
 void vf_map_mbx(struct vf *vf)
