@@ -59,6 +59,7 @@ start_guest() {
 	name=$1 vf=$2
 	con=/tmp/$name.con
 	rm -f "$con"
+	: >"/tmp/$name.qemu"
 	gstart=$(date +%s)
 	"$Q" -L /qemu10/share -accel kvm -m 256 -nodefaults -display none \
 		-no-reboot -serial "file:$con" \
