@@ -39,7 +39,7 @@ KVX_KVM	:= $(if $(MOD_GOALS),$(if $(filter kvm,$(MOD_GOALS)),m,n),m)
 KVX_MVF	:= $(if $(MOD_GOALS),$(if $(filter mvf,$(MOD_GOALS)),m,n),m)
 
 .PHONY: all modules deps kvm mvf kbuild source selftests kunit lint check \
-	check-qemu check-bochs demo bench install dkms clean help
+	check-qemu check-bochs demo bench install dkms clean help debug-kernel
 
 all: modules
 
@@ -49,7 +49,9 @@ help:
 	@echo '                  from Kbuild, in build/modules/ ("make kvm", "make mvf": one half)'
 	@echo '  make bench      benchmarks on QEMU and Bochs: exits and guest TSC, as ratios'
 	@echo '  make demo       boot Bochs (VMX+EPT+VMFUNC+PML) with kvx and run a guest'
-	@echo '  make check      W=1 build + lint + kunit + tests on QEMU and Bochs'
+	@echo '  make check      W=1 build + lint + kunit + tests on QEMU and Bochs, also on'
+	@echo '                  the debug kernel (KVX_CHECK_DEBUG=0: not)'
+	@echo '  make debug-kernel  lockdep/KASAN/UBSAN kernel + kvx modules in build/debug-kernel/'
 	@echo '  make deps       install Debian packages (as root) and pick the kernel'
 	@echo '  make selftests  build upstream KVM selftests and kvx selftests'
 	@echo '  make kunit      run kvx KUnit suites under UML'
@@ -109,6 +111,11 @@ lint: source
 
 check: source
 	$(TOP)/scripts/check
+
+# Lockdep, KASAN, UBSAN, KVM_PROVE_MMU (scripts/debug.config); vmtest
+# --kernel build/debug-kernel boots it.
+debug-kernel: source
+	$(TOP)/scripts/debug-kernel
 
 demo: modules selftests
 	$(TOP)/scripts/demo

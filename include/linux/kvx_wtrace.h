@@ -61,5 +61,8 @@ void kvx_wtrace_sync(struct kvm *kvm, struct kvx_wtrace_consumer *c);
 /* The GFN of @kvm's memslot that maps @hva of @mm (kvx-mvf's mailbox). */
 int kvx_hva_to_gfn(struct kvm *kvm, struct mm_struct *mm, unsigned long hva,
 		   gfn_t *gfn);
+/* kvm_page_track_register_notifier() under kvm->srcu. */
+int kvx_page_track_register_notifier(struct kvm *kvm,
+				     struct kvm_page_track_notifier_node *n);
 
 #endif /* _LINUX_KVX_WTRACE_H */

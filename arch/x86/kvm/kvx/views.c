@@ -35,11 +35,14 @@ void kvx_views_set_vendor(const struct kvx_views_vendor *v)
 	/*
 	 * Hyper-V's remote TLB flushes are per root and views do not track
 	 * them: no VMFUNC, and a switch flushes the new root's TLB entries.
+	 * The hook exists only in kernels built with Hyper-V guest support.
 	 */
+#if IS_ENABLED(CONFIG_HYPERV)
 	if (kvm_x86_ops.flush_remote_tlbs) {
 		kvx_vendor.vmfunc = false;
 		kvx_vendor.root_tagged_tlb = false;
 	}
+#endif
 }
 EXPORT_SYMBOL_GPL(kvx_views_set_vendor);
 

@@ -52,6 +52,8 @@ struct kvx_view_vcpu {
 	u64 loaded_eptp;		/* EPT_POINTER as last written/read */
 	u64 list_gen;			/* kvx_views.gen the list was built at */
 	bool list_loaded;		/* EPTP_LIST_ADDRESS written once */
+	/* Left a window view; kvx_window_fix_rsp() has not looked yet. */
+	bool left_window;
 };
 
 struct kvx_views {

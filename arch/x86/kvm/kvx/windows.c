@@ -42,7 +42,7 @@ static_assert(offsetof(struct kvx_window_range, size) ==
 static_assert(offsetof(struct kvx_window_range, access) ==
 	      offsetof(struct kvx_subpage_range, flags));
 
-/* The blob fits before the table and spells VMFUNC only at its sites. */
+/* The blob fits before the slots and spells VMFUNC only at its sites. */
 static bool kvx_tramp_ok;
 
 void kvx_windows_init(void)
@@ -50,7 +50,7 @@ void kvx_windows_init(void)
 	size_t len = kvx_subpage_tramp_end - kvx_subpage_tramp_start;
 	u8 *page;
 
-	if (len > KVX_SUBPAGE_TABLE_OFFSET) {
+	if (len > KVX_SUBPAGE_SLOTS_LOW) {
 		pr_warn("windows: trampoline is %zu bytes, too big\n", len);
 		return;
 	}
@@ -81,6 +81,9 @@ static void kvx_tramp_build(u8 *page, u8 mode)
 
 	memcpy(page, kvx_subpage_tramp_start,
 	       kvx_subpage_tramp_end - kvx_subpage_tramp_start);
+	/* Every view's slot refuses until a window is set in the view. */
+	for (i = 1; i <= KVX_SUBPAGE_MAX_WINDOWS; i++)
+		kvx_subpage_emit_slot(page, i, NULL);
 	/*
 	 * The blob says VMCALL.  KVM must patch it itself: the usual fix-up on
 	 * the #UD (emulator_fix_hypercall()) would write to a read-only slot.
@@ -158,29 +161,51 @@ void kvx_windows_destroy_slot(struct kvm *kvm)
 		kvx_tramp_slot_set(kvm, 0, false);
 }
 
-static struct kvx_subpage_tramp_window __user *
+static struct kvx_subpage_tramp_entry __user *
 kvx_tramp_entry(struct kvx_windows *ws, u32 id)
 {
 	return ws->tramp_hva + KVX_SUBPAGE_WINDOWS_OFFSET +
-	       id * KVX_SUBPAGE_WINDOW_SIZE;
+	       (id << KVX_SUBPAGE_ENTRY_SHIFT);
 }
 
 /*
- * Write window @id's table entry in the order the trampoline relies on
- * while it reads concurrently: ranges and flags first, the view last (the
- * trampoline reads the view first).  A removal clears the view alone.
+ * Write view @view's check slot for window @tw (NULL: refuse everything).
+ * No vCPU runs the slot meanwhile: the view is not a visible window view,
+ * and a vCPU that left it inside the slot was restarted in view 0
+ * (kvx_window_fix_rsp()).
+ */
+static int kvx_tramp_write_slot(struct kvx_windows *ws, u16 view,
+				const struct kvx_subpage_tramp_window *tw)
+{
+	unsigned int at = kvx_subpage_slot(view);
+	u8 *page;
+	int r;
+
+	page = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	if (!page)
+		return -ENOMEM;
+	r = kvx_subpage_emit_slot(page, view, tw) ? -ENOSPC : 0;
+	if (!r && copy_to_user(ws->tramp_hva + at, page + at,
+			       KVX_SUBPAGE_SLOT_SIZE))
+		r = -EFAULT;
+	kfree(page);
+	return r;
+}
+
+/*
+ * Write window @id's entry, which the code in view 0 reads: flags first,
+ * the view last.  A removal clears the view alone.
  */
 static int kvx_tramp_write(struct kvx_windows *ws, u32 id,
 			   const struct kvx_subpage_tramp_window *tw)
 {
-	struct kvx_subpage_tramp_window __user *e = kvx_tramp_entry(ws, id);
+	struct kvx_subpage_tramp_entry __user *e = kvx_tramp_entry(ws, id);
 
 	if (!tw)
 		return put_user((u16)0, &e->view);
-	if (copy_to_user(e->range, tw->range, sizeof(tw->range)) ||
-	    put_user(tw->flags, &e->flags))
+	if (put_user(tw->flags, &e->flags))
 		return -EFAULT;
-	/* The trampoline reads the view, then the ranges (x86 keeps both). */
+	/* The trampoline reads the view, then the flags (x86 keeps both). */
 	smp_wmb();
 	return put_user(tw->view, &e->view);
 }
@@ -388,7 +413,11 @@ static void kvx_window_unpublish(struct kvm *kvm, struct kvx_views *kv,
 	if (ws->mode == KVX_SUBPAGE_MODE_VMFUNC) {
 		WRITE_ONCE(kv->visible, kv->visible & ~BIT(st->view));
 		kvx_windows_kick(kvm, kv);
-		/* No vCPU is in the view now, and none can enter it. */
+		/*
+		 * No vCPU is in the view now, and none can enter it.  A failed
+		 * slot reset is rewritten before the view serves again.
+		 */
+		kvx_tramp_write_slot(ws, st->view, NULL);
 		xa_store(&kv->slot_views, st->slot, xa_mk_value(0),
 			 GFP_KERNEL_ACCOUNT);
 		kvx_windows_zap_all(kvm);
@@ -442,6 +471,12 @@ static int kvx_set_window(struct kvm *kvm, struct kvx_views *kv,
 	    kvx_view_in_slot_masks(kv, w.view))
 		goto out;
 
+	/* The view's check slot, before the view can be entered. */
+	if (ws->mode == KVX_SUBPAGE_MODE_VMFUNC) {
+		r = kvx_tramp_write_slot(ws, w.view, &st->tw);
+		if (r)
+			goto out;
+	}
 	xa_set_mark(&kv->slot_views, w.slot, KVX_SLOT_OWNED);
 	if (ws->mode == KVX_SUBPAGE_MODE_VMFUNC) {
 		/* The entry exists (checked above): no allocation, no error. */
@@ -746,6 +781,7 @@ bool kvx_windows_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
  */
 void kvx_window_leave(struct kvm_vcpu *vcpu)
 {
+	kvx_view_vcpu(vcpu)->left_window = true;
 	kvx_view_set_active(vcpu, 0);
 	++vcpu->stat.kvx_window_leaves;
 }
@@ -773,7 +809,25 @@ void kvx_window_leave_for_events(struct kvm_vcpu *vcpu)
 	kvx_window_fix_rsp(vcpu);
 }
 
-/* ---- the stack after leaving ---- */
+/* ---- the stack and the check after leaving ---- */
+
+/*
+ * Is @off in the window-view code before the access: from the first byte
+ * after an enter VMFUNC to the access code, or in a check slot?  A vCPU
+ * that leaves the window view there has not made its access; it starts
+ * over from the first check in view 0 rather than run a slot that KVM may
+ * be rewriting (kvx_tramp_write_slot()).
+ */
+static bool kvx_tramp_restartable(unsigned int off)
+{
+	if (off >= kvx_subpage_tramp_labels[KVX_SUBPAGE_L_WINDOW] &&
+	    off < kvx_subpage_tramp_labels[KVX_SUBPAGE_L_ACCESS])
+		return true;
+	if (off >= kvx_subpage_slot(1) &&
+	    off < kvx_subpage_slot(5) + KVX_SUBPAGE_SLOT_SIZE)
+		return true;
+	return off >= kvx_subpage_slot(6);
+}
 
 /*
  * The trampoline keeps the caller's RSP in R11 while RSP points into the
@@ -783,18 +837,37 @@ void kvx_window_leave_for_events(struct kvm_vcpu *vcpu)
  * injected before it restores RSP; give it its own stack back so the frame
  * does not land on the read-only page.  The code after the stack switch
  * never uses the stack, so this changes nothing else.  A guest that forged
- * R11 only moves its own stack.  Called in view 0 only.
+ * R11 only moves its own stack.  One that left a window view before its
+ * access restarts at the first check (kvx_tramp_restartable()); forged
+ * registers there only make a call of its own.  Called in view 0 only.
  */
 void kvx_window_fix_rsp(struct kvm_vcpu *vcpu)
 {
 	struct kvx_windows *ws = kvx_vmfunc_windows(vcpu->kvm);
 	unsigned long rip = kvm_rip_read(vcpu), rsp = kvm_rsp_read(vcpu);
+	struct kvx_view_vcpu *vv = kvx_view_vcpu(vcpu);
+	bool left = vv && vv->left_window;
 	gpa_t gpa;
 
-	if (!ws || ((rip ^ rsp) & PAGE_MASK))
+	if (vv)
+		vv->left_window = false;
+	if (!ws)
 		return;
 	gpa = kvm_mmu_gva_to_gpa_read(vcpu, rip, NULL);
-	if (gpa != INVALID_GPA && gpa_to_gfn(gpa) == gpa_to_gfn(ws->tramp_gpa))
+	if (gpa == INVALID_GPA || gpa_to_gfn(gpa) != gpa_to_gfn(ws->tramp_gpa))
+		return;
+	if (!((rip ^ rsp) & PAGE_MASK))
 		kvm_rsp_write(vcpu, kvm_r11_read(vcpu));
+	/*
+	 * Single-stepped (TF), it would leave at every instruction: let it
+	 * go on in view 0, where its access traps, as before the slots.
+	 */
+	if (left && !(kvm_get_rflags(vcpu) & X86_EFLAGS_TF) &&
+	    kvx_tramp_restartable(offset_in_page(rip)))
+		kvm_rip_write(vcpu, (rip & PAGE_MASK) +
+			      kvx_subpage_tramp_labels[kvm_r10_read(vcpu) &
+						       KVX_SUBPAGE_DIR_WRITE ?
+						       KVX_SUBPAGE_L_WRITE_RESTART :
+						       KVX_SUBPAGE_L_READ_RESTART]);
 }
 EXPORT_SYMBOL_GPL(kvx_window_fix_rsp);

@@ -892,3 +892,34 @@ int kvx_hva_to_gfn(struct kvm *kvm, struct mm_struct *mm, unsigned long hva,
 	return r;
 }
 EXPORT_SYMBOL_GPL(kvx_hva_to_gfn);
+
+#if IS_ENABLED(CONFIG_KVM_EXTERNAL_WRITE_TRACKING)
+/**
+ * kvx_page_track_register_notifier - kvm_page_track_register_notifier()
+ *	under kvm->srcu
+ * @kvm: the VM; the caller holds a reference
+ * @n: the notifier
+ *
+ * The first external user turns write tracking on, which walks the
+ * memslots (kvm_enable_external_write_tracking()) holding slots_arch_lock,
+ * not slots_lock or kvm->srcu: lockdep's "suspicious RCU usage" on the
+ * debug kernel (issue 12).  KVM takes slots_arch_lock inside SRCU read
+ * sides elsewhere and drops it before synchronize_srcu(), so this nests.
+ * For modules built against the stock struct kvm, which cannot name
+ * kvm->srcu themselves (kvx-mvf).
+ *
+ * Context: process, in @kvm's mm.
+ * Return: what kvm_page_track_register_notifier() returns.
+ */
+int kvx_page_track_register_notifier(struct kvm *kvm,
+				     struct kvm_page_track_notifier_node *n)
+{
+	int idx, r;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	r = kvm_page_track_register_notifier(kvm, n);
+	srcu_read_unlock(&kvm->srcu, idx);
+	return r;
+}
+EXPORT_SYMBOL_GPL(kvx_page_track_register_notifier);
+#endif

@@ -218,7 +218,7 @@ void kvx_mvf_ktrap_open(struct kvx_mvf_vf *vf)
 
 	if (!kvm || kt->kvm)
 		return;
-	reg = symbol_get(kvm_page_track_register_notifier);
+	reg = symbol_get(kvx_page_track_register_notifier);
 	if (!reg)
 		return;
 	kt->unregister = symbol_get(kvm_page_track_unregister_notifier);
@@ -233,7 +233,7 @@ void kvx_mvf_ktrap_open(struct kvx_mvf_vf *vf)
 	kt->node.track_remove_region = kvx_mvf_ktrap_remove_region;
 	if (reg(kvm, &kt->node))
 		goto err_put_symbols;
-	symbol_put(kvm_page_track_register_notifier);
+	symbol_put(kvx_page_track_register_notifier);
 
 	mutex_lock(&vf->lock);
 	kt->kvm = kvm;
@@ -244,7 +244,7 @@ void kvx_mvf_ktrap_open(struct kvx_mvf_vf *vf)
 
 err_put_symbols:
 	kvx_mvf_ktrap_put_symbols(kt);
-	symbol_put(kvm_page_track_register_notifier);
+	symbol_put(kvx_page_track_register_notifier);
 }
 
 /*

@@ -24,14 +24,19 @@
  *             random registers, the other sends it interrupts and NMIs at
  *             random times; every value it gets back is checked against
  *             the page's forbidden qwords
+ *   progress  the guest calls the trampoline in a loop while the host
+ *             flips the guest PTE of its pointer between the window page,
+ *             RAM and an unbacked GPA: every call completes (item 7)
  */
 #include <pthread.h>
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/kvx.h>
@@ -43,6 +48,7 @@
 #include "vmx.h"
 #include "kselftest.h"
 #include "kvx_util.h"
+#include "kvx_subpage_guest.h"
 
 #define NR_VIEWS	2
 #define TRAMP_GPA	0xd0010000ULL
@@ -77,6 +83,10 @@
 	"stress: %u random entries under events, no forbidden byte read or written\n"
 #define MSG_GUARDS_OK \
 	"guards: EBUSY for hiding an existing slot, and for views off under windows or hidden slots\n"
+#define MSG_PROGRESS \
+	"progress: %lu calls in %.1f s under %lu PTE flips (%lu followed by a call); the guest read the window %lu, RAM %lu, unbacked %lu times; %lu trapped\n"
+#define MSG_PROGRESS_OK \
+	"progress: %lu trampoline calls completed while the host flipped the pointer's PTE %lu times\n"
 #define MSG_NESTED_OK \
 	"nested: an L2 of the guest's own traps on the window page like L1\n"
 
@@ -983,6 +993,188 @@ static void test_stress(void)
 	ksft_test_result_pass(MSG_STRESS_OK, done);
 }
 
+/* ---- progress: forward progress while the host flips a guest PTE ---- */
+
+#define PROG_GVA	0x60000000ULL	/* the pointer's page */
+#define PROG_UNBACKED	0xd0020000ULL	/* no memslot: the VMM answers */
+#define PROG_OFF	0x10		/* allowed in the window */
+#define PROG_UNBACKED_VAL 0x5555555555555555ULL
+#define PROG_CALLS	100000
+#define PROG_CALLS_BOCHS 20000
+#define PROG_FLIPS	20000		/* flips with a call after each */
+#define PROG_FLIPS_BOCHS 2000
+#define PROG_STALL_S	30		/* no call completed for this long */
+
+static uint64_t prog_iters;		/* guest: calls completed */
+static uint32_t prog_stop;		/* host: enough flips straddled */
+static uint64_t prog_val[3];		/* window, RAM, unbacked */
+static uint64_t prog_seen[3];
+
+static void guest_progress(uint64_t calls)
+{
+	uint64_t i;
+	__u64 v;
+	int k, r;
+
+	for (i = 0; i < calls || !READ_ONCE(prog_stop); i++) {
+		r = kvx_window_read((const void *)TRAMP_GPA, 0,
+				    (const void *)(PROG_GVA + PROG_OFF), 8, &v);
+		GUEST_ASSERT_EQ(r, 0);
+		for (k = 0; k < 3 && v != prog_val[k]; k++)
+			;
+		__GUEST_ASSERT(k < 3, "call %lu read 0x%llx", i, v);
+		prog_seen[k]++;
+		WRITE_ONCE(prog_iters, i + 1);
+	}
+	GUEST_DONE();
+}
+
+struct flipper {
+	uint64_t *pte, *iters, gpa[3];
+	uint32_t *stop;
+	uint64_t want, flips, flips_during;
+	bool quit;
+};
+
+/*
+ * Flips the PTE once the guest is in its loop, until @want flips were each
+ * followed by a call the guest completed; then lets the guest stop.
+ */
+static void *prog_flip(void *arg)
+{
+	struct flipper *f = arg;
+	uint64_t at_flip;
+
+	while (!READ_ONCE(*f->iters) && !READ_ONCE(f->quit))
+		sched_yield();
+	at_flip = READ_ONCE(*f->iters);
+	while (!READ_ONCE(f->quit) && f->flips_during < f->want) {
+		uint64_t pte = READ_ONCE(*f->pte), now;
+
+		pte &= ~PHYSICAL_PAGE_MASK;
+		WRITE_ONCE(*f->pte, pte | f->gpa[f->flips % 3]);
+		f->flips++;
+		/* Wait for a call to complete after this flip. */
+		while ((now = READ_ONCE(*f->iters)) == at_flip && !READ_ONCE(f->quit))
+			sched_yield();
+		at_flip = now;
+		f->flips_during++;
+	}
+	WRITE_ONCE(*f->stop, 1);
+	return NULL;
+}
+
+struct stall_watch {
+	pthread_t runner;
+	uint64_t *iters;
+	bool fired, quit;
+};
+
+static void *prog_watch(void *arg)
+{
+	struct stall_watch *w = arg;
+	uint64_t last = -1ULL;
+	int still = 0;
+
+	while (!READ_ONCE(w->quit)) {
+		sleep(1);
+		if (READ_ONCE(*w->iters) != last) {
+			last = READ_ONCE(*w->iters);
+			still = 0;
+		} else if (++still >= PROG_STALL_S) {
+			WRITE_ONCE(w->fired, true);
+			pthread_kill(w->runner, SIGUSR1);
+		}
+	}
+	return NULL;
+}
+
+static void test_progress(void)
+{
+	struct sigaction sa = { .sa_handler = stress_sigusr1 };
+	uint64_t calls = kvx_host_is_vmx() ? PROG_CALLS_BOCHS : PROG_CALLS;
+	uint64_t unbacked = 0, ram_gva, iters, seen[3];
+	struct stall_watch w = { .runner = pthread_self() };
+	struct flipper f = {
+		.want = kvx_host_is_vmx() ? PROG_FLIPS_BOCHS : PROG_FLIPS,
+	};
+	pthread_t flip, watch;
+	struct timespec t0, t1;
+	struct attack_vm a;
+	struct kvm_run *run;
+	uint8_t *ram;
+	int i;
+
+	sigaction(SIGUSR1, &sa, NULL);
+	attack_vm_create(&a, guest_progress);
+	vcpu_args_set(a.vcpu, 1, calls);
+	ram_gva = vm_vaddr_alloc_page(a.vm);
+	ram = addr_gva2hva(a.vm, ram_gva);
+	for (i = 0; i < 4096; i++)
+		ram[i] = 0x30 + i % 7;
+	virt_pg_map(a.vm, PROG_GVA, WIN_GPA);
+	prog_val[0] = *(uint64_t *)(a.page + PROG_OFF);
+	prog_val[1] = *(uint64_t *)(ram + PROG_OFF);
+	prog_val[2] = PROG_UNBACKED_VAL;
+	sync_global_to_guest(a.vm, prog_val);
+	f.pte = vm_get_page_table_entry(a.vm, PROG_GVA);
+	f.iters = addr_gva2hva(a.vm, (vm_vaddr_t)&prog_iters);
+	f.stop = addr_gva2hva(a.vm, (vm_vaddr_t)&prog_stop);
+	f.gpa[0] = WIN_GPA;
+	f.gpa[1] = addr_gva2gpa(a.vm, ram_gva);
+	f.gpa[2] = PROG_UNBACKED;
+	w.iters = f.iters;
+	pthread_create(&flip, NULL, prog_flip, &f);
+	pthread_create(&watch, NULL, prog_watch, &w);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	run = a.vcpu->run;
+	for (;;) {
+		if (__vcpu_run(a.vcpu)) {
+			TEST_ASSERT(errno == EINTR, "progress: KVM_RUN: %s", strerror(errno));
+			if (READ_ONCE(w.fired))
+				break;
+			continue;
+		}
+		if (run->exit_reason == KVM_EXIT_MMIO &&
+		    run->mmio.phys_addr == PROG_UNBACKED + PROG_OFF &&
+		    !run->mmio.is_write && run->mmio.len == 8) {
+			memcpy(run->mmio.data, &prog_val[2], 8);
+			unbacked++;
+			continue;
+		}
+		if (run->exit_reason == KVM_EXIT_MMIO) {
+			serve_mmio(&a);
+			continue;
+		}
+		TEST_ASSERT(kvx_ucall_value(a.vcpu) == KVX_GUEST_DONE,
+			    "progress: guest stopped");
+		break;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	WRITE_ONCE(f.quit, true);
+	WRITE_ONCE(w.quit, true);
+	pthread_join(flip, NULL);
+	pthread_join(watch, NULL);
+	iters = READ_ONCE(*f.iters);
+	sync_global_from_guest(a.vm, prog_seen);
+	memcpy(seen, prog_seen, sizeof(seen));
+	ksft_print_msg(MSG_PROGRESS, iters,
+		       t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9,
+		       f.flips, f.flips_during, seen[0], seen[1], seen[2],
+		       a.mmio_reads + unbacked);
+	TEST_ASSERT(!w.fired, "progress: no call completed in %d s (%lu of %lu done)",
+		    PROG_STALL_S, iters, calls);
+	TEST_ASSERT(iters >= calls, "progress: %lu of %lu calls", iters, calls);
+	TEST_ASSERT(f.flips_during == f.want,
+		    "progress: %lu of %lu flips followed by a call", f.flips_during, f.want);
+	TEST_ASSERT(!page_changes(&a) && !a.mmio_forbidden,
+		    "progress: %d forbidden bytes changed, %lu forbidden trapped accesses",
+		    page_changes(&a), a.mmio_forbidden);
+	attack_vm_free(&a);
+	ksft_test_result_pass(MSG_PROGRESS_OK, iters, f.flips);
+}
+
 /* ---- guards: the uAPI refusals the boundary relies on ---- */
 
 static void expect_ebusy(int r, const char *what)
@@ -1041,6 +1233,7 @@ static const struct {
 	{ "nested", test_nested },
 	{ "smm", test_smm },
 	{ "stress", test_stress },
+	{ "progress", test_progress },
 	{ "guards", test_guards },
 };
 

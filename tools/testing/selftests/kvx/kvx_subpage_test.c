@@ -1021,6 +1021,21 @@ static void test_guards(void)
 	expect_errno(set_window_raw(wv.vm, &w), EBUSY, "view with access ranges");
 	va.access = KVX_VIEW_ACCESS_INHERIT;
 	vm_ioctl(wv.vm, KVX_SET_VIEW_ACCESS, &va);
+	if (use_vmfunc) {
+		/* Six read ranges: more than view 3's check slot holds. */
+		struct kvx_window big = w;
+		unsigned int i;
+
+		big.nr_ranges = 6;
+		for (i = 0; i < 6; i++)
+			big.ranges[i] = (struct kvx_window_range) {
+				.offset = i * 0x10, .size = 8,
+				.access = KVX_WINDOW_READ,
+			};
+		expect_errno(set_window_raw(wv.vm, &big), ENOSPC,
+			     "six read ranges (VMFUNC check slot)");
+	}
+	/* Nothing of the refused one stayed: the same id and view work. */
 	TEST_ASSERT(!set_window_raw(wv.vm, &w), "third window: errno %d", errno);
 	TEST_ASSERT(!remove_window_raw(wv.vm, 5), "remove the third: errno %d", errno);
 	set_slot_views(wv.vm, BIG_SLOT, 0);

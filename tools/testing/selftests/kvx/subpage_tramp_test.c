@@ -17,7 +17,8 @@
  * - CLI, which faults at CPL 3, is rewritten as NOP.
  *
  * Every window id x offset x size x direction is compared with a model of
- * the rules written here independently of the kernel's; refused calls run
+ * the rules written here independently of the kernel's (the check slots
+ * are written by the kernel's own kvx_subpage_emit_slot()); refused calls run
  * with every window page inaccessible, and each page is compared with a
  * shadow copy after each test, so a refused call that touched a byte, or a
  * permitted one that touched another, fails.  KVM is not needed.
@@ -111,7 +112,9 @@ static int stop_view;
 static sigjmp_buf jump_env;
 
 enum { JUMP_NONE, JUMP_SEGV, JUMP_UD2, JUMP_SIGILL };
-enum { RACE_NONE, RACE_CLEARED, RACE_CLEARED_REFUSED, RACE_REUSED };
+enum {
+	RACE_NONE, RACE_CLEARED, RACE_CLEARED_REFUSED, RACE_REUSED, RACE_FORGED
+};
 
 #define GUARD	(tramp + KVX_SUBPAGE_TABLE_OFFSET)
 
@@ -150,7 +153,7 @@ static bool is_site(const uint16_t *sites, int n, long off)
 	return false;
 }
 
-static struct kvx_subpage_tramp_window *tramp_windows(void)
+static struct kvx_subpage_tramp_entry *tramp_windows(void)
 {
 	return (void *)(tramp + KVX_SUBPAGE_WINDOWS_OFFSET);
 }
@@ -164,11 +167,13 @@ static void tramp_writable(bool on)
 
 /*
  * The tracer of window-view code.  Only the forms the trampoline is meant
- * to use there are accepted: register arithmetic, direct branches, loads
- * from the page itself (RIP- or R8-relative), one access through (%rsi),
- * LFENCE, VMFUNC and ud2.  A push, pop, call, ret, indirect branch, any
- * other memory operand or an unknown instruction is an error, so a change
- * to the trampoline that adds one fails here until this list is reviewed.
+ * to use there are accepted: register arithmetic, direct branches, one
+ * access through (%rsi), LFENCE, VMFUNC and ud2, in the code or in a check
+ * slot.  A load from the page itself (RIP- or R8-relative: what a guest
+ * translation could show from another page, subpage.rst 3.2), a push,
+ * pop, call, ret, indirect branch, any other memory operand or an unknown
+ * instruction is an error, so a change to the trampoline that adds one
+ * fails here until this list is reviewed.
  */
 #define TF		0x100UL
 static bool tracing;
@@ -205,7 +210,9 @@ static void trace_insn(const uint8_t *p)
 	int mem = 0;
 
 	traced++;
-	if (p < tramp || p >= tramp + KVX_SUBPAGE_TABLE_OFFSET) {
+	if (p < tramp || p >= tramp + PAGE ||
+	    (p >= tramp + KVX_SUBPAGE_TABLE_OFFSET &&
+	     p < tramp + KVX_SUBPAGE_SLOTS_HIGH)) {
 		trace_fail(p);
 		return;
 	}
@@ -228,6 +235,8 @@ static void trace_insn(const uint8_t *p)
 		}
 		trace_fail(start);
 		return;
+	case 0x25:				/* and $imm32, %eax */
+	case 0x3d:				/* cmp $imm32, %eax */
 	case 0x70 ... 0x7f:
 	case 0xe9:
 	case 0xeb:
@@ -261,7 +270,7 @@ static void trace_insn(const uint8_t *p)
 		trace_fail(start);
 		return;
 	}
-	if (mem < 0 || (store && mem != 2))
+	if (mem == 1 || mem < 0 || (store && mem != 2))
 		trace_fail(start);
 	if (mem == 2)
 		trace_accesses++;
@@ -295,15 +304,24 @@ static void emulate_vmfunc(greg_t *g, long off)
 	if (enter && want_guard && (uint8_t *)g[REG_RSP] != GUARD)
 		no_guard++;
 	if (enter && race != RACE_NONE) {
-		struct kvx_subpage_tramp_window *w = tramp_windows();
+		struct kvx_subpage_tramp_entry *w = tramp_windows();
 		int r = race, id;
 
-		/* The VMM removes (or replaces) the window meanwhile. */
+		/*
+		 * The VMM removes (or replaces) the window meanwhile; or what
+		 * the page holds as data is not what KVM wrote (a guest
+		 * translation that shows another page for data, FORGED).
+		 */
 		race = RACE_NONE;
 		tramp_writable(true);
-		for (id = 0; id < KVX_SUBPAGE_MAX_WINDOWS; id++)
-			if (w[id].view == view)
+		for (id = 0; id < KVX_SUBPAGE_MAX_WINDOWS; id++) {
+			if (r == RACE_FORGED) {
+				w[id].view = view;
+				w[id].flags = 0;
+			} else if (w[id].view == view) {
 				w[id].view = r == RACE_REUSED ? 6 : 0;
+			}
+		}
 		tramp_writable(false);
 		/* Hidden view: KVM's VMFUNC exit leaves it in view 0. */
 		if (r == RACE_CLEARED_REFUSED) {
@@ -459,16 +477,21 @@ static void patch_for_host(void)
 		}
 }
 
-/* After an enter VMFUNC: the view landed in must be the window's. */
-static int expect_in_view(uint32_t id, uint32_t off, uint32_t size,
-			  int access, int view)
+/*
+ * After an enter VMFUNC into @view: size and alignment, then the window of
+ * the view (whatever id EDI names), whose writes are refused if they take
+ * the hypercall.
+ */
+static int expect_in_view(uint32_t off, uint32_t size, int access, int view)
 {
-	if (id >= KVX_SUBPAGE_MAX_WINDOWS)
+	int id = page_of_view(view);
+
+	if ((size != 1 && size != 2 && size != 4 && size != 8) || off % size)
 		return -KVX_SUBPAGE_EINVAL;
-	if (id >= NR_IDS || !spec[id].view)
-		return -KVX_SUBPAGE_ENOENT;
-	if (spec[id].view != view)
+	if (id < 0)
 		return -KVX_SUBPAGE_EAGAIN;
+	if (access == W && (spec[id].flags & KVX_SUBPAGE_WIN_WRITE_HC))
+		return -KVX_SUBPAGE_EPERM;
 	return expect(id, off, size, access);
 }
 
@@ -491,12 +514,23 @@ static void fill_table(uint8_t mode)
 	memset(tramp, 0, PAGE);
 	memcpy(tramp, kvx_subpage_tramp_start,
 	       kvx_subpage_tramp_end - kvx_subpage_tramp_start);
+	for (i = 1; i <= KVX_SUBPAGE_MAX_WINDOWS; i++)
+		kvx_subpage_emit_slot(tramp, i, NULL);
+	for (id = 0; id < NR_IDS; id++) {
+		struct kvx_subpage_tramp_entry *e = tramp_windows() + id;
+
+		if (!spec[id].view)
+			continue;
+		if (kvx_subpage_emit_slot(tramp, spec[id].view, &kvm_windows[id]))
+			abort();	/* the spec fits the slots */
+		e->view = spec[id].view;
+		e->flags = spec[id].flags;
+	}
 	hdr->magic = KVX_SUBPAGE_MAGIC;
 	hdr->version = KVX_SUBPAGE_VERSION;
 	hdr->mode = mode;
 	hdr->nr_windows = KVX_SUBPAGE_MAX_WINDOWS;
 	hdr->hypercall = KVX_HC_WINDOW_ACCESS;
-	memcpy(tramp_windows(), kvm_windows, sizeof(kvm_windows));
 	patch_for_host();
 	tramp_writable(false);
 }
@@ -611,7 +645,7 @@ static bool test_layout(void)
 		       kvx_subpage_tramp_vmfunc_sites[1],
 		       kvx_subpage_tramp_vmfunc_sites[2],
 		       kvx_subpage_tramp_vmcall_sites[0]);
-	if (len > KVX_SUBPAGE_TABLE_OFFSET || len < 0x90) {
+	if (len > KVX_SUBPAGE_SLOTS_LOW || len < 0x90) {
 		ksft_print_msg("code size %ld out of bounds\n", len);
 		ok = false;
 	}
@@ -677,43 +711,50 @@ static bool test_vmfunc_sites(void)
 			       KVX_SUBPAGE_NR_VMFUNC_SITES);
 		ok = false;
 	}
-	/* Random tables (with hostile offsets such as 0x10f/0x1d4). */
+	/* Random windows (with hostile offsets such as 0x10f/0x1d4). */
 	tramp_writable(true);
 	for (round = 0; round < 20000; round++) {
-		uint8_t *w = tramp + KVX_SUBPAGE_WINDOWS_OFFSET;
+		struct kvx_subpage_tramp_window win = { 0 };
+		uint16_t view;
+		int j;
 
-		for (i = 0; i < KVX_SUBPAGE_MAX_WINDOWS * KVX_SUBPAGE_WINDOW_SIZE;
-		     i += 2) {
+		seed = seed * 6364136223846793005UL + 1;
+		view = 1 + (seed >> 33) % KVX_SUBPAGE_MAX_WINDOWS;
+		win.view = view;
+		win.flags = (seed >> 40) & KVX_SUBPAGE_WIN_WRITE_HC;
+		for (j = 0; j < KVX_SUBPAGE_MAX_RANGES; j++) {
+			struct kvx_subpage_tramp_range *r = &win.range[j];
+
 			seed = seed * 6364136223846793005UL + 1;
-			w[i] = seed >> 56;
-			w[i + 1] = (seed >> 48) & 0x1f;
+			r->start = (seed >> 20) & 0xfff;
+			r->end = (seed >> 36) % 0x1001;
+			if (j == 0) {
+				r->start = 0x10f;
+				r->end = 0x1d4;
+			} else if (j == 1) {
+				r->start = 0xd4;
+				r->end = 0x10f;
+			}
+			/* At most five per direction: what KVM accepts. */
+			r->access = j < 5 ? (seed >> 52) & 3 : 0;
+		}
+		if (kvx_subpage_emit_slot(tramp, view, &win)) {
+			ksft_print_msg("slot refused a window with 5 ranges\n");
+			ok = false;
+			break;
 		}
 		for (i = 0; i < KVX_SUBPAGE_MAX_WINDOWS; i++) {
-			struct kvx_subpage_tramp_window *win = tramp_windows() + i;
-			int j;
+			struct kvx_subpage_tramp_entry *e = tramp_windows() + i;
 
-			win->view &= 0xf;
-			win->flags &= KVX_SUBPAGE_WIN_WRITE_HC;
-			memset(win->pad, 0, sizeof(win->pad));
-			for (j = 0; j < KVX_SUBPAGE_MAX_RANGES; j++) {
-				struct kvx_subpage_tramp_range *r = &win->range[j];
-
-				r->start &= 0xfff;
-				r->end = r->end % 0x1001;
-				if (j == 0) {
-					r->start = 0x10f;
-					r->end = 0x1d4;
-				}
-				r->access &= 3;
-				r->pad = 0;
-				r->pad2 = 0;
-			}
+			seed = seed * 6364136223846793005UL + 1;
+			e->view = (seed >> 40) & 0xf;
+			e->flags = (seed >> 50) & KVX_SUBPAGE_WIN_WRITE_HC;
 		}
 		stray += kvx_subpage_stray_vmfuncs(tramp, PAGE) != 0;
 	}
 	tramp_writable(false);
 	if (stray) {
-		ksft_print_msg("%d of 20000 random tables spell a VMFUNC\n",
+		ksft_print_msg("%d of 20000 random windows spell a VMFUNC\n",
 			       stray);
 		ok = false;
 	}
@@ -869,8 +910,8 @@ static bool test_window_view_code(void)
 /*
  * A guest that jumps straight to an enter VMFUNC with registers of its
  * choice: the view it lands in (ECX) and the window it names (EDI) differ,
- * or the size is not one of the four.  Nothing outside the named window's
- * ranges in the landed view may be touched.
+ * or the size is not one of the four.  Nothing outside the ranges of the
+ * landed view's window may be touched, whatever EDI names.
  */
 static bool test_rogue_enter(void)
 {
@@ -902,7 +943,7 @@ static bool test_rogue_enter(void)
 		if (vp < 0)
 			continue;	/* KVM refuses: #UD, tested in guests */
 		regs.rsi = (uint64_t)(wpage[vp] + offs[o]);
-		want = expect_in_view(id, offs[o], size, site ? W : R, v);
+		want = expect_in_view(offs[o], size, site ? W : R, v);
 		deny_all = want != 0;
 		r = rogue(kvx_subpage_tramp_vmfunc_sites[site], &regs, &jump);
 		deny_all = false;
@@ -954,34 +995,50 @@ static bool test_rogue_leave(void)
 	return !bad && pages_match();
 }
 
-/* The window goes away (or is replaced) between the two validations. */
+/*
+ * What the page holds changes between the two checks: the window's entry
+ * goes (KVM clears it before it hides the view, so the view still serves
+ * it), KVM has hidden the view (its VMFUNC exit leaves ECX = 0), the entry
+ * names another view, or every entry is forged.  The check in the window
+ * view goes by its slot alone; a forged entry must not widen it.
+ */
 static bool test_races(void)
 {
-	static const struct { int race, want; } cases[] = {
-		{ RACE_CLEARED, -KVX_SUBPAGE_ENOENT },
-		{ RACE_CLEARED_REFUSED, -KVX_SUBPAGE_ENOENT },
-		{ RACE_REUSED, -KVX_SUBPAGE_EAGAIN },
+	static const struct { int race; uint32_t off; int want; } cases[] = {
+		{ RACE_CLEARED, 0x100, 0 },
+		{ RACE_CLEARED_REFUSED, 0x100, -KVX_SUBPAGE_EAGAIN },
+		{ RACE_REUSED, 0x100, 0 },
+		{ RACE_FORGED, 0x100, 0 },
+		{ RACE_FORGED, 0x800, -KVX_SUBPAGE_EPERM },	/* the hole */
+		{ RACE_FORGED, 0xc00, -KVX_SUBPAGE_EPERM },	/* read-only */
 	};
 	bool ok = true;
 	unsigned int n;
 
 	for (n = 0; n < 2 * ARRAY_SIZE(cases); n++) {
 		unsigned int i = n / 2, dir = n % 2 ? W : R;
+		uint32_t off = cases[i].off;
+		int want = cases[i].want;
 		__u64 v = 0x1122334455667788ULL;
 		int r, jump;
 
+		/* 0xc00 is readable: only its write is refused. */
+		if (off == 0xc00 && dir == R)
+			want = 0;
 		fill_table(KVX_SUBPAGE_MODE_VMFUNC);
 		race = cases[i].race;
-		deny_all = true;
-		r = tcall(dir == W, 0, wpage[0] + 0x100, 8, &v, &jump);
+		deny_all = want != 0;
+		r = tcall(dir == W, 0, wpage[0] + off, 8, &v, &jump);
 		deny_all = false;
 		race = RACE_NONE;
-		if (jump || r != cases[i].want || cur_view ||
-		    (dir == R && v)) {
-			ksft_print_msg("race %d dir %u: %d (signal %d), want %d\n",
-				       cases[i].race, dir, r, jump, cases[i].want);
+		if (jump || r != want || cur_view ||
+		    (dir == R && v != (want ? 0 : shadow_value(0, off, 8)))) {
+			ksft_print_msg("race %d off %#x dir %u: %d (signal %d), want %d\n",
+				       cases[i].race, off, dir, r, jump, want);
 			ok = false;
 		}
+		if (dir == W && !want && !jump)
+			memcpy(&shadow[0][off], &v, 8);
 	}
 	return ok && pages_match();
 }

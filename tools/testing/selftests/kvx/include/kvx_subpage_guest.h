@@ -39,7 +39,7 @@
 
 /* The page; must match arch/x86/kvm/kvx/subpage_tramp.h. */
 #define KVX_GUEST_TRAMP_MAGIC		0x5053584b	/* "KXSP" at 0x800 */
-#define KVX_GUEST_TRAMP_VERSION		1
+#define KVX_GUEST_TRAMP_VERSION		2
 #define KVX_GUEST_TRAMP_HDR		0x800
 #define KVX_GUEST_ENTRY_READ1		0x10		/* then 2, 4, 8 bytes */
 #define KVX_GUEST_ENTRY_WRITE1		0x50
