@@ -156,7 +156,7 @@ static int vf_mbx_request(struct kvx_mvf_vf *vf, const u32 *msg,
 	}
 	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
 		vf_wr(vf, KVX_MVF_REG_VFMBMEM + 4 * i, i < words ? msg[i] : 0);
-	vf_wr(vf, KVX_MVF_REG_VFMAILBOX, KVX_MVF_MBX_REQ);
+	vf_wr(vf, KVX_MVF_REG_VFMAILBOX, KVX_MVF_MBX_VFU | KVX_MVF_MBX_REQ);
 	vf->stats.requests++;
 	while ((vf_mbx_read(vf) & want) != want) {
 		if (time_after(jiffies, end)) {

@@ -44,7 +44,7 @@ printf 'KVXG-INFO ID 0x%x VERSION 0x%x STATUS 0x%x\n' "$id" "$(rd 4)" "$(rd 8)"
 wr $MBX $VFU
 [ $(($(rd $MBX) & VFU)) != 0 ] || fail "VFU not granted"
 wr $MEM 1
-wr $MBX $REQ
+wr $MBX $((VFU | REQ))
 seen=0
 i=0
 while [ $((seen & (PFSTS | PFACK))) != $((PFSTS | PFACK)) ]; do
