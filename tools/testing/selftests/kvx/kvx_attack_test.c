@@ -1001,8 +1001,8 @@ static void test_stress(void)
 #define PROG_UNBACKED_VAL 0x5555555555555555ULL
 #define PROG_CALLS	100000
 #define PROG_CALLS_BOCHS 20000
-#define PROG_FLIPS	20000		/* flips with a call after each */
-#define PROG_FLIPS_BOCHS 2000
+#define PROG_FLIPS	2000		/* flips with a call after each */
+#define PROG_FLIPS_BOCHS 200		/* one CPU: each flip waits for a tick */
 #define PROG_STALL_S	30		/* no call completed for this long */
 
 static uint64_t prog_iters;		/* guest: calls completed */
