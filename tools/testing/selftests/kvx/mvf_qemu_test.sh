@@ -117,6 +117,9 @@ diag() {
 		sed "s/^/# $name: sym: /"
 	grep -v '^#' $T/trace | sed 's/.*: \(kvm_[a-z_]*\):.*/\1/' | sort | uniq -c | sort -rn | head -n 20 | sed "s/^/# $name: events: /"
 	grep 'kvm_exit:' $T/trace | sed 's/.*kvm_exit: //; s/ info.*//' | sort | uniq -c | sort -rn | head -n 15 | sed "s/^/# $name: exits: /"
+	# Exits in the middle of an event's delivery (EXITINTINFO on SVM).
+	grep 'kvm_exit:' $T/trace | grep -v 'intr_info 0x00000000' | head -n 10 |
+		sed 's/.*kvm_exit: //' | sed "s/^/# $name: exit during delivery: /"
 	grep -v '^#' $T/trace | head -n 40 | sed 's/^.*\] [^ ]* *[0-9.]*: //' | sed "s/^/# $name: trace: /"
 }
 
