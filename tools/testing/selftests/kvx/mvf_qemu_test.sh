@@ -74,6 +74,18 @@ start_guest() {
 	mkfifo "/tmp/$name.mon.in" "/tmp/$name.mon.out"
 	gstart=$(date +%s)
 	ndiag=0
+	# For the whole run: exits taken during an event's delivery and the
+	# events KVM injected again after one (printed if the guest fails).
+	T=/sys/kernel/tracing
+	[ -e $T/trace ] || mount -t tracefs nodev $T
+	echo 0 >$T/events/kvm/enable
+	echo 4096 >$T/buffer_size_kb
+	: >$T/trace
+	echo 'intr_info & 0x80000000' >$T/events/kvm/kvm_exit/filter
+	echo 'reinjected != 0' >$T/events/kvm/kvm_inj_virq/filter
+	echo 1 >$T/events/kvm/kvm_exit/enable
+	echo 1 >$T/events/kvm/kvm_inj_virq/enable
+	echo 1 >$T/events/kvm/kvm_inj_exception/enable
 	"$Q" -L /qemu10/share -accel kvm -m 256 -nodefaults -display none \
 		-cpu $NESTED_CPU \
 		-no-reboot -serial "file:$con" \
@@ -97,9 +109,13 @@ diag() {
 	for c in "info registers" "info pic" "info lapic" "x/32xb \$pc-16" "x/48gx \$sp"; do
 		echo "$c" >"/tmp/$name.mon.in"
 	done
+	# A snapshot of every KVM event (the delivery trace of start_guest is
+	# shown, then replaced by it).
 	T=/sys/kernel/tracing
-	[ -e $T/trace ] || mount -t tracefs nodev $T
-	echo 4096 >$T/buffer_size_kb
+	grep -v '^#' $T/trace | tail -n 20 |
+		sed 's/^.*\] [^ ]* *\([0-9.]*\): /\1 /' | sed "s/^/# $name: kvm trace: /"
+	echo 0 >$T/events/kvm/kvm_exit/filter
+	echo 0 >$T/events/kvm/kvm_inj_virq/filter
 	: >$T/trace
 	echo 1 >$T/events/kvm/enable
 	sleep 1
@@ -118,7 +134,7 @@ diag() {
 	grep -v '^#' $T/trace | sed 's/.*: \(kvm_[a-z_]*\):.*/\1/' | sort | uniq -c | sort -rn | head -n 20 | sed "s/^/# $name: events: /"
 	grep 'kvm_exit:' $T/trace | sed 's/.*kvm_exit: //; s/ info.*//' | sort | uniq -c | sort -rn | head -n 15 | sed "s/^/# $name: exits: /"
 	# Exits in the middle of an event's delivery (EXITINTINFO on SVM).
-	grep 'kvm_exit:' $T/trace | grep -v 'intr_info 0x00000000' | head -n 10 |
+	grep 'kvm_exit:' $T/trace | grep 'intr_info 0x[89a-f]' | head -n 10 |
 		sed 's/.*kvm_exit: //' | sed "s/^/# $name: exit during delivery: /"
 	grep -v '^#' $T/trace | head -n 40 | sed 's/^.*\] [^ ]* *[0-9.]*: //' | sed "s/^/# $name: trace: /"
 }
@@ -160,6 +176,15 @@ stop_guest() {
 	fi
 	kill $qpid 2>/dev/null
 	wait $qpid 2>/dev/null
+	T=/sys/kernel/tracing
+	echo 0 >$T/events/kvm/enable
+	echo 0 >$T/events/kvm/kvm_exit/filter
+	echo 0 >$T/events/kvm/kvm_inj_virq/filter
+	if ! grep -q 'KVXG-RESULT ok' "$con" 2>/dev/null; then
+		grep -v '^#' $T/trace | grep -c . | sed "s/^/# $name: kvm trace events: /"
+		grep -v '^#' $T/trace | tail -n 30 |
+			sed 's/^.*\] [^ ]* *\([0-9.]*\): /\1 /' | sed "s/^/# $name: kvm trace: /"
+	fi
 	echo "# $name: guest ran $(($(date +%s) - gstart))s"
 	sed "s/^/# $name qemu: /" "/tmp/$name.qemu" | head -n 40
 	grep -E "^KVXG-|kvx-mvf-vf|Kernel panic|BUG|WARNING|Call Trace" "$con" 2>/dev/null |
