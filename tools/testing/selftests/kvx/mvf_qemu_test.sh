@@ -17,11 +17,30 @@
 #                  the driver restores its config; the PF's view of the
 #                  config (debugfs) equals the guest's.
 #
+# The migration cases share one guest (guest/mvf_mig.sh: the driver's loop
+# of DMA rounds and mailbox requests, a KVXG-TICK line a second) on a VF of
+# type kvx-mvf-vf-g1, migrated by QMP's migrate over a unix socket to a
+# second QEMU (-incoming defer; return-path and switchover-ack, so that the
+# destination has loaded the VF's initial pre-copy data before the source
+# stops):
+#   mvf_qemu_migration_cancel  at 4 MiB/s, cancelled once QEMU has set
+#                  PRE_COPY; the guest goes on on the source.
+#   mvf_qemu_migration_generation  to a VF of type kvx-mvf-vf-g2: refused
+#                  (status failed) before the switchover; the guest goes
+#                  on on the source.
+#   mvf_qemu_migration  to a g1 VF: PRE_COPY set, completed, the guest's
+#                  work goes on on the destination; then the PF takes the
+#                  link down, the guest stops its loop and checks every DMA
+#                  page against what its last descriptor wrote (a page the
+#                  device wrote on the source that dirty tracking missed is
+#                  stale there); its config equals the destination VF's.
+#                  Prints QEMU's total time, downtime and VFIO bytes.
+#
 # Output is KTAP, one result line per case, QEMU's and the guest's output
 # as "# " lines, and a closing "N passed, N failed".
 
 Q=/qemu10/bin/qemu-system-x86_64
-TYPE=/sys/class/mdev_bus/kvx-mvf-pf0/mdev_supported_types/kvx-mvf-vf
+TYPES=/sys/class/mdev_bus/kvx-mvf-pf0/mdev_supported_types
 DBG=/sys/kernel/debug/kvx-mvf/kvx-mvf-pf0
 # Seconds the nested guest gets to boot and run its script.  It is L2 (KVM
 # on kvm-amd, whose SVM is TCG): 25-35 s in all on a 2-core machine, but
@@ -41,6 +60,15 @@ GUEST_TIMEOUT=${GUEST_TIMEOUT:-300}
 # (testing.rst, "An unmodified VMM").
 NESTED_CPU=qemu64,+arat,kvm=off
 
+# Options of vfio-pci (none by default).  The migration cases need
+# enable-migration=on: QEMU 10's default (auto) migrates a VFIO device only
+# with device dirty tracking (VFIO_DEVICE_FEATURE_DMA_LOGGING) or IOMMUFD's,
+# and the VFIO core serves DMA logging only with CONFIG_IOMMUFD_DRIVER,
+# which Debian's 6.12 lacks.  With it, QEMU takes the dirty pages from the
+# type1 container (VFIO_IOMMU_DIRTY_PAGES), exact for an mdev: the pages
+# kvx-mvf writes through vfio_dma_rw() (mvf.rst, "Dirty tracking").
+VFIO_OPTS=
+
 passed=0
 failed=0
 n=0
@@ -56,22 +84,29 @@ result() {
 	fi
 }
 
+# new_vf [TYPE]: create a VF (default type kvx-mvf-vf), print its UUID.
 new_vf() {
 	u=$(cat /proc/sys/kernel/random/uuid)
-	echo "$u" >"$TYPE/create" || return 1
+	echo "$u" >"$TYPES/${1:-kvx-mvf-vf}/create" || return 1
 	echo "$u"
 }
 
-# start_guest NAME VF_UUID SCRIPT: boot the nested guest with the VF in the
-# background, running guest/SCRIPT; its console goes to /tmp/NAME.con and
-# QEMU's output to /tmp/NAME.qemu.
+# start_guest NAME VF_UUID SCRIPT [QEMU ARGS...]: boot the nested guest
+# with the VF in the background, running guest/SCRIPT; its console goes to
+# /tmp/NAME.con, QEMU's output (with its trace of the VFIO migration states
+# it sets) to /tmp/NAME.qemu, its QMP replies and events to /tmp/NAME.qmpo
+# (commands: qmp NAME JSON).  QEMU's PID is in qpid and NAME_pid.
 start_guest() {
-	name=$1 vf=$2
+	name=$1 vf=$2 script=$3
+	shift 3
 	con=/tmp/$name.con
 	rm -f "$con"
 	: >"/tmp/$name.qemu"
 	rm -f "/tmp/$name.mon.in" "/tmp/$name.mon.out"
+	rm -f "/tmp/$name.qmp.in" "/tmp/$name.qmp.out"
 	mkfifo "/tmp/$name.mon.in" "/tmp/$name.mon.out"
+	mkfifo "/tmp/$name.qmp.in" "/tmp/$name.qmp.out"
+	: >"/tmp/$name.qmpo"
 	gstart=$(date +%s)
 	ndiag=0
 	# For the whole run: exits taken during an event's delivery and the
@@ -90,12 +125,37 @@ start_guest() {
 		-cpu $NESTED_CPU \
 		-no-reboot -serial "file:$con" \
 		-kernel /nested/vmlinuz -initrd /nested/initrd.cpio \
-		-append "console=ttyS0 quiet loglevel=4 nokaslr no_timer_check panic=-1 kvxg=$3" \
-		-device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$2" \
+		-append "console=ttyS0 quiet loglevel=4 nokaslr no_timer_check panic=-1 kvxg=$script" \
+		-device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$vf$VFIO_OPTS" \
 		-chardev "pipe,id=mon,path=/tmp/$name.mon" -mon chardev=mon,mode=readline \
+		-chardev "pipe,id=qmp,path=/tmp/$name.qmp" -mon chardev=qmp,mode=control \
+		-trace vfio_migration_set_device_state "$@" \
 		>"/tmp/$name.qemu" 2>&1 </dev/null &
 	qpid=$!
+	eval "${name}_pid=$qpid"
 	cat "/tmp/$name.mon.out" >"/tmp/$name.hmp" &
+	cat "/tmp/$name.qmp.out" >"/tmp/$name.qmpo" &
+	qmp "$name" '{"execute": "qmp_capabilities"}' >/dev/null
+}
+
+# qmp NAME JSON: send a QMP command to NAME's QEMU and print its reply (the
+# next "return" or "error" line; events are skipped).  QEMU holds both ends
+# of its pipes open, so each write is one command of the same session.
+qmp() {
+	qn=$(grep -c -E '"(return|error)"' "/tmp/$1.qmpo")
+	echo "$2" >"/tmp/$1.qmp.in"
+	qt=0
+	while [ $qt -lt 300 ]; do
+		qr=$(grep -E '"(return|error)"' "/tmp/$1.qmpo" | sed -n "$((qn + 1))p")
+		if [ -n "$qr" ]; then
+			echo "$qr"
+			return 0
+		fi
+		sleep 0.1
+		qt=$((qt + 1))
+	done
+	echo "{\"error\": \"no QMP reply from $1 in 30 s\"}"
+	return 1
 }
 
 # diag: for a guest that is late, where its vCPU is (HMP: registers, PIC,
@@ -212,12 +272,21 @@ sorted() {
 }
 
 echo "TAP version 13"
-echo "1..2"
+# "migration": only the migration cases.
+only=${1:-all}
+if [ "$only" = migration ]; then
+	echo "1..3"
+else
+	echo "1..5"
+fi
 echo "# $($Q --version | head -n 1)"
 
 # ---- mvf_qemu_boot: the mailbox page from the guest, with devmem ----
-vf1=$(new_vf)
-if [ -z "$vf1" ]; then
+vf1=
+[ "$only" = migration ] || vf1=$(new_vf)
+if [ "$only" = migration ]; then
+	:
+elif [ -z "$vf1" ]; then
 	result fail mvf_qemu_boot "cannot create a VF"
 else
 	start_guest boot "$vf1" mvf_mbx.sh
@@ -236,7 +305,9 @@ else
 fi
 
 # ---- mvf_qemu_driver: the guest driver, PF link change and reset notice ----
-if [ -z "$vf1" ]; then
+if [ "$only" = migration ]; then
+	:
+elif [ -z "$vf1" ]; then
 	result fail mvf_qemu_driver "cannot create a VF"
 else
 	start_guest drv "$vf1" mvf_drv.sh
@@ -269,6 +340,215 @@ else
 	fi
 fi
 [ -n "$vf1" ] && echo 1 >"/sys/bus/mdev/devices/$vf1/remove"
+
+# ---- migration: QEMU 10 migrates the guest while it works on the VF ----
+
+# use NAME: the guest whose console and QEMU wait_guest and stop_guest
+# watch (two QEMUs run at once during a migration).
+use() {
+	name=$1
+	con=/tmp/$1.con
+	eval "qpid=\$${1}_pid"
+}
+
+# start_dest NAME VF: a QEMU with the guest's command line that waits for
+# a migration (-incoming defer, then switchover-ack and migrate-incoming).
+start_dest() {
+	start_guest "$1" "$2" none -incoming defer
+	qmp "$1" '{"execute": "migrate-set-capabilities", "arguments": {"capabilities": [{"capability": "return-path", "state": true}, {"capability": "switchover-ack", "state": true}]}}' >/dev/null
+	qmp "$1" "{\"execute\": \"migrate-incoming\", \"arguments\": {\"uri\": \"unix:/tmp/$1.sock\"}}" >/dev/null
+}
+
+# migrate SRC DST [BYTES_PER_S]: start migrating SRC's guest to DST.
+migrate() {
+	qmp "$1" "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": ${3:-1073741824}}}" >/dev/null
+	qmp "$1" '{"execute": "migrate-set-capabilities", "arguments": {"capabilities": [{"capability": "return-path", "state": true}, {"capability": "switchover-ack", "state": true}]}}' >/dev/null
+	qmp "$1" "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"unix:/tmp/$2.sock\"}}"
+}
+
+# mig_wait SRC STATUS...: wait until SRC's migration reaches one of the
+# STATUSes (or another final one); prints query-migrate's last reply.
+mig_wait() {
+	mw_src=$1
+	shift
+	mw_t=0
+	while [ $mw_t -lt $((GUEST_TIMEOUT * 2)) ]; do
+		mw_r=$(qmp "$mw_src" '{"execute": "query-migrate"}')
+		mw_s=$(echo "$mw_r" | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
+		for st in "$@" completed failed cancelled; do
+			if [ "$mw_s" = "$st" ]; then
+				echo "$mw_r"
+				return 0
+			fi
+		done
+		sleep 0.5
+		mw_t=$((mw_t + 1))
+	done
+	echo "$mw_r"
+	return 1
+}
+
+# num KEY JSON: the number after "KEY": in JSON.
+num() {
+	echo "$2" | sed -n "s/.*\"$1\": \([0-9]*\).*/\1/p"
+}
+
+# ticks NAME: the guest's last tick number on NAME's console.
+ticks() {
+	t=$(grep -o 'KVXG-TICK [0-9]*' "/tmp/$1.con" 2>/dev/null | tail -n 1 | cut -d' ' -f2)
+	echo "${t:-0}"
+}
+
+# more_ticks NAME N: wait until NAME's guest ticks N more times.
+more_ticks() {
+	mt_goal=$(($(ticks "$1") + $2))
+	use "$1"
+	mt_start=$(date +%s)
+	while [ $(($(date +%s) - mt_start)) -lt "$GUEST_TIMEOUT" ]; do
+		[ "$(ticks "$1")" -ge $mt_goal ] && return 0
+		grep -q KVXG-EXIT "$con" 2>/dev/null && return 1
+		kill -0 $qpid 2>/dev/null || return 1
+		sleep 1
+	done
+	return 1
+}
+
+# PRE_COPY states QEMU set on NAME's VF (QEMU's own trace).
+precopies() {
+	grep -c 'vfio_migration_set_device_state.*PRE_COPY$' "/tmp/$1.qemu"
+}
+
+# stop_qemu NAME: end a QEMU that ran no guest to its end.
+stop_qemu() {
+	eval "kill \$${1}_pid" 2>/dev/null
+	eval "wait \$${1}_pid" 2>/dev/null
+	sed "s/^/# $1 qemu: /" "/tmp/$1.qemu" | grep -v vfio_migration_set_device_state | head -n 20
+}
+
+VFIO_OPTS=,enable-migration=on
+vfa=$(new_vf kvx-mvf-vf-g1)
+vfb=$(new_vf kvx-mvf-vf-g1)
+vfc=$(new_vf kvx-mvf-vf-g2)
+src_ok=0
+if [ -z "$vfa" ] || [ -z "$vfb" ] || [ -z "$vfc" ]; then
+	echo "# migration: cannot create the VFs ($vfa, $vfb, $vfc)"
+else
+	start_guest src "$vfa" mvf_mig.sh
+	if wait_guest KVXG-MIG-READY && more_ticks src 2; then
+		src_ok=1
+	else
+		stop_guest
+		echo "# migration: the source guest did not start its work: $(why src)"
+	fi
+fi
+
+# ---- mvf_qemu_migration_cancel: cancelled in pre-copy, the source goes on ----
+if [ $src_ok = 1 ]; then
+	start_dest dstc "$vfb"
+	# 4 MiB/s: the guest's RAM takes a minute, the cancel comes first.
+	r=$(migrate src dstc 4194304)
+	echo "# mvf_qemu_migration_cancel: migrate: $r"
+	w=0
+	while [ "$(precopies src)" = 0 ] && [ $w -lt 300 ]; do
+		sleep 0.1
+		w=$((w + 1))
+	done
+	pc=$(precopies src)
+	qmp src '{"execute": "migrate_cancel"}' >/dev/null
+	r=$(mig_wait src cancelled)
+	st=$(echo "$r" | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
+	stop_qemu dstc
+	echo "# mvf_qemu_migration_cancel: PRE_COPY set $pc time(s), then status $st"
+	if [ "$pc" -ge 1 ] && [ "$st" = cancelled ] && more_ticks src 3; then
+		echo "# mvf_qemu_migration_cancel: the source guest ticked on to $(ticks src)"
+		result ok mvf_qemu_migration_cancel
+	else
+		result fail mvf_qemu_migration_cancel "PRE_COPY $pc, status '$st', source ticks $(ticks src)"
+	fi
+else
+	result fail mvf_qemu_migration_cancel "no source guest"
+fi
+
+# ---- mvf_qemu_migration_generation: g1 to a g2 VF is refused before the switchover ----
+if [ $src_ok = 1 ]; then
+	start_dest dstx "$vfc"
+	r=$(migrate src dstx)
+	r=$(mig_wait src)
+	st=$(echo "$r" | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
+	err=$(echo "$r" | sed -n 's/.*"error-desc": "\([^"]*\)".*/\1/p')
+	echo "# mvf_qemu_migration_generation: status $st: $err"
+	stop_qemu dstx
+	dmesg | grep 'device generation' | tail -n 1 | sed 's/^/# mvf_qemu_migration_generation: destination VF: /'
+	# The source never stopped: the guest goes on where it was.
+	if [ "$st" = failed ] && more_ticks src 3 && ! grep -q 'KVXG-TICK' /tmp/dstx.con 2>/dev/null; then
+		result ok mvf_qemu_migration_generation
+	else
+		result fail mvf_qemu_migration_generation "status '$st', source ticks $(ticks src)"
+	fi
+else
+	result fail mvf_qemu_migration_generation "no source guest"
+fi
+
+# ---- mvf_qemu_migration: pre-copy, switchover, the work goes on, nothing lost ----
+if [ $src_ok = 1 ]; then
+	start_dest dst "$vfb"
+	before=$(ticks src)
+	r=$(migrate src dst)
+	r=$(mig_wait src)
+	st=$(echo "$r" | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
+	total=$(num total-time "$r")
+	down=$(num downtime "$r")
+	ram=$(echo "$r" | sed -n 's/.*"ram": {\([^}]*\)}.*/\1/p')
+	vfio=$(echo "$r" | sed -n 's/.*"vfio": {\([^}]*\)}.*/\1/p')
+	pc=$(precopies src)
+	echo "# mvf_qemu_migration: status $st, total ${total}ms, downtime ${down}ms, PRE_COPY set $pc time(s) in all"
+	echo "# mvf_qemu_migration: ram {$ram}"
+	echo "# mvf_qemu_migration: vfio {$vfio}"
+	echo "# mvf_qemu_migration: device state $(num transferred "{$vfio}") bytes"
+	# Exact dirty tracking: the RAM goes before the stop.  Without it QEMU
+	# sends every page again while the guest is stopped.
+	rtotal=$(num total "{$ram}")
+	rdown=$(num downtime-bytes "{$ram}")
+	echo "# mvf_qemu_migration: RAM sent while stopped: $rdown of $rtotal bytes"
+	ok=1
+	why_m=
+	[ "$st" = completed ] || { ok=0; why_m="status '$st'"; }
+	if [ $ok = 1 ] && [ -n "$rdown" ] && [ -n "$rtotal" ] &&
+	   [ $((rdown * 20)) -gt "$rtotal" ]; then
+		ok=0
+		why_m="$rdown of $rtotal bytes of RAM sent while stopped (over 5%)"
+	fi
+	if [ $ok = 1 ] && ! more_ticks dst 3; then
+		ok=0
+		why_m="the guest did not go on on the destination"
+	fi
+	echo "# mvf_qemu_migration: source ticked to $before before, the destination to $(ticks dst)"
+	echo down >"$DBG/link"
+	use dst
+	stop_guest || { [ $ok = 1 ] && why_m="$(why dst)"; ok=0; }
+	echo up >"$DBG/link"
+	stop_qemu src
+	if [ $ok = 1 ]; then
+		for k in mac vlans mcast; do
+			g=$(sed -n "s/^KVXG-CFG $k //p" /tmp/dst.con | tr -d '\r')
+			p=$(pf_cfg "$vfb" $k)
+			echo "# mvf_qemu_migration: $k guest '$g' destination VF '$p'"
+			[ "$(sorted $g)" = "$(sorted $p)" ] || { ok=0; why_m="$why_m $k differs"; }
+		done
+		[ "$(sorted $(pf_cfg "$vfb" vlans))" = "$(sorted 11 22 33)" ] ||
+			{ ok=0; why_m="$why_m VLANs are not the guest's 11 22 33"; }
+	fi
+	if [ $ok = 1 ]; then
+		result ok mvf_qemu_migration
+	else
+		result fail mvf_qemu_migration "$why_m"
+	fi
+else
+	result fail mvf_qemu_migration "no source guest"
+fi
+for u in $vfa $vfb $vfc; do
+	echo 1 >"/sys/bus/mdev/devices/$u/remove"
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

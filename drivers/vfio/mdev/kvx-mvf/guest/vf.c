@@ -339,7 +339,8 @@ static int vf_dma_round(struct kvx_mvf_vf *vf)
 			d->src = cpu_to_le64(vf->buf_dma + from * PAGE_SIZE);
 			expect[page] = expect[from];
 		} else {
-			u32 pattern = crc32_le(vf->seq + i, NULL, 0) ^ (vf->seq + i);
+			__le32 n = cpu_to_le32(vf->seq + i);
+			u32 pattern = crc32_le(~0U, (u8 *)&n, sizeof(n));
 
 			d->op = cpu_to_le16(KVX_MVF_DMA_OP_FILL);
 			d->src = cpu_to_le64(pattern);
