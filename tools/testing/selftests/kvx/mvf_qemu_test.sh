@@ -66,6 +66,14 @@ NESTED_CPU=qemu64,+arat,kvm=off
 PIN=
 [ "$(nproc)" -ge 2 ] && PIN="taskset -c 1"
 
+# The guests' RAM is in 2 MiB huge pages (what a VM host would give them),
+# three guests' worth: the test machine's kernel never moves or reclaims
+# them, so no MMU notifier takes a page from under a guest and KVM maps its
+# RAM with 2 MiB NPT entries.  With 4 KiB anonymous memory a guest's boot
+# saw about 1,000 MMU notifier invalidations, each a burst of nested page
+# faults, some during an interrupt's delivery (testing.rst).
+echo 400 >/proc/sys/vm/nr_hugepages
+
 # Options of vfio-pci (none by default).  The migration cases need
 # enable-migration=on: QEMU 10's default (auto) migrates a VFIO device only
 # with device dirty tracking (VFIO_DEVICE_FEATURE_DMA_LOGGING) or IOMMUFD's,
@@ -133,6 +141,8 @@ start_guest() {
 	dev="-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/$vf$VFIO_OPTS"
 	[ "$vf" = none ] && dev=
 	$PIN "$Q" -L /qemu10/share -accel kvm -m 256 -nodefaults -display none \
+		-object memory-backend-memfd,id=ram,size=256M,hugetlb=on,hugetlbsize=2M \
+		-machine memory-backend=ram \
 		-cpu $NESTED_CPU \
 		-no-reboot -serial "file:$con" \
 		-kernel /nested/vmlinuz -initrd /nested/initrd.cpio \
@@ -313,7 +323,7 @@ if [ "$only" = migration ]; then
 else
 	echo "1..5"
 fi
-echo "# $($Q --version | head -n 1); nohz_full=$(cat /sys/devices/system/cpu/nohz_full 2>/dev/null); QEMU pinned: ${PIN:-no}"
+echo "# $($Q --version | head -n 1); nohz_full=$(cat /sys/devices/system/cpu/nohz_full 2>/dev/null); QEMU pinned: ${PIN:-no}; $(grep HugePages_Free /proc/meminfo | tr -s ' ') of 2 MiB"
 
 # ---- mvf_qemu_boot: the mailbox page from the guest, with devmem ----
 vf1=
@@ -447,6 +457,14 @@ more_ticks() {
 	return 1
 }
 
+# show_con NAME VF: for a failed case, the end of NAME's console, its
+# QEMU's messages and the PF's view of VF.
+show_con() {
+	tail -n 15 "/tmp/$1.con" 2>/dev/null | sed "s/^/# $1: console tail: /"
+	grep -v vfio_migration_set_device_state "/tmp/$1.qemu" | tail -n 10 | sed "s/^/# $1 qemu: /"
+	sed "s/^/# $1: VF /" "$DBG/$2/config" 2>/dev/null | head -n 40
+}
+
 # PRE_COPY states QEMU set on NAME's VF (QEMU's own trace).
 precopies() {
 	grep -c 'vfio_migration_set_device_state.*PRE_COPY$' "/tmp/$1.qemu"
@@ -497,6 +515,7 @@ if [ $src_ok = 1 ]; then
 		echo "# mvf_qemu_migration_cancel: the source guest ticked on to $(ticks src)"
 		result ok mvf_qemu_migration_cancel
 	else
+		show_con src "$vfa"
 		result fail mvf_qemu_migration_cancel "PRE_COPY $pc, status '$st', source ticks $(ticks src)"
 	fi
 else
@@ -517,6 +536,7 @@ if [ $src_ok = 1 ]; then
 	if [ "$st" = failed ] && more_ticks src 3 && ! grep -q 'KVXG-TICK' /tmp/dstx.con 2>/dev/null; then
 		result ok mvf_qemu_migration_generation
 	else
+		show_con src "$vfa"
 		result fail mvf_qemu_migration_generation "status '$st', source ticks $(ticks src)"
 	fi
 else

@@ -315,7 +315,9 @@ static int vf_dma_enable(struct kvx_mvf_vf *vf)
  * One round: VF_ROUND_DESCS descriptors, FILLs of the next pages with a
  * new pattern and a COPY of one page onto another, then one doorbell.
  * vf->expect follows what each descriptor writes, so that reading `dma`
- * can check every page against it.
+ * can check every page against it.  Descriptors are struct
+ * kvx_mvf_dma_desc as the device reads it, little-endian like the x86
+ * guests this driver is for.
  */
 static int vf_dma_round(struct kvx_mvf_vf *vf)
 {
@@ -330,20 +332,20 @@ static int vf_dma_round(struct kvx_mvf_vf *vf)
 		unsigned int page = (vf->seq + i) % VF_BUF_PAGES;
 
 		memset(d, 0, sizeof(*d));
-		d->len = cpu_to_le32(PAGE_SIZE);
-		d->dst = cpu_to_le64(vf->buf_dma + page * PAGE_SIZE);
+		d->len = PAGE_SIZE;
+		d->dst = vf->buf_dma + page * PAGE_SIZE;
 		if (i == VF_ROUND_DESCS - 1) {
 			unsigned int from = (vf->seq + VF_BUF_PAGES / 2) % VF_BUF_PAGES;
 
-			d->op = cpu_to_le16(KVX_MVF_DMA_OP_COPY);
-			d->src = cpu_to_le64(vf->buf_dma + from * PAGE_SIZE);
+			d->op = KVX_MVF_DMA_OP_COPY;
+			d->src = vf->buf_dma + from * PAGE_SIZE;
 			expect[page] = expect[from];
 		} else {
-			__le32 n = cpu_to_le32(vf->seq + i);
+			u32 n = vf->seq + i;
 			u32 pattern = crc32_le(~0U, (u8 *)&n, sizeof(n));
 
-			d->op = cpu_to_le16(KVX_MVF_DMA_OP_FILL);
-			d->src = cpu_to_le64(pattern);
+			d->op = KVX_MVF_DMA_OP_FILL;
+			d->src = pattern;
 			expect[page] = pattern;
 		}
 	}
@@ -358,7 +360,7 @@ static int vf_dma_round(struct kvx_mvf_vf *vf)
 	rmb();
 	for (i = 0; i < VF_ROUND_DESCS; i++) {
 		slot = (first + i) % VF_RING_SIZE;
-		if (le32_to_cpu(READ_ONCE(vf->ring[slot].status)) !=
+		if (READ_ONCE(vf->ring[slot].status) !=
 		    KVX_MVF_DMA_STS_DONE)
 			ret = -EIO;
 	}
@@ -389,7 +391,7 @@ static unsigned int vf_dma_verify(struct kvx_mvf_vf *vf, u32 *csum)
 		p = (u32 *)(vf->buf + page * PAGE_SIZE);
 		*csum = crc32_le(*csum, (u8 *)p, PAGE_SIZE);
 		for (i = 0; i < PAGE_SIZE / 4; i++) {
-			if (le32_to_cpu(p[i]) != vf->expect[page]) {
+			if (p[i] != vf->expect[page]) {
 				bad++;
 				break;
 			}
