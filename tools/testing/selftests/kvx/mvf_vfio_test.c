@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -441,7 +442,7 @@ static void test_region_info(struct vf *vf)
 			CHECK(ii.count == 1 && ii.flags ==
 			      (VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE),
 			      "MSI count %u flags 0x%x", ii.count, ii.flags);
-		else
+		else if (i != VFIO_PCI_REQ_IRQ_INDEX)	/* remove_request */
 			CHECK(ii.count == 0, "irq %u count %u", i, ii.count);
 	}
 	ii.index = VFIO_PCI_NUM_IRQS;
@@ -3006,8 +3007,9 @@ static void test_mig_close(struct vf *vf)
 	close(fd);
 }
 
-/* Set the MSI trigger with @data_type and @count; 0 or -errno. */
-static int set_msi(struct vf *vf, u32 data_type, u32 count, s32 data)
+/* Set the trigger of @index with @data_type and @count; 0 or -errno. */
+static int set_irq(struct vf *vf, u32 index, u32 data_type, u32 count,
+		   s32 data)
 {
 	u64 buf[(sizeof(struct vfio_irq_set) + 8) / 8] = {};
 	struct vfio_irq_set *s = (void *)buf;
@@ -3015,10 +3017,15 @@ static int set_msi(struct vf *vf, u32 data_type, u32 count, s32 data)
 	s->argsz = sizeof(*s) + (data_type == VFIO_IRQ_SET_DATA_EVENTFD ? 4 :
 				 data_type == VFIO_IRQ_SET_DATA_BOOL ? 1 : 0);
 	s->flags = data_type | VFIO_IRQ_SET_ACTION_TRIGGER;
-	s->index = VFIO_PCI_MSI_IRQ_INDEX;
+	s->index = index;
 	s->count = count;
 	memcpy(s->data, &data, 4);
 	return ioctl(vf->device, VFIO_DEVICE_SET_IRQS, s) ? -errno : 0;
+}
+
+static int set_msi(struct vf *vf, u32 data_type, u32 count, s32 data)
+{
+	return set_irq(vf, VFIO_PCI_MSI_IRQ_INDEX, data_type, count, data);
 }
 
 /* Interrupts signalled since the last call (the eventfd's counter). */
@@ -3141,6 +3148,88 @@ static void test_second_vf(struct vf *vf)
 }
 
 /*
+ * Removing the mdev while a VMM holds it open asks the VMM to let it go,
+ * as vfio-pci does (vfio_device_ops.request): the eventfd the VMM set on
+ * VFIO_PCI_REQ_IRQ_INDEX fires while the removal waits; QEMU then unplugs
+ * the device from its guest and closes it, and the removal completes.  On
+ * d073233 the index had no eventfd (SET_IRQS: EINVAL) and a removal
+ * waited for a VMM that was never told.
+ */
+static void test_remove_request(struct vf *vf)
+{
+	struct vfio_irq_info ii = {
+		.argsz = sizeof(ii), .index = VFIO_PCI_REQ_IRQ_INDEX,
+	};
+	struct timespec delay = { .tv_nsec = 100 * 1000 * 1000 };
+	struct pollfd pfd = { .events = POLLIN };
+	char path[PATH_MAX];
+	int efd, status, i;
+	pid_t child, done = 0;
+	struct vf b;
+	u64 n;
+
+	vf_add(&b, vf);
+	CHECK(!ioctl(b.device, VFIO_DEVICE_GET_IRQ_INFO, &ii), "");
+	CHECK(ii.count == 1 && ii.flags ==
+	      (VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE),
+	      "REQ count %u flags 0x%x", ii.count, ii.flags);
+	efd = eventfd(0, EFD_NONBLOCK);
+	CHECK(efd >= 0, "");
+	CHECK(set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 1,
+		      12345) == -EBADF, "");
+	CHECK(set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 2,
+		      efd) == -EINVAL, "");
+	CHECK(!set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 1,
+		       efd), "SET_IRQS REQ: %s", strerror(errno));
+	/* Loopback, as for MSI; not the MSI vector's eventfd. */
+	CHECK(!set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_BOOL, 1,
+		       1), "");
+	CHECK(irqs(efd) == 1, "");
+	CHECK(!set_msi(&b, VFIO_IRQ_SET_DATA_NONE, 1, 0), "");
+	CHECK(irqs(efd) == 0, "MSI signalled the request eventfd");
+
+	snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", b.uuid);
+	child = fork();
+	CHECK(child >= 0, "");
+	if (!child) {
+		/* The child's copies would keep the device open forever. */
+		close(b.device);
+		close(b.group);
+		close(vf->device);
+		close(vf->group);
+		close(vf->container);
+		close(efd);
+		_exit(write_file(path, "1") ? 1 : 0);
+	}
+
+	pfd.fd = efd;
+	CHECK(poll(&pfd, 1, 20000) == 1, "no device request within 20 s");
+	n = irqs(efd);
+	CHECK(n >= 1, "");
+	CHECK(waitpid(child, &status, WNOHANG) == 0,
+	      "remove did not wait for the open device");
+	ksft_print_msg("remove: %llu device request(s) while the VMM held the VF\n",
+		       (unsigned long long)n);
+
+	/* The VMM unplugs the device and closes it. */
+	close(b.device);
+	b.device = -1;
+	for (i = 0; i < 100 && !done; i++) {
+		done = waitpid(child, &status, WNOHANG);
+		if (!done)
+			nanosleep(&delay, NULL);
+	}
+	if (!done)
+		kill(child, SIGKILL);
+	CHECK(done == child, "remove still blocked after close");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "remove failed");
+	snprintf(path, sizeof(path), MDEV_DIR "/%s", b.uuid);
+	CHECK(!exists(path), "");
+	close(efd);
+	vf_del(&b);
+}
+
+/*
  * Removing the mdev while the device is open waits for the user to close
  * it; the device keeps working meanwhile.
  */
@@ -3237,6 +3326,7 @@ static const struct {
 	{ "mig_close", test_mig_close },
 	{ "dma_irq", test_dma_irq },
 	{ "second_vf", test_second_vf },
+	{ "remove_request", test_remove_request },
 	{ "remove_while_open", test_remove_while_open },
 };
 
