@@ -2976,6 +2976,76 @@ static void test_mig_bad_streams(struct vf *vf)
 }
 
 /*
+ * A PF_LINK message still waiting when the source stops travels in the
+ * stream's PF_MSG section (REQUIRED while one waits, so that a destination
+ * that does not know the section refuses the stream rather than drop the
+ * message), and the destination writes it once it runs, with its own PF's
+ * link.  On d073233 the stream dropped it: the destination's VF driver
+ * never heard of the change.
+ */
+static void test_mig_pf_link(struct vf *vf)
+{
+	struct kvx_mvf_mig_vf_config *cfg;
+	struct kvx_mvf_mig_pf_msg *pm;
+	u32 m[KVX_MVF_MBX_WORDS];
+	struct kvx_mvf_mig_tlv *t;
+	size_t len, at;
+	struct vf b;
+
+	CHECK(!strcmp(vf_state(vf, "api"), "1.1") &&
+	      !strcmp(vf_state(vf, "cts"), "1"), "VF not set up");
+	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_PFSTS), "");
+	vf_add(&b, vf);
+	/* Stopped, the source holds the message: it waits in the stream. */
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(set_link("down") == 0, "");
+	CHECK(!strcmp(vf_state(vf, "link_msg_pending"), "1"), "");
+	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_PFSTS), "written while stopped");
+	len = mig_save_stopped(vf, stream);
+	CHECK(mig_resume(&b, stream, len) == 0, "%s", strerror(errno));
+	CHECK(!(mbx_read_ctrl(&b) & KVX_MVF_MBX_PFSTS), "written in STOP");
+	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(mbx_read_ctrl(&b) & KVX_MVF_MBX_PFSTS,
+	      "the PF_LINK message waiting on the source was lost");
+	pf_msg_recv(&b, m);
+	check_link_msg(m, false);
+	CHECK(!strcmp(vf_state(&b, "link_msg_pending"), "0"), "");
+
+	at = tlv_find(stream, len, KVX_MVF_MIG_PF_MSG);
+	CHECK(at, "no PF_MSG section");
+	t = (void *)(stream + at);
+	pm = (void *)(t + 1);
+	CHECK(t->flags == KVX_MVF_MIG_TLV_REQUIRED &&
+	      t->length == sizeof(*pm) && pm->link_pending == 1 && !pm->rsvd,
+	      "PF_MSG flags 0x%x length %u pending %u", t->flags, t->length,
+	      pm->link_pending);
+	/* What a PF_MSG section may not hold. */
+	pm = (void *)(stream2 + at + sizeof(*t));
+	MUTATE("link_pending 2", pm->link_pending = 2);
+	MUTATE("PF_MSG rsvd", pm->rsvd = 1);
+	cfg = section(stream2, len, KVX_MVF_MIG_VF_CONFIG);
+	MUTATE("PF_LINK waiting for API 1.0", cfg->api = KVX_MVF_API_1_0);
+	MUTATE("PF_LINK waiting without CTS", cfg->cts = 0);
+
+	/* The source, running again (a failed migration), has its own. */
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	pf_msg_recv(vf, m);
+	check_link_msg(m, false);
+	CHECK(set_link("up") == 0, "");
+	pf_msg_recv(vf, m);
+	check_link_msg(m, true);
+	/* Nothing waiting: the section is optional and says so. */
+	len = mig_save_stopped(vf, stream);
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	t = (void *)(stream + tlv_find(stream, len, KVX_MVF_MIG_PF_MSG));
+	pm = (void *)(t + 1);
+	CHECK(t->type == KVX_MVF_MIG_PF_MSG && !t->flags && !pm->link_pending,
+	      "empty PF_MSG: type %u flags 0x%x pending %u", t->type, t->flags,
+	      pm->link_pending);
+	vf_del(&b);
+}
+
+/*
  * Closing the device ends its DMA logging session and its migration data
  * transfer session; a data_fd that outlives the VF only says -ENODEV.
  */
@@ -3323,6 +3393,7 @@ static const struct {
 	{ "mig_reset_notice", test_mig_reset_notice },
 	{ "mig_generation", test_mig_generation },
 	{ "mig_bad_streams", test_mig_bad_streams },
+	{ "mig_pf_link", test_mig_pf_link },
 	{ "mig_close", test_mig_close },
 	{ "dma_irq", test_dma_irq },
 	{ "second_vf", test_second_vf },
