@@ -3046,6 +3046,69 @@ static void test_mig_pf_link(struct vf *vf)
 }
 
 /*
+ * A valid stream whose VF negotiated an API this driver does not know
+ * resumes quiesced: config space and the PF's counters (STATS) are taken,
+ * the VF configuration, the mailbox and the DMA engine start over with
+ * RSTI raised, and the guest driver renegotiates.  The counters are the
+ * VF's over its life, which no reset clears (mvf.rst, "Resuming").  A
+ * stream without STATS leaves the destination's counters.
+ */
+static void test_mig_quiesced(struct vf *vf)
+{
+	struct kvx_mvf_mig_vf_config *cfg;
+	u32 r[KVX_MVF_MBX_WORDS];
+	char requests[32];
+	size_t len, at, n;
+	struct kvx_mvf_mig_tlv *t;
+	struct vf b;
+
+	CHECK(atol(vf_state(vf, "requests")) > 0 &&
+	      atol(vf_state(vf, "nacks")) > 0, "VF not used");
+	vf_add(&b, vf);
+	len = mig_save_stopped(vf, stream);
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	memcpy(stream2, stream, len);
+	cfg = section(stream2, len, KVX_MVF_MIG_VF_CONFIG);
+	cfg->api = 0x0103;	/* API 1.3: unknown here */
+	CHECK(mig_resume(&b, stream2, len) == 0, "%s", strerror(errno));
+	CHECK(!strcmp(vf_state(&b, "quiesced_resumes"), "1"), "%s",
+	      vf_state(&b, "quiesced_resumes"));
+	CHECK(same_state(&b, "requests", vf, "requests") &&
+	      same_state(&b, "nacks", vf, "nacks") &&
+	      same_state(&b, "protocol_errors", vf, "protocol_errors"),
+	      "STATS not taken: requests %s", vf_state(&b, "requests"));
+	CHECK(cfg_read32(&b, PCI_COMMAND) == cfg_read32(vf, PCI_COMMAND) &&
+	      cfg_read32(&b, PCI_BASE_ADDRESS_0) ==
+	      cfg_read32(vf, PCI_BASE_ADDRESS_0), "config space not taken");
+	CHECK(!strcmp(vf_state(&b, "api"), "1.0") &&
+	      !strcmp(vf_state(&b, "cts"), "0") &&
+	      same_state(&b, "mac", &b, "admin_mac") &&
+	      !strcmp(vf_state(&b, "vlans"), "") &&
+	      !strcmp(vf_state(&b, "mcast"), ""), "VF configuration taken");
+	CHECK(!reg_read(&b, KVX_MVF_REG_DMA_CTRL) &&
+	      !reg_read(&b, KVX_MVF_REG_DMA_COMPLETED) &&
+	      !reg_read(&b, KVX_MVF_REG_DB_COUNT), "DMA engine taken");
+	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(mbx_read_ctrl(&b) == KVX_MVF_MBX_RSTI, "VFMAILBOX 0x%x",
+	      mbx_read_ctrl(&b));
+	CHECK(mbx_xfer(&b, r, 1, KVX_MVF_MSG_RESET) &&
+	      r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
+
+	/* Without STATS: the destination's own counters stay. */
+	at = tlv_find(stream2, len, KVX_MVF_MIG_STATS);
+	CHECK(at, "no STATS section");
+	t = (void *)(stream2 + at);
+	n = sizeof(*t) + t->length;
+	memmove(stream2 + at, stream2 + at + n, len - at - n);
+	snprintf(requests, sizeof(requests), "%s", vf_state(&b, "requests"));
+	CHECK(mig_resume(&b, stream2, len - n) == 0, "%s", strerror(errno));
+	CHECK(!strcmp(vf_state(&b, "quiesced_resumes"), "2"), "");
+	CHECK(!strcmp(vf_state(&b, "requests"), requests), "requests %s, had %s",
+	      vf_state(&b, "requests"), requests);
+	vf_del(&b);
+}
+
+/*
  * Closing the device ends its DMA logging session and its migration data
  * transfer session; a data_fd that outlives the VF only says -ENODEV.
  */
@@ -3394,6 +3457,7 @@ static const struct {
 	{ "mig_generation", test_mig_generation },
 	{ "mig_bad_streams", test_mig_bad_streams },
 	{ "mig_pf_link", test_mig_pf_link },
+	{ "mig_quiesced", test_mig_quiesced },
 	{ "mig_close", test_mig_close },
 	{ "dma_irq", test_dma_irq },
 	{ "second_vf", test_second_vf },
