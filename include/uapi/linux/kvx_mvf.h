@@ -191,6 +191,7 @@ struct kvx_mvf_dma_desc {
 #define KVX_MVF_ERR_NOT_CTS		3	/* VF must send RESET first */
 #define KVX_MVF_ERR_API			4	/* not in the negotiated API */
 #define KVX_MVF_ERR_NOSPC		5	/* filter table full */
+#define KVX_MVF_ERR_PERM		6	/* set by the PF's operator */
 
 #define KVX_MVF_LINK_UP			_BITUL(0)	/* GET_LINK word 1 */
 

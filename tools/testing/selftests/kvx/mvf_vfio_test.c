@@ -2274,17 +2274,12 @@ static int mig_resume(struct vf *vf, const u8 *buf, size_t len)
 	return ret;
 }
 
-/* A second VF in the same container, so it sees the same guest memory. */
-/* A second VF of mdev type @type in @a's container. */
-static void vf_add_type(struct vf *b, struct vf *a, const char *type)
+/* Open the VF @b was created as, in @a's container. */
+static void vf_open_in(struct vf *b, struct vf *a)
 {
 	char path[PATH_MAX], link[PATH_MAX];
 	ssize_t n;
 
-	*b = (struct vf){ .container = -1, .group = -1, .device = -1 };
-	CHECK(new_uuid(b->uuid), "");
-	snprintf(path, sizeof(path), TYPES_DIR "/%s/create", type);
-	CHECK(write_file(path, b->uuid) == 0, "create a %s", type);
 	snprintf(path, sizeof(path), MDEV_DIR "/%s/iommu_group", b->uuid);
 	n = readlink(path, link, sizeof(link) - 1);
 	CHECK(n > 0, "%s", strerror(errno));
@@ -2299,6 +2294,21 @@ static void vf_add_type(struct vf *b, struct vf *a, const char *type)
 	b->cfg_off = a->cfg_off;
 	b->bar0_off = a->bar0_off;
 	b->mem = a->mem;
+}
+
+/*
+ * A second VF of mdev type @type in @a's container, so it sees the same
+ * guest memory.
+ */
+static void vf_add_type(struct vf *b, struct vf *a, const char *type)
+{
+	char path[PATH_MAX];
+
+	*b = (struct vf){ .container = -1, .group = -1, .device = -1 };
+	CHECK(new_uuid(b->uuid), "");
+	snprintf(path, sizeof(path), TYPES_DIR "/%s/create", type);
+	CHECK(write_file(path, b->uuid) == 0, "create a %s", type);
+	vf_open_in(b, a);
 }
 
 static void vf_add(struct vf *b, struct vf *a)
@@ -3258,6 +3268,130 @@ static void test_dma_irq(struct vf *vf)
 	reg_write(vf, KVX_MVF_REG_DMA_CPL_PENDING, ~0u);
 }
 
+/* The VF's operator interface in sysfs: <mdev>/kvx_mvf/@attr. */
+static int vf_attr_write(struct vf *vf, const char *attr, const char *val)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), MDEV_DIR "/%s/kvx_mvf/%s", vf->uuid, attr);
+	return write_file(path, val);
+}
+
+/* The value without its newline, or "" if it cannot be read. */
+static const char *vf_attr(struct vf *vf, const char *attr)
+{
+	static char buf[64];
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), MDEV_DIR "/%s/kvx_mvf/%s", vf->uuid, attr);
+	if (read_file(path, buf, sizeof(buf)))
+		return "";
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+/*
+ * What the operator sets, in sysfs (<mdev>/kvx_mvf/): the admin MAC and
+ * VLAN of a VF no user holds open, taken by the VF at once and at every
+ * reset; bad input refused with EINVAL and a write while the VF is open
+ * with EBUSY, either changing nothing; the VF's generation and its type's
+ * compatibility.  On d073233 there was no kvx_mvf directory.
+ */
+static void test_admin_sysfs(struct vf *vf)
+{
+	static const char * const bad_macs[] = {
+		"\n", "02:00:00:00:00", "02:00:00:00:00:01:02",
+		"01:00:5e:00:00:01", "00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff",
+		"02:00:00:00:00:0g", "02-00-00-00-00-01", "02:00:00:00:00:01x",
+		" 02:00:00:00:00:01", "02:00:00:00:00:01\n\n",
+	};
+	static const char * const bad_vlans[] = {
+		"\n", "4095", "65536", "-1", "abc", "1 2", "0x10", "010",
+		"100x", " 5", "+5",
+	};
+	char before[2048], after[2048], mac[32], desc[256];
+	u32 r[KVX_MVF_MBX_WORDS], w[2];
+	unsigned int i;
+	struct vf b;
+
+	/* The VF of the earlier tests is open: nothing can be set. */
+	snprintf(mac, sizeof(mac), "%s", vf_attr(vf, "admin_mac"));
+	CHECK(!strcmp(mac, vf_state(vf, "admin_mac")), "sysfs %s, debugfs %s",
+	      mac, vf_state(vf, "admin_mac"));
+	CHECK(!strcmp(vf_attr(vf, "admin_vlan"), "0"), "");
+	CHECK(!strcmp(vf_attr(vf, "generation"), vf_state(vf, "generation")),
+	      "");
+	CHECK(vf_attr_write(vf, "admin_mac", "02:00:00:00:00:42") == -EBUSY,
+	      "");
+	CHECK(vf_attr_write(vf, "admin_vlan", "7") == -EBUSY, "");
+	CHECK(vf_attr_write(vf, "admin_mac", "bad") == -EINVAL, "");
+	CHECK(!strcmp(vf_attr(vf, "admin_mac"), mac) &&
+	      !strcmp(vf_attr(vf, "admin_vlan"), "0"), "changed while open");
+
+	/* A VF no user holds: set at once. */
+	b = (struct vf){ .container = -1, .group = -1, .device = -1 };
+	CHECK(new_uuid(b.uuid), "");
+	CHECK(write_file(TYPE_DIR "/create", b.uuid) == 0, "");
+	CHECK(!vf_attr_write(&b, "admin_mac", "02:00:00:00:00:42\n"), "");
+	CHECK(!vf_attr_write(&b, "admin_vlan", "42"), "");
+	CHECK(!strcmp(vf_attr(&b, "admin_mac"), "02:00:00:00:00:42") &&
+	      !strcmp(vf_state(&b, "admin_mac"), "02:00:00:00:00:42") &&
+	      !strcmp(vf_state(&b, "mac"), "02:00:00:00:00:42"), "%s",
+	      vf_attr(&b, "admin_mac"));
+	CHECK(!strcmp(vf_attr(&b, "admin_vlan"), "42") &&
+	      !strcmp(vf_state(&b, "vlans"), "42"), "");
+	CHECK(!vf_attr_write(&b, "admin_vlan", "4094\n"), "");
+	CHECK(!strcmp(vf_attr(&b, "admin_vlan"), "4094"), "");
+	CHECK(!vf_attr_write(&b, "admin_vlan", "42"), "");
+
+	/* Bad input: EINVAL, nothing changed. */
+	CHECK(vf_state_dump(&b, before, sizeof(before)), "");
+	for (i = 0; i < ARRAY_SIZE(bad_macs); i++)
+		CHECK(vf_attr_write(&b, "admin_mac", bad_macs[i]) == -EINVAL,
+		      "MAC '%s' accepted", bad_macs[i]);
+	for (i = 0; i < ARRAY_SIZE(bad_vlans); i++)
+		CHECK(vf_attr_write(&b, "admin_vlan", bad_vlans[i]) == -EINVAL,
+		      "VLAN '%s' accepted", bad_vlans[i]);
+	CHECK(vf_state_dump(&b, after, sizeof(after)), "");
+	CHECK(!strcmp(before, after), "bad input changed the VF:\n%s\n--\n%s",
+	      before, after);
+	CHECK(!strcmp(vf_attr(&b, "admin_mac"), "02:00:00:00:00:42") &&
+	      !strcmp(vf_attr(&b, "admin_vlan"), "42"), "");
+
+	/*
+	 * Opened, the VF driver gets them at RESET; the port VLAN is the
+	 * operator's, so SET_VLAN is refused; the settings are held.
+	 */
+	vf_open_in(&b, vf);
+	CHECK(mbx_xfer(&b, r, 1, KVX_MVF_MSG_RESET) &&
+	      r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
+	mac_words("02:00:00:00:00:42", w);
+	CHECK(r[1] == w[0] && r[2] == w[1], "RESET MAC 0x%x 0x%x", r[1], r[2]);
+	CHECK(!strcmp(vf_state(&b, "vlans"), "42"), "");
+	vlan_op(&b, KVX_MVF_VLAN_ADD, 100, KVX_MVF_MSG_NACK, KVX_MVF_ERR_PERM);
+	vlan_op(&b, KVX_MVF_VLAN_DEL, 42, KVX_MVF_MSG_NACK, KVX_MVF_ERR_PERM);
+	CHECK(!strcmp(vf_state(&b, "vlans"), "42"), "");
+	CHECK(vf_attr_write(&b, "admin_vlan", "0") == -EBUSY &&
+	      vf_attr_write(&b, "admin_mac", "02:00:00:00:00:43") == -EBUSY,
+	      "");
+	CHECK(!strcmp(vf_attr(&b, "admin_vlan"), "42"), "");
+	close(b.device);
+	b.device = -1;
+	/* Closed again: no port VLAN, the VF's filter is its own. */
+	CHECK(!vf_attr_write(&b, "admin_vlan", "0"), "");
+	CHECK(!strcmp(vf_state(&b, "vlans"), ""), "");
+	vf_del(&b);
+
+	/* Compatibility: the generation, the type to create for it. */
+	vf_add_type(&b, vf, "kvx-mvf-vf-g2");
+	CHECK(!strcmp(vf_attr(&b, "generation"), "2"), "");
+	CHECK(!read_file(TYPES_DIR "/kvx-mvf-vf-g2/description", desc,
+			 sizeof(desc)) &&
+	      strstr(desc, "resumes migration streams of generation 2 only"),
+	      "%s", desc);
+	vf_del(&b);
+}
+
 static void test_second_vf(struct vf *vf)
 {
 	struct vf b = {};
@@ -3460,6 +3594,7 @@ static const struct {
 	{ "mig_quiesced", test_mig_quiesced },
 	{ "mig_close", test_mig_close },
 	{ "dma_irq", test_dma_irq },
+	{ "admin_sysfs", test_admin_sysfs },
 	{ "second_vf", test_second_vf },
 	{ "remove_request", test_remove_request },
 	{ "remove_while_open", test_remove_while_open },
