@@ -36,7 +36,10 @@ struct stream {
 
 static const u8 test_mac[ETH_ALEN] = { 0x02, 0x6b, 0x76, 0x78, 0x00, 0x01 };
 
-/* A valid image: API 1.1, two VLANs, three hashes, the DMA ring on. */
+/*
+ * A valid image: API 1.1, two VLANs, three hashes, a PF_LINK message
+ * waiting, the DMA ring on.
+ */
 static void valid_image(struct kvx_mvf_mig_image *img)
 {
 	memset(img, 0, sizeof(*img));
@@ -55,6 +58,7 @@ static void valid_image(struct kvx_mvf_mig_image *img)
 	img->mbx.vfmbmem[0] = cpu_to_le32(0xdeadbeef);
 	img->mbx.pf_msg_pending = cpu_to_le32(1);
 	img->mbx.db_count = cpu_to_le32(5);
+	img->pf_msg.link_pending = cpu_to_le32(1);
 	img->dma.ctrl = cpu_to_le32(KVX_MVF_DMA_CTRL_ENABLE);
 	img->dma.ring_base = cpu_to_le64(0x100000);
 	img->dma.ring_size = cpu_to_le32(16);
@@ -241,6 +245,7 @@ static void mig_duplicate_test(struct kunit *test)
 	second.mcast.nr_hashes = cpu_to_le16(0);
 	memset(second.mcast.hashes, 0, sizeof(second.mcast.hashes));
 	second.mbx.db_count = cpu_to_le32(6);
+	second.pf_msg.link_pending = cpu_to_le32(0);
 	second.dma.head = cpu_to_le32(4);
 	second.pending.cpl_pending = cpu_to_le32(0);
 	second.stats.nacks = cpu_to_le64(1);
@@ -256,7 +261,7 @@ static void mig_duplicate_test(struct kunit *test)
 	build(&f->s, &f->img, 0);
 	second = f->img;
 	second.dma.head = cpu_to_le32(16);	/* past the ring's end */
-	sec = &kvx_mvf_mig_sections[4];
+	sec = &kvx_mvf_mig_sections[5];
 	KUNIT_ASSERT_EQ(test, sec->type, KVX_MVF_MIG_DMA);
 	len = kvx_mvf_mig_put_section(tlv, &second, sec);
 	insert(&f->s, f->s.end, tlv, len);
@@ -264,7 +269,7 @@ static void mig_duplicate_test(struct kunit *test)
 
 	/* And the other way round: the invalid one is overwritten. */
 	build(&f->s, &f->img, 0);
-	insert(&f->s, f->s.tlv[4], tlv, len);
+	insert(&f->s, f->s.tlv[5], tlv, len);
 	KUNIT_EXPECT_EQ(test, parse(&f->s, &f->out, &f->seen), 0);
 	KUNIT_EXPECT_EQ(test, le32_to_cpu(f->out.dma.head), 3);
 }
@@ -298,7 +303,7 @@ static void mig_unknown_section_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, parse(&f->s, &f->out, &f->seen), -EINVAL);
 }
 
-/* Every REQUIRED section must come; MCAST and STATS need not. */
+/* Every REQUIRED section must come; MCAST, PF_MSG and STATS need not. */
 static void mig_missing_section_test(struct kunit *test)
 {
 	struct fixture *f = setup(test);
@@ -328,21 +333,37 @@ static void mig_missing_section_test(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, kvx_mvf_mig_sections[2].type, KVX_MVF_MIG_MCAST);
 	KUNIT_ASSERT_EQ(test, parse(&f->s, &f->out, &f->seen), 0);
 	KUNIT_EXPECT_EQ(test, le16_to_cpu(f->out.mcast.nr_hashes), 0);
+
+	/* A stream without PF_MSG has no PF message waiting. */
+	build(&f->s, &f->img, BIT(4));
+	KUNIT_ASSERT_EQ(test, kvx_mvf_mig_sections[4].type, KVX_MVF_MIG_PF_MSG);
+	KUNIT_ASSERT_EQ(test, parse(&f->s, &f->out, &f->seen), 0);
+	KUNIT_EXPECT_EQ(test, le32_to_cpu(f->out.pf_msg.link_pending), 0);
 }
 
-/* MCAST is written REQUIRED when its list is not empty. */
+/*
+ * MCAST is written REQUIRED when its list is not empty, PF_MSG when a
+ * message waits; STATS is never.
+ */
 static void mig_mcast_flags_test(struct kunit *test)
 {
 	struct fixture *f = setup(test);
 
+	KUNIT_ASSERT_EQ(test, kvx_mvf_mig_sections[4].type, KVX_MVF_MIG_PF_MSG);
+	KUNIT_ASSERT_EQ(test, kvx_mvf_mig_sections[7].type, KVX_MVF_MIG_STATS);
 	KUNIT_EXPECT_EQ(test, le16_to_cpu(tlv_at(&f->s, f->s.tlv[2])->flags),
+			KVX_MVF_MIG_TLV_REQUIRED);
+	KUNIT_EXPECT_EQ(test, le16_to_cpu(tlv_at(&f->s, f->s.tlv[4])->flags),
 			KVX_MVF_MIG_TLV_REQUIRED);
 	f->img.mcast.nr_hashes = 0;
 	memset(f->img.mcast.hashes, 0, sizeof(f->img.mcast.hashes));
+	f->img.pf_msg.link_pending = 0;
 	build(&f->s, &f->img, 0);
 	KUNIT_EXPECT_EQ(test, le16_to_cpu(tlv_at(&f->s, f->s.tlv[2])->flags),
 			0);
-	KUNIT_EXPECT_EQ(test, le16_to_cpu(tlv_at(&f->s, f->s.tlv[6])->flags),
+	KUNIT_EXPECT_EQ(test, le16_to_cpu(tlv_at(&f->s, f->s.tlv[4])->flags),
+			0);
+	KUNIT_EXPECT_EQ(test, le16_to_cpu(tlv_at(&f->s, f->s.tlv[7])->flags),
 			0);
 }
 
@@ -432,6 +453,12 @@ static const struct value_case value_cases[] = {
 	  KVX_MVF_MBX_VFU | KVX_MVF_MBX_REQ },
 	{ "pf_msg_pending 2", IMG_OFF(mbx.pf_msg_pending), IMG_LEN(mbx.pf_msg_pending),
 	  2 },
+	{ "link_pending 2", IMG_OFF(pf_msg.link_pending),
+	  IMG_LEN(pf_msg.link_pending), 2 },
+	{ "PF_MSG rsvd", IMG_OFF(pf_msg.rsvd), IMG_LEN(pf_msg.rsvd), 1 },
+	{ "PF_LINK waiting without CTS", IMG_OFF(cfg.cts), IMG_LEN(cfg.cts), 0 },
+	{ "PF_LINK waiting for API 1.0", IMG_OFF(cfg.api), IMG_LEN(cfg.api),
+	  KVX_MVF_API_1_0 },
 	{ "DMA ctrl bit 31", IMG_OFF(dma.ctrl), IMG_LEN(dma.ctrl),
 	  KVX_MVF_DMA_CTRL_ENABLE | BIT(31) },
 	{ "DMA status bit 31", IMG_OFF(dma.status), IMG_LEN(dma.status),
@@ -553,6 +580,7 @@ static void mig_image_round_trip_test(struct kunit *test)
 	mbx.ctrl = &ctrl;
 	mbx.mem = mem;
 	mbx.pf_msg_pending = true;
+	mbx.link_msg_pending = true;
 	mbx.stats.requests = 11;
 	mbx.stats.nacks = 3;
 	mbx.stats.protocol_errors = 1;
@@ -583,6 +611,9 @@ static void mig_image_round_trip_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&ctrl2),
 			KVX_MVF_MBX_VFU | KVX_MVF_MBX_RSTI);
 	KUNIT_EXPECT_TRUE(test, mbx2.pf_msg_pending);
+	/* The message waits, and the PF asks for the trap to write it. */
+	KUNIT_EXPECT_TRUE(test, mbx2.link_msg_pending);
+	KUNIT_EXPECT_TRUE(test, mbx2.pf_trap);
 	KUNIT_EXPECT_EQ(test, mbx2.stats.requests, 11);
 	KUNIT_EXPECT_EQ(test, mbx2.stats.nacks, 3);
 	KUNIT_EXPECT_EQ(test, mbx2.stats.protocol_errors, 1);

@@ -191,6 +191,7 @@ struct kvx_mvf_dma_desc {
 #define KVX_MVF_ERR_NOT_CTS		3	/* VF must send RESET first */
 #define KVX_MVF_ERR_API			4	/* not in the negotiated API */
 #define KVX_MVF_ERR_NOSPC		5	/* filter table full */
+#define KVX_MVF_ERR_PERM		6	/* set by the PF's operator */
 
 #define KVX_MVF_LINK_UP			_BITUL(0)	/* GET_LINK word 1 */
 
@@ -244,10 +245,11 @@ struct kvx_mvf_mig_tlv {
 };
 
 /*
- * Section types; all but STATS and MCAST are REQUIRED.  MCAST is REQUIRED
- * when its list is not empty, so that a destination that does not know it
- * refuses a stream it cannot honour, and takes one whose list is empty; a
- * stream without it has an empty list.
+ * Section types; all but STATS, MCAST and PF_MSG are REQUIRED.  MCAST is
+ * REQUIRED when its list is not empty, PF_MSG when a PF to VF message
+ * waits, so that a destination that does not know them refuses a stream
+ * it cannot honour, and takes one that holds nothing for them; a stream
+ * without MCAST has an empty list, one without PF_MSG no message waiting.
  */
 #define KVX_MVF_MIG_END			0	/* no payload, last */
 #define KVX_MVF_MIG_PCI_CONFIG		1	/* 256 bytes of config space */
@@ -257,6 +259,7 @@ struct kvx_mvf_mig_tlv {
 #define KVX_MVF_MIG_DMA_PENDING		5	/* struct kvx_mvf_mig_dma_pending */
 #define KVX_MVF_MIG_STATS		6	/* struct kvx_mvf_mig_stats */
 #define KVX_MVF_MIG_MCAST		7	/* struct kvx_mvf_mig_mcast */
+#define KVX_MVF_MIG_PF_MSG		8	/* struct kvx_mvf_mig_pf_msg */
 
 /* What the VF negotiated with the PF. */
 struct kvx_mvf_mig_vf_config {
@@ -282,6 +285,16 @@ struct kvx_mvf_mig_mailbox {
 	__le32 pf_msg_pending;	/* 0 or 1 */
 	__le32 db_count;
 	__le32 db_last;
+};
+
+/*
+ * PF to VF messages queued and not yet written into VFMBMEM: the
+ * destination writes them when the buffer is free, with its own PF's
+ * state (a PF_LINK message carries the link as it is when written).
+ */
+struct kvx_mvf_mig_pf_msg {
+	__le32 link_pending;	/* 0 or 1: a PF_LINK message waits */
+	__le32 rsvd;		/* 0 */
 };
 
 /* The DMA engine's registers. */

@@ -44,6 +44,7 @@ static int kvx_mvf_vf_config_show(struct seq_file *s, void *unused)
 	seq_printf(s, "cts %d\n", cfg->cts);
 	seq_printf(s, "mac %pM\n", cfg->mac);
 	seq_printf(s, "admin_mac %pM\n", cfg->admin_mac);
+	seq_printf(s, "admin_vlan %u\n", cfg->admin_vlan);
 	seq_puts(s, "vlans");
 	for (i = 0; i < cfg->nr_vlans; i++)
 		seq_printf(s, " %u", cfg->vlans[i]);

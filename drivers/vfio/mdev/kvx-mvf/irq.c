@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kvx-mvf: the VF's interrupt.
+ * kvx-mvf: the VF's interrupts.
  *
  * The VF has one MSI vector (config space carries the MSI capability, which
  * a VMM such as QEMU's vfio-pci virtualises) and no INTx or MSI-X.  The DMA
@@ -9,6 +9,12 @@
  * VFIO_PCI_MSI_IRQ_INDEX, ACTION_TRIGGER: DATA_EVENTFD attaches (fd -1
  * detaches), DATA_NONE with count 0 detaches, DATA_NONE with count 1 and
  * DATA_BOOL true fire the vector as a test.  Closing the device detaches.
+ *
+ * The device request index (VFIO_PCI_REQ_IRQ_INDEX) takes an eventfd the
+ * same way, as vfio-pci's does: removing the mdev while a user holds it
+ * open signals it (kvx_mvf_irq_request(), the vfio_device_ops' .request),
+ * at once and again every 10 s until the user closes the device.  QEMU
+ * then unplugs the device from its guest and closes it.
  */
 
 #include <linux/eventfd.h>
@@ -22,6 +28,7 @@ void kvx_mvf_irq_init(struct kvx_mvf_vf *vf)
 {
 	mutex_init(&vf->irq.lock);
 	vf->irq.trigger = NULL;
+	vf->irq.req_trigger = NULL;
 }
 
 void kvx_mvf_irq_destroy(struct kvx_mvf_vf *vf)
@@ -29,14 +36,23 @@ void kvx_mvf_irq_destroy(struct kvx_mvf_vf *vf)
 	mutex_destroy(&vf->irq.lock);
 }
 
-static void kvx_mvf_irq_attach(struct kvx_mvf_vf *vf,
+/* Where the eventfd of @index (MSI or REQ) is kept. */
+static struct eventfd_ctx **kvx_mvf_irq_slot(struct kvx_mvf_vf *vf,
+					     unsigned int index)
+{
+	return index == VFIO_PCI_REQ_IRQ_INDEX ? &vf->irq.req_trigger :
+						 &vf->irq.trigger;
+}
+
+static void kvx_mvf_irq_attach(struct kvx_mvf_vf *vf, unsigned int index,
 			       struct eventfd_ctx *trigger)
 {
+	struct eventfd_ctx **slot = kvx_mvf_irq_slot(vf, index);
 	struct eventfd_ctx *old;
 
 	mutex_lock(&vf->irq.lock);
-	old = vf->irq.trigger;
-	vf->irq.trigger = trigger;
+	old = *slot;
+	*slot = trigger;
 	mutex_unlock(&vf->irq.lock);
 	if (old)
 		eventfd_ctx_put(old);
@@ -44,20 +60,49 @@ static void kvx_mvf_irq_attach(struct kvx_mvf_vf *vf,
 
 void kvx_mvf_irq_release(struct kvx_mvf_vf *vf)
 {
-	kvx_mvf_irq_attach(vf, NULL);
+	kvx_mvf_irq_attach(vf, VFIO_PCI_MSI_IRQ_INDEX, NULL);
+	kvx_mvf_irq_attach(vf, VFIO_PCI_REQ_IRQ_INDEX, NULL);
+}
+
+static void kvx_mvf_irq_fire(struct kvx_mvf_vf *vf, unsigned int index)
+{
+	struct eventfd_ctx **slot = kvx_mvf_irq_slot(vf, index);
+
+	mutex_lock(&vf->irq.lock);
+	if (*slot)
+		eventfd_signal(*slot);
+	mutex_unlock(&vf->irq.lock);
 }
 
 void kvx_mvf_irq_signal(struct kvx_mvf_vf *vf)
 {
+	kvx_mvf_irq_fire(vf, VFIO_PCI_MSI_IRQ_INDEX);
+}
+
+/*
+ * vfio_unregister_group_dev() asks the user to release the device: @count
+ * is 0 at once, then counts the 10 s waits.  As vfio_pci_core_request().
+ */
+void kvx_mvf_irq_request(struct kvx_mvf_vf *vf, unsigned int count)
+{
 	mutex_lock(&vf->irq.lock);
-	if (vf->irq.trigger)
-		eventfd_signal(vf->irq.trigger);
+	if (vf->irq.req_trigger) {
+		if (!(count % 10))
+			dev_notice_ratelimited(vf->vdev.dev,
+					       "Relaying device request to user (#%u)\n",
+					       count);
+		eventfd_signal(vf->irq.req_trigger);
+	} else if (count == 0) {
+		dev_warn(vf->vdev.dev,
+			 "No device request channel registered, blocked until released by user\n");
+	}
 	mutex_unlock(&vf->irq.lock);
 }
 
 static unsigned int kvx_mvf_irq_count(unsigned int index)
 {
-	return index == VFIO_PCI_MSI_IRQ_INDEX ? 1 : 0;
+	return index == VFIO_PCI_MSI_IRQ_INDEX ||
+	       index == VFIO_PCI_REQ_IRQ_INDEX ? 1 : 0;
 }
 
 void kvx_mvf_irq_info(struct vfio_irq_info *info)
@@ -93,27 +138,27 @@ int kvx_mvf_irq_set(struct kvx_mvf_vf *vf, void __user *arg)
 	switch (hdr.flags & VFIO_IRQ_SET_DATA_TYPE_MASK) {
 	case VFIO_IRQ_SET_DATA_NONE:
 		if (hdr.count)
-			kvx_mvf_irq_signal(vf);
+			kvx_mvf_irq_fire(vf, hdr.index);
 		else
-			kvx_mvf_irq_attach(vf, NULL);
+			kvx_mvf_irq_attach(vf, hdr.index, NULL);
 		return 0;
 	case VFIO_IRQ_SET_DATA_BOOL:
 		if (copy_from_user(&val, arg + minsz, sizeof(val)))
 			return -EFAULT;
 		if (val)
-			kvx_mvf_irq_signal(vf);
+			kvx_mvf_irq_fire(vf, hdr.index);
 		return 0;
 	case VFIO_IRQ_SET_DATA_EVENTFD:
 		if (copy_from_user(&fd, arg + minsz, sizeof(fd)))
 			return -EFAULT;
 		if (fd == -1) {
-			kvx_mvf_irq_attach(vf, NULL);
+			kvx_mvf_irq_attach(vf, hdr.index, NULL);
 			return 0;
 		}
 		trigger = eventfd_ctx_fdget(fd);
 		if (IS_ERR(trigger))
 			return PTR_ERR(trigger);
-		kvx_mvf_irq_attach(vf, trigger);
+		kvx_mvf_irq_attach(vf, hdr.index, trigger);
 		return 0;
 	default:
 		return -EINVAL;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kvx-mvf: the VF's interrupt, one MSI vector signalled through an eventfd.
+ * kvx-mvf: the VF's interrupts, eventfds: one MSI vector and the device
+ * request (VFIO_PCI_REQ_IRQ_INDEX).
  */
 #ifndef KVX_MVF_IRQ_H
 #define KVX_MVF_IRQ_H
@@ -16,10 +17,12 @@ struct vfio_irq_info;
 #define KVX_MVF_MSI_CAP		0x40
 
 struct kvx_mvf_irq {
-	/* Protects @trigger; taken under the DMA engine's lock. */
+	/* Protects the eventfds; taken under the DMA engine's lock. */
 	struct mutex lock;
 	/* The user's eventfd for the MSI vector, or NULL. */
 	struct eventfd_ctx *trigger;
+	/* The user's eventfd for device requests (removal), or NULL. */
+	struct eventfd_ctx *req_trigger;
 };
 
 void kvx_mvf_irq_init(struct kvx_mvf_vf *vf);
@@ -28,5 +31,6 @@ void kvx_mvf_irq_release(struct kvx_mvf_vf *vf);
 void kvx_mvf_irq_info(struct vfio_irq_info *info);
 int kvx_mvf_irq_set(struct kvx_mvf_vf *vf, void __user *arg);
 void kvx_mvf_irq_signal(struct kvx_mvf_vf *vf);
+void kvx_mvf_irq_request(struct kvx_mvf_vf *vf, unsigned int count);
 
 #endif /* KVX_MVF_IRQ_H */

@@ -17,6 +17,7 @@
 #include "dev.h"
 #include "mvf.h"
 #include "pf.h"
+#include "sysfs.h"
 #include "vfio_dev.h"
 
 static const struct class kvx_mvf_class = {
@@ -93,6 +94,8 @@ static struct mdev_driver kvx_mvf_driver = {
 		.name = KVX_MVF_NAME,
 		.owner = THIS_MODULE,
 		.mod_name = KBUILD_MODNAME,
+		/* <mdev>/kvx_mvf/: what the operator sets (sysfs.c). */
+		.dev_groups = kvx_mvf_vf_groups,
 	},
 	.probe = kvx_mvf_probe,
 	.remove = kvx_mvf_remove,

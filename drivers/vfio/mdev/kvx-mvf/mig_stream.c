@@ -38,9 +38,10 @@
 #define KVX_MVF_MIG_REQ		KVX_MVF_MIG_TLV_REQUIRED
 
 /*
- * In stream order; STATS last.  MCAST, added after version 1 was defined,
- * is optional in the table (a stream without it has an empty list) and
- * written as REQUIRED when its list is not empty (kvx_mvf_mig_tlv_flags()).
+ * In stream order; STATS last.  MCAST and PF_MSG, added after version 1
+ * was defined, are optional in the table (a stream without them has an
+ * empty list, no PF message waiting) and written as REQUIRED when they
+ * hold something a destination must not drop (kvx_mvf_mig_tlv_flags()).
  */
 const struct kvx_mvf_mig_section kvx_mvf_mig_sections[] = {
 	{ KVX_MVF_MIG_PCI_CONFIG, KVX_MVF_MIG_REQ,
@@ -51,6 +52,8 @@ const struct kvx_mvf_mig_section kvx_mvf_mig_sections[] = {
 	  KVX_MVF_MIG_OFF(mcast), KVX_MVF_MIG_LEN(mcast) },
 	{ KVX_MVF_MIG_MAILBOX, KVX_MVF_MIG_REQ,
 	  KVX_MVF_MIG_OFF(mbx), KVX_MVF_MIG_LEN(mbx) },
+	{ KVX_MVF_MIG_PF_MSG, 0,
+	  KVX_MVF_MIG_OFF(pf_msg), KVX_MVF_MIG_LEN(pf_msg) },
 	{ KVX_MVF_MIG_DMA, KVX_MVF_MIG_REQ,
 	  KVX_MVF_MIG_OFF(dma), KVX_MVF_MIG_LEN(dma) },
 	{ KVX_MVF_MIG_DMA_PENDING, KVX_MVF_MIG_REQ,
@@ -97,6 +100,7 @@ void kvx_mvf_mig_image_save(struct kvx_mvf_mig_image *img,
 	img->mbx.pf_msg_pending = cpu_to_le32(mbx->pf_msg_pending);
 	img->mbx.db_count = cpu_to_le32(parts->doorbell->count);
 	img->mbx.db_last = cpu_to_le32(parts->doorbell->last);
+	img->pf_msg.link_pending = cpu_to_le32(mbx->link_msg_pending);
 
 	img->dma.ctrl = cpu_to_le32(regs->ctrl);
 	img->dma.status = cpu_to_le32(regs->status);
@@ -139,6 +143,10 @@ void kvx_mvf_mig_image_apply(const struct kvx_mvf_mig_image *img,
 	mbx->pf_msg_pending = le32_to_cpu(img->mbx.pf_msg_pending);
 	parts->doorbell->count = le32_to_cpu(img->mbx.db_count);
 	parts->doorbell->last = le32_to_cpu(img->mbx.db_last);
+	/* Written when the device runs and the buffer is free (mbx.c). */
+	mbx->link_msg_pending = le32_to_cpu(img->pf_msg.link_pending);
+	if (mbx->link_msg_pending)
+		kvx_mvf_mbx_request_trap(mbx);
 
 	regs->ctrl = le32_to_cpu(img->dma.ctrl);
 	regs->status = le32_to_cpu(img->dma.status);
@@ -196,12 +204,15 @@ static size_t kvx_mvf_mig_put_tlv(u8 *buf, u16 type, u16 flags,
 
 /*
  * A section's flags in the stream: the table's, and REQUIRED for a
- * non-empty multicast list, which a destination must not drop.
+ * non-empty multicast list and for a PF message that waits, which a
+ * destination must not drop.
  */
 static u16 kvx_mvf_mig_tlv_flags(const struct kvx_mvf_mig_image *img,
 				 const struct kvx_mvf_mig_section *sec)
 {
 	if (sec->type == KVX_MVF_MIG_MCAST && img->mcast.nr_hashes)
+		return KVX_MVF_MIG_TLV_REQUIRED;
+	if (sec->type == KVX_MVF_MIG_PF_MSG && img->pf_msg.link_pending)
 		return KVX_MVF_MIG_TLV_REQUIRED;
 	return sec->flags;
 }
@@ -291,6 +302,23 @@ static int kvx_mvf_mig_check_mbx(const struct kvx_mvf_mig_mailbox *mbx)
 {
 	if (le32_to_cpu(mbx->vfmailbox) & ~KVX_MVF_MIG_MBX_BITS ||
 	    le32_to_cpu(mbx->pf_msg_pending) > 1)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * A PF_LINK message waits only for a VF that takes them: clear to send,
+ * API 1.1 or later (pf.c), as RESET, a reset notice and a negotiation
+ * back to 1.0 drop it.
+ */
+static int kvx_mvf_mig_check_pf_msg(const struct kvx_mvf_mig_pf_msg *msg,
+				    const struct kvx_mvf_mig_vf_config *cfg)
+{
+	u32 pending = le32_to_cpu(msg->link_pending);
+
+	if (pending > 1 || msg->rsvd)
+		return -EINVAL;
+	if (pending && (!cfg->cts || le16_to_cpu(cfg->api) < KVX_MVF_API_1_1))
 		return -EINVAL;
 	return 0;
 }
@@ -408,6 +436,7 @@ int kvx_mvf_mig_parse(const u8 *buf, size_t size, unsigned int generation,
 	if (kvx_mvf_mig_check_cfg(&img->cfg) ||
 	    kvx_mvf_mig_check_mcast(&img->mcast) ||
 	    kvx_mvf_mig_check_mbx(&img->mbx) ||
+	    kvx_mvf_mig_check_pf_msg(&img->pf_msg, &img->cfg) ||
 	    kvx_mvf_mig_check_dma(&img->dma, &img->pending))
 		return -EINVAL;
 

@@ -24,6 +24,7 @@ struct kvx_mvf_mig_image {
 	struct kvx_mvf_mig_vf_config cfg;
 	struct kvx_mvf_mig_mcast mcast;
 	struct kvx_mvf_mig_mailbox mbx;
+	struct kvx_mvf_mig_pf_msg pf_msg;
 	struct kvx_mvf_mig_dma dma;
 	struct kvx_mvf_mig_dma_pending pending;
 	struct kvx_mvf_mig_stats stats;
@@ -38,7 +39,7 @@ struct kvx_mvf_mig_section {
 };
 
 /* In stream order; STATS, optional, is the last. */
-#define KVX_MVF_MIG_NR_SECTIONS	7
+#define KVX_MVF_MIG_NR_SECTIONS	8
 extern const struct kvx_mvf_mig_section
 	kvx_mvf_mig_sections[KVX_MVF_MIG_NR_SECTIONS];
 

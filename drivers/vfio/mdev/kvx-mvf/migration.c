@@ -26,7 +26,8 @@
  * and changes the device only when everything is valid; any error is
  * -EINVAL with the device as it was, and the state stays RESUMING.  A
  * stream whose VF used something this VF's generation lacks (an API
- * version) is applied quiesced: config space only, the VF configuration
+ * version) is applied quiesced: config space and the PF's counters (the
+ * VF's over its life, which no reset clears) only, the VF configuration
  * and the DMA engine reset, RSTI raised, so the guest driver renegotiates.
  *
  * Transitions run under state_mutex, one arc at a time as

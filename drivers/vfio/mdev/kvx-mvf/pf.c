@@ -65,13 +65,18 @@ static bool kvx_mvf_mac_from_words(const u32 *words, u8 *mac)
 	return true;
 }
 
-/* The configuration a VF has before it negotiated anything. */
+/*
+ * The configuration a VF has before it negotiated anything: the operator's
+ * MAC, and the operator's VLAN alone if one is set.
+ */
 static void kvx_mvf_pf_config_defaults(struct kvx_mvf_vf_config *cfg)
 {
 	ether_addr_copy(cfg->mac, cfg->admin_mac);
 	cfg->api = KVX_MVF_API_1_0;
 	cfg->nr_vlans = 0;
 	memset(cfg->vlans, 0, sizeof(cfg->vlans));
+	if (cfg->admin_vlan)
+		cfg->vlans[cfg->nr_vlans++] = cfg->admin_vlan;
 	cfg->nr_mcast = 0;
 	memset(cfg->mcast, 0, sizeof(cfg->mcast));
 }
@@ -86,6 +91,33 @@ void kvx_mvf_pf_vf_init(struct kvx_mvf_vf *vf)
 	cfg->admin_mac[3] = 0x58;			/* "X" */
 	cfg->admin_mac[4] = 0;
 	cfg->admin_mac[5] = vf->index;
+}
+
+/*
+ * The operator's MAC and VLAN (sysfs.c), set only while no user holds the
+ * VF open: the VF takes them at once, as the next open's reset would, so
+ * that no guest ever sees them change under it.
+ */
+int kvx_mvf_pf_set_admin_mac(struct kvx_mvf_vf *vf, const u8 *mac)
+{
+	lockdep_assert_held(&vf->lock);
+
+	if (!is_valid_ether_addr(mac))
+		return -EINVAL;
+	ether_addr_copy(vf->cfg.admin_mac, mac);
+	kvx_mvf_pf_vf_reset(vf);
+	return 0;
+}
+
+int kvx_mvf_pf_set_admin_vlan(struct kvx_mvf_vf *vf, u16 vid)
+{
+	lockdep_assert_held(&vf->lock);
+
+	if (vid > KVX_MVF_VID_MAX)
+		return -EINVAL;
+	vf->cfg.admin_vlan = vid;
+	kvx_mvf_pf_vf_reset(vf);
+	return 0;
 }
 
 /* A VF reset (FLR) forgets the negotiation; the VF must send RESET again. */
@@ -149,6 +181,9 @@ static int kvx_mvf_msg_set_vlan(struct kvx_mvf_vf *vf, const u32 *req,
 	if ((op != KVX_MVF_VLAN_ADD && op != KVX_MVF_VLAN_DEL) ||
 	    vid == 0 || vid > KVX_MVF_VID_MAX)
 		return KVX_MVF_ERR_INVAL;
+	/* A port VLAN is the operator's: the VF may not change its filter. */
+	if (cfg->admin_vlan)
+		return KVX_MVF_ERR_PERM;
 
 	reply[1] = vid;
 	pos = kvx_mvf_vlan_find(cfg, vid);

@@ -20,8 +20,10 @@ struct kvx_mvf_vf;
  */
 struct kvx_mvf_vf_config {
 	u8 mac[ETH_ALEN];
-	/* Assigned by the PF; a RESET message restores it. */
+	/* Assigned by the PF (sysfs.c); a RESET message restores it. */
 	u8 admin_mac[ETH_ALEN];
+	/* The port VLAN the PF's operator set (sysfs.c), 0: none. */
+	u16 admin_vlan;
 	u16 api;
 	/* The VF completed a RESET handshake; other requests are accepted. */
 	bool cts;
@@ -50,5 +52,7 @@ void kvx_mvf_pf_queue_link_msg(struct kvx_mvf_vf *vf);
 void kvx_mvf_pf_notify_reset(struct kvx_mvf_vf *vf);
 void kvx_mvf_pf_handle_msg(struct kvx_mvf_vf *vf, const u32 *req, u32 *reply);
 bool kvx_mvf_pf_api_supported(struct kvx_mvf_vf *vf, u32 api);
+int kvx_mvf_pf_set_admin_mac(struct kvx_mvf_vf *vf, const u8 *mac);
+int kvx_mvf_pf_set_admin_vlan(struct kvx_mvf_vf *vf, u16 vid);
 
 #endif /* KVX_MVF_PF_H */

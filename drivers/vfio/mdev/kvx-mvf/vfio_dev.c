@@ -290,6 +290,15 @@ static void kvx_mvf_close_device(struct vfio_device *vdev)
 	kvx_mvf_irq_release(vdev_to_vf(vdev));
 }
 
+/*
+ * Removing the mdev while a user holds the device: ask the user to let it
+ * go (QEMU unplugs it from the guest), as vfio-pci does.
+ */
+static void kvx_mvf_request(struct vfio_device *vdev, unsigned int count)
+{
+	kvx_mvf_irq_request(vdev_to_vf(vdev), count);
+}
+
 static int kvx_mvf_init_dev(struct vfio_device *vdev)
 {
 	struct kvx_mvf_vf *vf = vdev_to_vf(vdev);
@@ -352,6 +361,7 @@ const struct vfio_device_ops kvx_mvf_vfio_ops = {
 	.write = kvx_mvf_write,
 	.ioctl = kvx_mvf_ioctl,
 	.mmap = kvx_mvf_mmap,
+	.request = kvx_mvf_request,
 	.bind_iommufd = vfio_iommufd_emulated_bind,
 	.unbind_iommufd = vfio_iommufd_emulated_unbind,
 	.attach_ioas = vfio_iommufd_emulated_attach_ioas,

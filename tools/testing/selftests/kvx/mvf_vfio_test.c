@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -441,7 +442,7 @@ static void test_region_info(struct vf *vf)
 			CHECK(ii.count == 1 && ii.flags ==
 			      (VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE),
 			      "MSI count %u flags 0x%x", ii.count, ii.flags);
-		else
+		else if (i != VFIO_PCI_REQ_IRQ_INDEX)	/* remove_request */
 			CHECK(ii.count == 0, "irq %u count %u", i, ii.count);
 	}
 	ii.index = VFIO_PCI_NUM_IRQS;
@@ -2273,17 +2274,12 @@ static int mig_resume(struct vf *vf, const u8 *buf, size_t len)
 	return ret;
 }
 
-/* A second VF in the same container, so it sees the same guest memory. */
-/* A second VF of mdev type @type in @a's container. */
-static void vf_add_type(struct vf *b, struct vf *a, const char *type)
+/* Open the VF @b was created as, in @a's container. */
+static void vf_open_in(struct vf *b, struct vf *a)
 {
 	char path[PATH_MAX], link[PATH_MAX];
 	ssize_t n;
 
-	*b = (struct vf){ .container = -1, .group = -1, .device = -1 };
-	CHECK(new_uuid(b->uuid), "");
-	snprintf(path, sizeof(path), TYPES_DIR "/%s/create", type);
-	CHECK(write_file(path, b->uuid) == 0, "create a %s", type);
 	snprintf(path, sizeof(path), MDEV_DIR "/%s/iommu_group", b->uuid);
 	n = readlink(path, link, sizeof(link) - 1);
 	CHECK(n > 0, "%s", strerror(errno));
@@ -2298,6 +2294,21 @@ static void vf_add_type(struct vf *b, struct vf *a, const char *type)
 	b->cfg_off = a->cfg_off;
 	b->bar0_off = a->bar0_off;
 	b->mem = a->mem;
+}
+
+/*
+ * A second VF of mdev type @type in @a's container, so it sees the same
+ * guest memory.
+ */
+static void vf_add_type(struct vf *b, struct vf *a, const char *type)
+{
+	char path[PATH_MAX];
+
+	*b = (struct vf){ .container = -1, .group = -1, .device = -1 };
+	CHECK(new_uuid(b->uuid), "");
+	snprintf(path, sizeof(path), TYPES_DIR "/%s/create", type);
+	CHECK(write_file(path, b->uuid) == 0, "create a %s", type);
+	vf_open_in(b, a);
 }
 
 static void vf_add(struct vf *b, struct vf *a)
@@ -2975,6 +2986,139 @@ static void test_mig_bad_streams(struct vf *vf)
 }
 
 /*
+ * A PF_LINK message still waiting when the source stops travels in the
+ * stream's PF_MSG section (REQUIRED while one waits, so that a destination
+ * that does not know the section refuses the stream rather than drop the
+ * message), and the destination writes it once it runs, with its own PF's
+ * link.  On d073233 the stream dropped it: the destination's VF driver
+ * never heard of the change.
+ */
+static void test_mig_pf_link(struct vf *vf)
+{
+	struct kvx_mvf_mig_vf_config *cfg;
+	struct kvx_mvf_mig_pf_msg *pm;
+	u32 m[KVX_MVF_MBX_WORDS];
+	struct kvx_mvf_mig_tlv *t;
+	size_t len, at;
+	struct vf b;
+
+	CHECK(!strcmp(vf_state(vf, "api"), "1.1") &&
+	      !strcmp(vf_state(vf, "cts"), "1"), "VF not set up");
+	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_PFSTS), "");
+	vf_add(&b, vf);
+	/* Stopped, the source holds the message: it waits in the stream. */
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(set_link("down") == 0, "");
+	CHECK(!strcmp(vf_state(vf, "link_msg_pending"), "1"), "");
+	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_PFSTS), "written while stopped");
+	len = mig_save_stopped(vf, stream);
+	CHECK(mig_resume(&b, stream, len) == 0, "%s", strerror(errno));
+	CHECK(!(mbx_read_ctrl(&b) & KVX_MVF_MBX_PFSTS), "written in STOP");
+	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(mbx_read_ctrl(&b) & KVX_MVF_MBX_PFSTS,
+	      "the PF_LINK message waiting on the source was lost");
+	pf_msg_recv(&b, m);
+	check_link_msg(m, false);
+	CHECK(!strcmp(vf_state(&b, "link_msg_pending"), "0"), "");
+
+	at = tlv_find(stream, len, KVX_MVF_MIG_PF_MSG);
+	CHECK(at, "no PF_MSG section");
+	t = (void *)(stream + at);
+	pm = (void *)(t + 1);
+	CHECK(t->flags == KVX_MVF_MIG_TLV_REQUIRED &&
+	      t->length == sizeof(*pm) && pm->link_pending == 1 && !pm->rsvd,
+	      "PF_MSG flags 0x%x length %u pending %u", t->flags, t->length,
+	      pm->link_pending);
+	/* What a PF_MSG section may not hold. */
+	pm = (void *)(stream2 + at + sizeof(*t));
+	MUTATE("link_pending 2", pm->link_pending = 2);
+	MUTATE("PF_MSG rsvd", pm->rsvd = 1);
+	cfg = section(stream2, len, KVX_MVF_MIG_VF_CONFIG);
+	MUTATE("PF_LINK waiting for API 1.0", cfg->api = KVX_MVF_API_1_0);
+	MUTATE("PF_LINK waiting without CTS", cfg->cts = 0);
+
+	/* The source, running again (a failed migration), has its own. */
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	pf_msg_recv(vf, m);
+	check_link_msg(m, false);
+	CHECK(set_link("up") == 0, "");
+	pf_msg_recv(vf, m);
+	check_link_msg(m, true);
+	/* Nothing waiting: the section is optional and says so. */
+	len = mig_save_stopped(vf, stream);
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	t = (void *)(stream + tlv_find(stream, len, KVX_MVF_MIG_PF_MSG));
+	pm = (void *)(t + 1);
+	CHECK(t->type == KVX_MVF_MIG_PF_MSG && !t->flags && !pm->link_pending,
+	      "empty PF_MSG: type %u flags 0x%x pending %u", t->type, t->flags,
+	      pm->link_pending);
+	vf_del(&b);
+}
+
+/*
+ * A valid stream whose VF negotiated an API this driver does not know
+ * resumes quiesced: config space and the PF's counters (STATS) are taken,
+ * the VF configuration, the mailbox and the DMA engine start over with
+ * RSTI raised, and the guest driver renegotiates.  The counters are the
+ * VF's over its life, which no reset clears (mvf.rst, "Resuming").  A
+ * stream without STATS leaves the destination's counters.
+ */
+static void test_mig_quiesced(struct vf *vf)
+{
+	struct kvx_mvf_mig_vf_config *cfg;
+	u32 r[KVX_MVF_MBX_WORDS];
+	char requests[32];
+	size_t len, at, n;
+	struct kvx_mvf_mig_tlv *t;
+	struct vf b;
+
+	CHECK(atol(vf_state(vf, "requests")) > 0 &&
+	      atol(vf_state(vf, "nacks")) > 0, "VF not used");
+	vf_add(&b, vf);
+	len = mig_save_stopped(vf, stream);
+	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	memcpy(stream2, stream, len);
+	cfg = section(stream2, len, KVX_MVF_MIG_VF_CONFIG);
+	cfg->api = 0x0103;	/* API 1.3: unknown here */
+	CHECK(mig_resume(&b, stream2, len) == 0, "%s", strerror(errno));
+	CHECK(!strcmp(vf_state(&b, "quiesced_resumes"), "1"), "%s",
+	      vf_state(&b, "quiesced_resumes"));
+	CHECK(same_state(&b, "requests", vf, "requests") &&
+	      same_state(&b, "nacks", vf, "nacks") &&
+	      same_state(&b, "protocol_errors", vf, "protocol_errors"),
+	      "STATS not taken: requests %s", vf_state(&b, "requests"));
+	CHECK(cfg_read32(&b, PCI_COMMAND) == cfg_read32(vf, PCI_COMMAND) &&
+	      cfg_read32(&b, PCI_BASE_ADDRESS_0) ==
+	      cfg_read32(vf, PCI_BASE_ADDRESS_0), "config space not taken");
+	CHECK(!strcmp(vf_state(&b, "api"), "1.0") &&
+	      !strcmp(vf_state(&b, "cts"), "0") &&
+	      same_state(&b, "mac", &b, "admin_mac") &&
+	      !strcmp(vf_state(&b, "vlans"), "") &&
+	      !strcmp(vf_state(&b, "mcast"), ""), "VF configuration taken");
+	CHECK(!reg_read(&b, KVX_MVF_REG_DMA_CTRL) &&
+	      !reg_read(&b, KVX_MVF_REG_DMA_COMPLETED) &&
+	      !reg_read(&b, KVX_MVF_REG_DB_COUNT), "DMA engine taken");
+	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(mbx_read_ctrl(&b) == KVX_MVF_MBX_RSTI, "VFMAILBOX 0x%x",
+	      mbx_read_ctrl(&b));
+	CHECK(mbx_xfer(&b, r, 1, KVX_MVF_MSG_RESET) &&
+	      r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
+
+	/* Without STATS: the destination's own counters stay. */
+	at = tlv_find(stream2, len, KVX_MVF_MIG_STATS);
+	CHECK(at, "no STATS section");
+	t = (void *)(stream2 + at);
+	n = sizeof(*t) + t->length;
+	memmove(stream2 + at, stream2 + at + n, len - at - n);
+	snprintf(requests, sizeof(requests), "%s", vf_state(&b, "requests"));
+	CHECK(mig_resume(&b, stream2, len - n) == 0, "%s", strerror(errno));
+	CHECK(!strcmp(vf_state(&b, "quiesced_resumes"), "2"), "");
+	CHECK(!strcmp(vf_state(&b, "requests"), requests), "requests %s, had %s",
+	      vf_state(&b, "requests"), requests);
+	vf_del(&b);
+}
+
+/*
  * Closing the device ends its DMA logging session and its migration data
  * transfer session; a data_fd that outlives the VF only says -ENODEV.
  */
@@ -3006,8 +3150,9 @@ static void test_mig_close(struct vf *vf)
 	close(fd);
 }
 
-/* Set the MSI trigger with @data_type and @count; 0 or -errno. */
-static int set_msi(struct vf *vf, u32 data_type, u32 count, s32 data)
+/* Set the trigger of @index with @data_type and @count; 0 or -errno. */
+static int set_irq(struct vf *vf, u32 index, u32 data_type, u32 count,
+		   s32 data)
 {
 	u64 buf[(sizeof(struct vfio_irq_set) + 8) / 8] = {};
 	struct vfio_irq_set *s = (void *)buf;
@@ -3015,10 +3160,15 @@ static int set_msi(struct vf *vf, u32 data_type, u32 count, s32 data)
 	s->argsz = sizeof(*s) + (data_type == VFIO_IRQ_SET_DATA_EVENTFD ? 4 :
 				 data_type == VFIO_IRQ_SET_DATA_BOOL ? 1 : 0);
 	s->flags = data_type | VFIO_IRQ_SET_ACTION_TRIGGER;
-	s->index = VFIO_PCI_MSI_IRQ_INDEX;
+	s->index = index;
 	s->count = count;
 	memcpy(s->data, &data, 4);
 	return ioctl(vf->device, VFIO_DEVICE_SET_IRQS, s) ? -errno : 0;
+}
+
+static int set_msi(struct vf *vf, u32 data_type, u32 count, s32 data)
+{
+	return set_irq(vf, VFIO_PCI_MSI_IRQ_INDEX, data_type, count, data);
 }
 
 /* Interrupts signalled since the last call (the eventfd's counter). */
@@ -3118,6 +3268,130 @@ static void test_dma_irq(struct vf *vf)
 	reg_write(vf, KVX_MVF_REG_DMA_CPL_PENDING, ~0u);
 }
 
+/* The VF's operator interface in sysfs: <mdev>/kvx_mvf/@attr. */
+static int vf_attr_write(struct vf *vf, const char *attr, const char *val)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), MDEV_DIR "/%s/kvx_mvf/%s", vf->uuid, attr);
+	return write_file(path, val);
+}
+
+/* The value without its newline, or "" if it cannot be read. */
+static const char *vf_attr(struct vf *vf, const char *attr)
+{
+	static char buf[64];
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), MDEV_DIR "/%s/kvx_mvf/%s", vf->uuid, attr);
+	if (read_file(path, buf, sizeof(buf)))
+		return "";
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+/*
+ * What the operator sets, in sysfs (<mdev>/kvx_mvf/): the admin MAC and
+ * VLAN of a VF no user holds open, taken by the VF at once and at every
+ * reset; bad input refused with EINVAL and a write while the VF is open
+ * with EBUSY, either changing nothing; the VF's generation and its type's
+ * compatibility.  On d073233 there was no kvx_mvf directory.
+ */
+static void test_admin_sysfs(struct vf *vf)
+{
+	static const char * const bad_macs[] = {
+		"\n", "02:00:00:00:00", "02:00:00:00:00:01:02",
+		"01:00:5e:00:00:01", "00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff",
+		"02:00:00:00:00:0g", "02-00-00-00-00-01", "02:00:00:00:00:01x",
+		" 02:00:00:00:00:01", "02:00:00:00:00:01\n\n",
+	};
+	static const char * const bad_vlans[] = {
+		"\n", "4095", "65536", "-1", "abc", "1 2", "0x10", "010",
+		"100x", " 5", "+5",
+	};
+	char before[2048], after[2048], mac[32], desc[256];
+	u32 r[KVX_MVF_MBX_WORDS], w[2];
+	unsigned int i;
+	struct vf b;
+
+	/* The VF of the earlier tests is open: nothing can be set. */
+	snprintf(mac, sizeof(mac), "%s", vf_attr(vf, "admin_mac"));
+	CHECK(!strcmp(mac, vf_state(vf, "admin_mac")), "sysfs %s, debugfs %s",
+	      mac, vf_state(vf, "admin_mac"));
+	CHECK(!strcmp(vf_attr(vf, "admin_vlan"), "0"), "");
+	CHECK(!strcmp(vf_attr(vf, "generation"), vf_state(vf, "generation")),
+	      "");
+	CHECK(vf_attr_write(vf, "admin_mac", "02:00:00:00:00:42") == -EBUSY,
+	      "");
+	CHECK(vf_attr_write(vf, "admin_vlan", "7") == -EBUSY, "");
+	CHECK(vf_attr_write(vf, "admin_mac", "bad") == -EINVAL, "");
+	CHECK(!strcmp(vf_attr(vf, "admin_mac"), mac) &&
+	      !strcmp(vf_attr(vf, "admin_vlan"), "0"), "changed while open");
+
+	/* A VF no user holds: set at once. */
+	b = (struct vf){ .container = -1, .group = -1, .device = -1 };
+	CHECK(new_uuid(b.uuid), "");
+	CHECK(write_file(TYPE_DIR "/create", b.uuid) == 0, "");
+	CHECK(!vf_attr_write(&b, "admin_mac", "02:00:00:00:00:42\n"), "");
+	CHECK(!vf_attr_write(&b, "admin_vlan", "42"), "");
+	CHECK(!strcmp(vf_attr(&b, "admin_mac"), "02:00:00:00:00:42") &&
+	      !strcmp(vf_state(&b, "admin_mac"), "02:00:00:00:00:42") &&
+	      !strcmp(vf_state(&b, "mac"), "02:00:00:00:00:42"), "%s",
+	      vf_attr(&b, "admin_mac"));
+	CHECK(!strcmp(vf_attr(&b, "admin_vlan"), "42") &&
+	      !strcmp(vf_state(&b, "vlans"), "42"), "");
+	CHECK(!vf_attr_write(&b, "admin_vlan", "4094\n"), "");
+	CHECK(!strcmp(vf_attr(&b, "admin_vlan"), "4094"), "");
+	CHECK(!vf_attr_write(&b, "admin_vlan", "42"), "");
+
+	/* Bad input: EINVAL, nothing changed. */
+	CHECK(vf_state_dump(&b, before, sizeof(before)), "");
+	for (i = 0; i < ARRAY_SIZE(bad_macs); i++)
+		CHECK(vf_attr_write(&b, "admin_mac", bad_macs[i]) == -EINVAL,
+		      "MAC '%s' accepted", bad_macs[i]);
+	for (i = 0; i < ARRAY_SIZE(bad_vlans); i++)
+		CHECK(vf_attr_write(&b, "admin_vlan", bad_vlans[i]) == -EINVAL,
+		      "VLAN '%s' accepted", bad_vlans[i]);
+	CHECK(vf_state_dump(&b, after, sizeof(after)), "");
+	CHECK(!strcmp(before, after), "bad input changed the VF:\n%s\n--\n%s",
+	      before, after);
+	CHECK(!strcmp(vf_attr(&b, "admin_mac"), "02:00:00:00:00:42") &&
+	      !strcmp(vf_attr(&b, "admin_vlan"), "42"), "");
+
+	/*
+	 * Opened, the VF driver gets them at RESET; the port VLAN is the
+	 * operator's, so SET_VLAN is refused; the settings are held.
+	 */
+	vf_open_in(&b, vf);
+	CHECK(mbx_xfer(&b, r, 1, KVX_MVF_MSG_RESET) &&
+	      r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
+	mac_words("02:00:00:00:00:42", w);
+	CHECK(r[1] == w[0] && r[2] == w[1], "RESET MAC 0x%x 0x%x", r[1], r[2]);
+	CHECK(!strcmp(vf_state(&b, "vlans"), "42"), "");
+	vlan_op(&b, KVX_MVF_VLAN_ADD, 100, KVX_MVF_MSG_NACK, KVX_MVF_ERR_PERM);
+	vlan_op(&b, KVX_MVF_VLAN_DEL, 42, KVX_MVF_MSG_NACK, KVX_MVF_ERR_PERM);
+	CHECK(!strcmp(vf_state(&b, "vlans"), "42"), "");
+	CHECK(vf_attr_write(&b, "admin_vlan", "0") == -EBUSY &&
+	      vf_attr_write(&b, "admin_mac", "02:00:00:00:00:43") == -EBUSY,
+	      "");
+	CHECK(!strcmp(vf_attr(&b, "admin_vlan"), "42"), "");
+	close(b.device);
+	b.device = -1;
+	/* Closed again: no port VLAN, the VF's filter is its own. */
+	CHECK(!vf_attr_write(&b, "admin_vlan", "0"), "");
+	CHECK(!strcmp(vf_state(&b, "vlans"), ""), "");
+	vf_del(&b);
+
+	/* Compatibility: the generation, the type to create for it. */
+	vf_add_type(&b, vf, "kvx-mvf-vf-g2");
+	CHECK(!strcmp(vf_attr(&b, "generation"), "2"), "");
+	CHECK(!read_file(TYPES_DIR "/kvx-mvf-vf-g2/description", desc,
+			 sizeof(desc)) &&
+	      strstr(desc, "resumes migration streams of generation 2 only"),
+	      "%s", desc);
+	vf_del(&b);
+}
+
 static void test_second_vf(struct vf *vf)
 {
 	struct vf b = {};
@@ -3138,6 +3412,88 @@ static void test_second_vf(struct vf *vf)
 	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s", b.uuid);
 	CHECK(!exists(path), "");
 	CHECK(read_long(TYPE_DIR "/available_instances") == avail, "");
+}
+
+/*
+ * Removing the mdev while a VMM holds it open asks the VMM to let it go,
+ * as vfio-pci does (vfio_device_ops.request): the eventfd the VMM set on
+ * VFIO_PCI_REQ_IRQ_INDEX fires while the removal waits; QEMU then unplugs
+ * the device from its guest and closes it, and the removal completes.  On
+ * d073233 the index had no eventfd (SET_IRQS: EINVAL) and a removal
+ * waited for a VMM that was never told.
+ */
+static void test_remove_request(struct vf *vf)
+{
+	struct vfio_irq_info ii = {
+		.argsz = sizeof(ii), .index = VFIO_PCI_REQ_IRQ_INDEX,
+	};
+	struct timespec delay = { .tv_nsec = 100 * 1000 * 1000 };
+	struct pollfd pfd = { .events = POLLIN };
+	char path[PATH_MAX];
+	int efd, status, i;
+	pid_t child, done = 0;
+	struct vf b;
+	u64 n;
+
+	vf_add(&b, vf);
+	CHECK(!ioctl(b.device, VFIO_DEVICE_GET_IRQ_INFO, &ii), "");
+	CHECK(ii.count == 1 && ii.flags ==
+	      (VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE),
+	      "REQ count %u flags 0x%x", ii.count, ii.flags);
+	efd = eventfd(0, EFD_NONBLOCK);
+	CHECK(efd >= 0, "");
+	CHECK(set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 1,
+		      12345) == -EBADF, "");
+	CHECK(set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 2,
+		      efd) == -EINVAL, "");
+	CHECK(!set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 1,
+		       efd), "SET_IRQS REQ: %s", strerror(errno));
+	/* Loopback, as for MSI; not the MSI vector's eventfd. */
+	CHECK(!set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_BOOL, 1,
+		       1), "");
+	CHECK(irqs(efd) == 1, "");
+	CHECK(!set_msi(&b, VFIO_IRQ_SET_DATA_NONE, 1, 0), "");
+	CHECK(irqs(efd) == 0, "MSI signalled the request eventfd");
+
+	snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", b.uuid);
+	child = fork();
+	CHECK(child >= 0, "");
+	if (!child) {
+		/* The child's copies would keep the device open forever. */
+		close(b.device);
+		close(b.group);
+		close(vf->device);
+		close(vf->group);
+		close(vf->container);
+		close(efd);
+		_exit(write_file(path, "1") ? 1 : 0);
+	}
+
+	pfd.fd = efd;
+	CHECK(poll(&pfd, 1, 20000) == 1, "no device request within 20 s");
+	n = irqs(efd);
+	CHECK(n >= 1, "");
+	CHECK(waitpid(child, &status, WNOHANG) == 0,
+	      "remove did not wait for the open device");
+	ksft_print_msg("remove: %llu device request(s) while the VMM held the VF\n",
+		       (unsigned long long)n);
+
+	/* The VMM unplugs the device and closes it. */
+	close(b.device);
+	b.device = -1;
+	for (i = 0; i < 100 && !done; i++) {
+		done = waitpid(child, &status, WNOHANG);
+		if (!done)
+			nanosleep(&delay, NULL);
+	}
+	if (!done)
+		kill(child, SIGKILL);
+	CHECK(done == child, "remove still blocked after close");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "remove failed");
+	snprintf(path, sizeof(path), MDEV_DIR "/%s", b.uuid);
+	CHECK(!exists(path), "");
+	close(efd);
+	vf_del(&b);
 }
 
 /*
@@ -3234,9 +3590,13 @@ static const struct {
 	{ "mig_reset_notice", test_mig_reset_notice },
 	{ "mig_generation", test_mig_generation },
 	{ "mig_bad_streams", test_mig_bad_streams },
+	{ "mig_pf_link", test_mig_pf_link },
+	{ "mig_quiesced", test_mig_quiesced },
 	{ "mig_close", test_mig_close },
 	{ "dma_irq", test_dma_irq },
+	{ "admin_sysfs", test_admin_sysfs },
 	{ "second_vf", test_second_vf },
+	{ "remove_request", test_remove_request },
 	{ "remove_while_open", test_remove_while_open },
 };
 
