@@ -35,6 +35,8 @@
 #                  device wrote on the source that dirty tracking missed is
 #                  stale there); its config equals the destination VF's.
 #                  Prints QEMU's total time, downtime and VFIO bytes.
+#   mvf_qemu_migration_novf  the same migration of a guest without a VF
+#                  (guest/mvf_idle.sh), for the test machine's own downtime.
 #
 # Output is KTAP, one result line per case, QEMU's and the guest's output
 # as "# " lines, and a closing "N passed, N failed".
@@ -311,9 +313,9 @@ echo "TAP version 13"
 # "migration": only the migration cases.
 only=${1:-all}
 if [ "$only" = migration ]; then
-	echo "1..3"
+	echo "1..4"
 else
-	echo "1..5"
+	echo "1..6"
 fi
 echo "# $($Q --version | head -n 1); nohz_full=$(cat /sys/devices/system/cpu/nohz_full 2>/dev/null); QEMU pinned: ${PIN:-no}; $(grep HugePages_Free /proc/meminfo | tr -s ' ') of 2 MiB"
 
@@ -592,6 +594,30 @@ if [ $src_ok = 1 ]; then
 else
 	result fail mvf_qemu_migration "no source guest"
 fi
+
+# ---- mvf_qemu_migration_novf: the same migration without a VF ----
+# What QEMU's downtime is on this test machine without the VF: the floor
+# the VF's figures compare with.
+start_guest base none mvf_idle.sh
+if wait_guest KVXG-MIG-READY && more_ticks base 2; then
+	start_dest based none
+	r=$(migrate base based)
+	r=$(mig_wait base)
+	st=$(echo "$r" | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
+	echo "# mvf_qemu_migration_novf: status $st, total $(num total-time "$r")ms, downtime $(num downtime "$r")ms (with the VF: total ${total:-?}ms, downtime ${down:-?}ms)"
+	if [ "$st" = completed ] && more_ticks based 2; then
+		result ok mvf_qemu_migration_novf
+	else
+		show_con based none
+		result fail mvf_qemu_migration_novf "status '$st', destination ticks $(ticks based)"
+	fi
+	stop_qemu based
+else
+	show_con base none
+	result fail mvf_qemu_migration_novf "the guest without a VF did not start"
+fi
+stop_qemu base
+
 for u in $vfa $vfb $vfc; do
 	echo 1 >"/sys/bus/mdev/devices/$u/remove"
 done
