@@ -16,6 +16,8 @@
 #include <linux/xarray.h>
 #include <uapi/linux/kvx.h>
 
+struct kvm_page_fault;
+
 /* Most access ranges one view may hold (maple tree entries). */
 #define KVX_VIEW_MAX_RANGES	65536
 
@@ -52,8 +54,6 @@ struct kvx_view_vcpu {
 	u64 loaded_eptp;		/* EPT_POINTER as last written/read */
 	u64 list_gen;			/* kvx_views.gen the list was built at */
 	bool list_loaded;		/* EPTP_LIST_ADDRESS written once */
-	/* Left a window view; kvx_window_fix_rsp() has not looked yet. */
-	bool left_window;
 };
 
 struct kvx_views {
@@ -75,7 +75,10 @@ struct kvx_views {
 	 * slot_views keep the mask that layer gave them.
 	 */
 	unsigned long owned_views;
-	/* Sub-page windows (windows.c): NULL until KVX_CAP_WINDOWS. */
+	/*
+	 * The layer on top, sub-page windows (windows.h): NULL until
+	 * KVX_CAP_WINDOWS.  Views only ask whether it is there.
+	 */
 	struct kvx_windows *windows;
 };
 
@@ -98,6 +101,18 @@ static inline struct kvx_view_vcpu *kvx_view_vcpu(struct kvm_vcpu *vcpu)
 	vv = READ_ONCE(kv->vcpu[vcpu->vcpu_idx]);
 	return vv && vv->vcpu == vcpu ? vv : NULL;
 }
+
+/* kvm.ko, views.c: dispatched by main.c. */
+int kvx_views_check_extension(struct kvm *kvm, long ext);
+int kvx_views_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap);
+int kvx_views_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp);
+void kvx_views_destroy_vm(struct kvm *kvm);
+int kvx_views_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+
+/* kvm-intel.ko, views_vmx.c: from vmx.c's init and its dispatching hooks. */
+void kvx_vmx_views_init(void);
+bool kvx_vmx_views_sync(struct kvm_vcpu *vcpu);
+bool kvx_vmx_views_vmfunc(struct kvm_vcpu *vcpu, u32 function, u32 index);
 
 /* Set by the vendor module at load: what this host can do. */
 struct kvx_views_vendor {

@@ -649,9 +649,7 @@ int kvx_window_hypercall(struct kvm_vcpu *vcpu, unsigned long id,
 			 unsigned long desc, unsigned long value,
 			 unsigned long offset, int cpl)
 {
-	struct kvx_views *kv = kvx_views(vcpu->kvm);
-	/* Pairs with the release in kvx_windows_enable(). */
-	struct kvx_windows *ws = kv ? smp_load_acquire(&kv->windows) : NULL;
+	struct kvx_windows *ws = kvx_windows(vcpu->kvm);
 	u64 val = value;
 	long r;
 
@@ -781,7 +779,8 @@ bool kvx_windows_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
  */
 void kvx_window_leave(struct kvm_vcpu *vcpu)
 {
-	kvx_view_vcpu(vcpu)->left_window = true;
+	/* Only windows own views: a vCPU in a window view has windows. */
+	set_bit(vcpu->vcpu_idx, kvx_windows(vcpu->kvm)->left);
 	kvx_view_set_active(vcpu, 0);
 	++vcpu->stat.kvx_window_leaves;
 }
@@ -843,15 +842,12 @@ static bool kvx_tramp_restartable(unsigned int off)
  */
 void kvx_window_fix_rsp(struct kvm_vcpu *vcpu)
 {
-	struct kvx_windows *ws = kvx_vmfunc_windows(vcpu->kvm);
+	struct kvx_windows *ws = kvx_windows(vcpu->kvm);
 	unsigned long rip = kvm_rip_read(vcpu), rsp = kvm_rsp_read(vcpu);
-	struct kvx_view_vcpu *vv = kvx_view_vcpu(vcpu);
-	bool left = vv && vv->left_window;
+	bool left = ws && test_and_clear_bit(vcpu->vcpu_idx, ws->left);
 	gpa_t gpa;
 
-	if (vv)
-		vv->left_window = false;
-	if (!ws)
+	if (!ws || ws->mode != KVX_SUBPAGE_MODE_VMFUNC)
 		return;
 	gpa = kvm_mmu_gva_to_gpa_read(vcpu, rip, NULL);
 	if (gpa == INVALID_GPA || gpa_to_gfn(gpa) != gpa_to_gfn(ws->tramp_gpa))
