@@ -59,7 +59,7 @@ struct kvx_view_vcpu {
 struct kvx_views {
 	u16 nr_views;
 	bool vmfunc;			/* VMFUNC switching on this VM */
-	/* Bumped (under lock) whenever what the EPTP lists hold changes. */
+	/* Bumped whenever what the EPTP lists hold changes: kvx_views_changed(). */
 	atomic64_t gen;
 	unsigned long visible;		/* bit v: the guest may switch to v */
 	struct mutex lock;		/* serializes configuration ioctls */
@@ -89,6 +89,17 @@ static inline struct kvx_views *kvx_views(struct kvm *kvm)
 {
 	/* Pairs with the release in kvx_views_enable(). */
 	return smp_load_acquire(&kvm->arch.kvx);
+}
+
+/*
+ * What the EPTP lists hold changed (visible or owned views): each vCPU
+ * rebuilds its list before it enters again.  Under kv->lock, so that the
+ * change and the bump are one step to every vCPU.
+ */
+static inline void kvx_views_changed(struct kvx_views *kv)
+{
+	lockdep_assert_held(&kv->lock);
+	atomic64_inc(&kv->gen);
 }
 
 static inline struct kvx_view_vcpu *kvx_view_vcpu(struct kvm_vcpu *vcpu)
