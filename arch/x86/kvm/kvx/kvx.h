@@ -19,21 +19,6 @@ struct kvm_memory_slot;
 struct kvm_page_fault;
 union kvm_cpu_role;
 
-#ifndef KVX_VERSION
-#define KVX_VERSION "unknown"
-#endif
-
-/*
- * Each kvx-built module exposes the kvx version it was built from as the
- * read-only parameter kvx_version and in modinfo ("kvx").  Used once per
- * module, by the file that also holds its init hook.
- */
-#define KVX_DEFINE_VERSION_PARAM(module)					\
-	static char kvx_version[] = KVX_VERSION;				\
-	module_param_string(kvx_version, kvx_version, sizeof(kvx_version), 0444); \
-	MODULE_PARM_DESC(kvx_version, "kvx version this " module " was built from"); \
-	MODULE_INFO(kvx, KVX_VERSION)
-
 /* kvm.ko: module init of the x86 core (kvm_x86_init). */
 void kvx_x86_module_init(void);
 

@@ -8,27 +8,30 @@
 
 #include "kvx.h"
 
-/* kvm.ko, main.c: module init and the trampoline's RSP fix-up. */
-void kvx_windows_init(void);
-void kvx_window_fix_rsp(struct kvm_vcpu *vcpu);
+#ifndef KVX_VERSION
+#define KVX_VERSION "unknown"
+#endif
+
+/*
+ * Each kvx-built module exposes the kvx version it was built from as the
+ * read-only parameter kvx_version and in modinfo ("kvx").  Used once per
+ * module, by the file that also holds its init hook.
+ */
+#define KVX_DEFINE_VERSION_PARAM(module)					\
+	static char kvx_version[] = KVX_VERSION;				\
+	module_param_string(kvx_version, kvx_version, sizeof(kvx_version), 0444); \
+	MODULE_PARM_DESC(kvx_version, "kvx version this " module " was built from"); \
+	MODULE_INFO(kvx, KVX_VERSION)
 
 /* kvm.ko, uapi_assert.c: compiled for its build-time checks only. */
 int kvx_uapi_numbers_unique(unsigned long cap, unsigned long exit,
 			    unsigned int nr);
 
-/* kvm.ko: views.c and wtrace.c, dispatched by main.c. */
-int kvx_views_check_extension(struct kvm *kvm, long ext);
-int kvx_views_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap);
-int kvx_views_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp);
-void kvx_views_destroy_vm(struct kvm *kvm);
-int kvx_views_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+/* kvm.ko: wtrace.c, dispatched by main.c. */
 int kvx_wtrace_check_extension(struct kvm *kvm, long ext);
 int kvx_wtrace_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap);
 int kvx_wtrace_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp);
 void kvx_wtrace_destroy_vm(struct kvm *kvm);
 void kvx_wtrace_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
-
-/* kvm-intel.ko: views_vmx.c, from vmx.c's kvx_vmx_module_init(). */
-void kvx_vmx_views_init(void);
 
 #endif /* ARCH_X86_KVM_KVX_KVX_INTERNAL_H */

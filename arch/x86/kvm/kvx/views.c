@@ -226,12 +226,41 @@ static bool kvx_views_mmu(struct kvm_vcpu *vcpu)
 	       !mmu->root_role.smm && !mmu->root_role.guest_mode;
 }
 
+struct kvx_view_root_iter {
+	struct kvm_vcpu *vcpu;
+	struct kvx_view_vcpu *vv;
+	int v;
+};
+
+/* The next view whose root the vCPU holds into *@v; mmu_lock held. */
+static bool kvx_view_root_next(struct kvx_view_root_iter *it, int *v)
+{
+	lockdep_assert_held(&it->vcpu->kvm->mmu_lock);
+	while (++it->v < KVX_VIEWS_MAX) {
+		if (VALID_PAGE(it->vv->root[it->v])) {
+			*v = it->v;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Each view @_v whose root the vCPU holds, but the active one (whose root
+ * is root_mmu.root.hpa), with mmu_lock held: roots are put only under it.
+ */
+#define kvx_for_each_view_root(_vcpu, _vv, _v)				\
+	for (struct kvx_view_root_iter __it = {				\
+		.vcpu = (_vcpu), .vv = (_vv), .v = -1 };		\
+	     kvx_view_root_next(&__it, &(_v));)
+
 /* Drop the vCPU's reference on view @v's root (not the active view). */
 static void kvx_view_put_root(struct kvm_vcpu *vcpu, struct kvx_view_vcpu *vv,
 			      int v)
 {
 	struct kvm_mmu_page *sp = root_to_sp(vv->root[v]);
 
+	lockdep_assert_held(&vcpu->kvm->mmu_lock);
 	kvm_tdp_mmu_put_root(vcpu->kvm, sp);
 	vv->root[v] = INVALID_PAGE;
 	/* The CPU must not switch to a root the vCPU no longer holds. */
@@ -293,10 +322,8 @@ void kvx_mmu_unload_views(struct kvm_vcpu *vcpu)
 	if (!vv)
 		return;
 	read_lock(&vcpu->kvm->mmu_lock);
-	for (v = 0; v < KVX_VIEWS_MAX; v++) {
-		if (VALID_PAGE(vv->root[v]))
-			kvx_view_put_root(vcpu, vv, v);
-	}
+	kvx_for_each_view_root(vcpu, vv, v)
+		kvx_view_put_root(vcpu, vv, v);
 	read_unlock(&vcpu->kvm->mmu_lock);
 	vv->list_gen = -1ULL;
 }
@@ -314,6 +341,7 @@ void kvx_mmu_free_obsolete_views(struct kvm_vcpu *vcpu)
 
 	if (!vv)
 		return;
+	/* A look without the lock first: only this vCPU writes vv->root[]. */
 	for (v = 0; v < KVX_VIEWS_MAX; v++) {
 		if (kvx_view_root_obsolete(vv, v))
 			break;
@@ -322,7 +350,7 @@ void kvx_mmu_free_obsolete_views(struct kvm_vcpu *vcpu)
 		return;
 
 	read_lock(&vcpu->kvm->mmu_lock);
-	for (; v < KVX_VIEWS_MAX; v++) {
+	kvx_for_each_view_root(vcpu, vv, v) {
 		if (kvx_view_root_obsolete(vv, v))
 			kvx_view_put_root(vcpu, vv, v);
 	}
@@ -617,13 +645,17 @@ static unsigned long kvx_tree_count(struct maple_tree *mt)
 	return n;
 }
 
-/* Would a gap at [first, last] cut one entry of @mt in two?  kv->lock held. */
-static bool kvx_tree_splits(struct maple_tree *mt, unsigned long first,
-			    unsigned long last)
+/*
+ * Would a gap at [first, last] cut one entry of view @view's tree in two?
+ * kv->lock keeps the tree as it is until the store.
+ */
+static bool kvx_view_splits(struct kvx_views *kv, u16 view,
+			    unsigned long first, unsigned long last)
 {
-	MA_STATE(mas, mt, first, first);
+	MA_STATE(mas, &kv->view[view].access, first, first);
 	bool ret;
 
+	lockdep_assert_held(&kv->lock);
 	rcu_read_lock();
 	ret = mas_walk(&mas) && mas.index < first && mas.last > last;
 	rcu_read_unlock();
@@ -637,6 +669,9 @@ static int kvx_set_view_access(struct kvm *kvm, struct kvx_views *kv,
 	struct kvx_view *view;
 	void *entry;
 	int r;
+
+	/* kv lives while kvm->lock is held (kvx_views_vm_ioctl()). */
+	lockdep_assert_held(&kvm->lock);
 
 	if (copy_from_user(&a, argp, sizeof(a)))
 		return -EFAULT;
@@ -671,7 +706,7 @@ static int kvx_set_view_access(struct kvm *kvm, struct kvx_views *kv,
 	r = -ENOSPC;
 	if (entry ? view->nr_ranges + 2 > KVX_VIEW_MAX_RANGES :
 	    view->nr_ranges + 1 > KVX_VIEW_MAX_RANGES &&
-	    kvx_tree_splits(&view->access, a.gfn, a.gfn + a.npages - 1))
+	    kvx_view_splits(kv, a.view, a.gfn, a.gfn + a.npages - 1))
 		goto out;
 	r = mtree_store_range(&view->access, a.gfn, a.gfn + a.npages - 1,
 			      entry, GFP_KERNEL_ACCOUNT);
@@ -708,6 +743,9 @@ static int kvx_set_slot_views(struct kvm *kvm, struct kvx_views *kv,
 	u16 as_id, id;
 	void *old;
 	int r, idx;
+
+	/* kv lives while kvm->lock is held (kvx_views_vm_ioctl()). */
+	lockdep_assert_held(&kvm->lock);
 
 	if (copy_from_user(&s, argp, sizeof(s)))
 		return -EFAULT;
@@ -771,6 +809,9 @@ static int kvx_set_view_visibility(struct kvm *kvm, struct kvx_views *kv,
 {
 	struct kvx_view_visibility s;
 
+	/* kv lives while kvm->lock is held (kvx_views_vm_ioctl()). */
+	lockdep_assert_held(&kvm->lock);
+
 	if (copy_from_user(&s, argp, sizeof(s)))
 		return -EFAULT;
 	if (s.flags || !kvx_mem_is_zero(s.reserved, sizeof(s.reserved)))
@@ -785,7 +826,7 @@ static int kvx_set_view_visibility(struct kvm *kvm, struct kvx_views *kv,
 		return -EBUSY;
 	}
 	WRITE_ONCE(kv->visible, s.visible);
-	atomic64_inc(&kv->gen);
+	kvx_views_changed(kv);
 	mutex_unlock(&kv->lock);
 	/*
 	 * Every vCPU leaves the guest and rewrites its EPTP list before it
@@ -824,7 +865,7 @@ int kvx_views_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 	return r;
 }
 
-/* ---- vCPU ioctls (vcpu->mutex held, vCPU loaded) ---- */
+/* ---- vCPU ioctls (vCPU loaded) ---- */
 
 int kvx_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 		   void __user *argp)
@@ -832,6 +873,9 @@ int kvx_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 	struct kvx_views *kv;
 	struct kvx_view_vcpu *vv;
 	struct kvx_vcpu_view s;
+
+	/* Only the vCPU's own thread touches its view state. */
+	lockdep_assert_held(&vcpu->mutex);
 
 	if (ioctl != KVX_GET_VCPU_VIEW && ioctl != KVX_SET_VCPU_VIEW)
 		return -EINVAL;

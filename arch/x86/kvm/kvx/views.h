@@ -16,6 +16,8 @@
 #include <linux/xarray.h>
 #include <uapi/linux/kvx.h>
 
+struct kvm_page_fault;
+
 /* Most access ranges one view may hold (maple tree entries). */
 #define KVX_VIEW_MAX_RANGES	65536
 
@@ -52,14 +54,12 @@ struct kvx_view_vcpu {
 	u64 loaded_eptp;		/* EPT_POINTER as last written/read */
 	u64 list_gen;			/* kvx_views.gen the list was built at */
 	bool list_loaded;		/* EPTP_LIST_ADDRESS written once */
-	/* Left a window view; kvx_window_fix_rsp() has not looked yet. */
-	bool left_window;
 };
 
 struct kvx_views {
 	u16 nr_views;
 	bool vmfunc;			/* VMFUNC switching on this VM */
-	/* Bumped (under lock) whenever what the EPTP lists hold changes. */
+	/* Bumped whenever what the EPTP lists hold changes: kvx_views_changed(). */
 	atomic64_t gen;
 	unsigned long visible;		/* bit v: the guest may switch to v */
 	struct mutex lock;		/* serializes configuration ioctls */
@@ -75,7 +75,10 @@ struct kvx_views {
 	 * slot_views keep the mask that layer gave them.
 	 */
 	unsigned long owned_views;
-	/* Sub-page windows (windows.c): NULL until KVX_CAP_WINDOWS. */
+	/*
+	 * The layer on top, sub-page windows (windows.h): NULL until
+	 * KVX_CAP_WINDOWS.  Views only ask whether it is there.
+	 */
 	struct kvx_windows *windows;
 };
 
@@ -88,6 +91,17 @@ static inline struct kvx_views *kvx_views(struct kvm *kvm)
 	return smp_load_acquire(&kvm->arch.kvx);
 }
 
+/*
+ * What the EPTP lists hold changed (visible or owned views): each vCPU
+ * rebuilds its list before it enters again.  Under kv->lock, so that the
+ * change and the bump are one step to every vCPU.
+ */
+static inline void kvx_views_changed(struct kvx_views *kv)
+{
+	lockdep_assert_held(&kv->lock);
+	atomic64_inc(&kv->gen);
+}
+
 static inline struct kvx_view_vcpu *kvx_view_vcpu(struct kvm_vcpu *vcpu)
 {
 	struct kvx_views *kv = kvx_views(vcpu->kvm);
@@ -98,6 +112,18 @@ static inline struct kvx_view_vcpu *kvx_view_vcpu(struct kvm_vcpu *vcpu)
 	vv = READ_ONCE(kv->vcpu[vcpu->vcpu_idx]);
 	return vv && vv->vcpu == vcpu ? vv : NULL;
 }
+
+/* kvm.ko, views.c: dispatched by main.c. */
+int kvx_views_check_extension(struct kvm *kvm, long ext);
+int kvx_views_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap);
+int kvx_views_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp);
+void kvx_views_destroy_vm(struct kvm *kvm);
+int kvx_views_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+
+/* kvm-intel.ko, views_vmx.c: from vmx.c's init and its dispatching hooks. */
+void kvx_vmx_views_init(void);
+bool kvx_vmx_views_sync(struct kvm_vcpu *vcpu);
+bool kvx_vmx_views_vmfunc(struct kvm_vcpu *vcpu, u32 function, u32 index);
 
 /* Set by the vendor module at load: what this host can do. */
 struct kvx_views_vendor {

@@ -15,7 +15,7 @@
 #include <asm/vmx.h>
 
 #include "kvx_internal.h"
-#include "windows.h"
+#include "views.h"
 #include "../mmu/spte.h"
 #include "../smm.h"
 #include "../x86.h"
@@ -27,8 +27,6 @@ static bool kvx_vmfunc = true;
 module_param(kvx_vmfunc, bool, 0444);
 MODULE_PARM_DESC(kvx_vmfunc,
 		 "Let guests switch kvx views with VMFUNC (else: hypercall)");
-
-static int (*kvx_vmx_vmfunc_fallback)(struct kvm_vcpu *vcpu);
 
 static bool kvx_vmx_can_vmfunc(void)
 {
@@ -125,10 +123,11 @@ void kvx_vmx_load_eptp_list(struct kvm_vcpu *vcpu, u64 eptp)
 }
 
 /*
- * vmx_vcpu_run(), right after the exit and before any other KVM work: the
- * guest may have switched views with VMFUNC; follow it.
+ * kvx_vmx_sync_view(), right after the exit and before any other KVM work:
+ * the guest may have switched views with VMFUNC; follow it.  False when
+ * the vCPU does not switch by VMFUNC at this exit.
  */
-void kvx_vmx_sync_view(struct kvm_vcpu *vcpu)
+bool kvx_vmx_views_sync(struct kvm_vcpu *vcpu)
 {
 	struct kvx_view_vcpu *vv = kvx_vmx_vv(vcpu);
 	u64 eptp;
@@ -137,7 +136,7 @@ void kvx_vmx_sync_view(struct kvm_vcpu *vcpu)
 	if (!vv || !vv->list_loaded || is_guest_mode(vcpu) ||
 	    !(secondary_exec_controls_get(to_vmx(vcpu)) &
 	      SECONDARY_EXEC_ENABLE_VMFUNC))
-		return;
+		return false;
 	eptp = vmcs_read64(EPT_POINTER);
 	if (unlikely(eptp != vv->loaded_eptp)) {
 		for (v = 0; v < KVX_VIEWS_MAX; v++) {
@@ -146,59 +145,24 @@ void kvx_vmx_sync_view(struct kvm_vcpu *vcpu)
 		}
 		/* The list only holds EPTPs we wrote: this cannot happen. */
 		if (KVM_BUG_ON(v == KVX_VIEWS_MAX, vcpu->kvm))
-			return;
+			return false;
 		vv->loaded_eptp = eptp;
 		kvx_view_hw_switched(vcpu, v);
 	}
-	/*
-	 * Nothing but an EPT violation of the trampoline is handled in a
-	 * window view: every other exit, and every event KVM injects, sees
-	 * view 0 (subpage.rst 3.1).
-	 */
-	if (unlikely(vv->active) &&
-	    to_vmx(vcpu)->exit_reason.basic != EXIT_REASON_EPT_VIOLATION &&
-	    kvx_is_window_view(kvx_views(vcpu->kvm), vv->active))
-		kvx_window_leave(vcpu);
+	return true;
 }
 
 /*
- * EXIT_REASON_VMFUNC for L1: a VMFUNC the CPU refused (bad leaf, index
- * beyond the list or an empty entry).  Empty entries of visible views are
- * refilled by switching through KVM; everything else is #UD.
+ * A VMFUNC the CPU refused, for L1 (vmx.c): an empty entry of a visible
+ * view is refilled by switching through KVM.  False if the views refuse.
  */
-static int kvx_vmx_handle_vmfunc(struct kvm_vcpu *vcpu)
+bool kvx_vmx_views_vmfunc(struct kvm_vcpu *vcpu, u32 function, u32 index)
 {
 	struct kvx_views *kv = kvx_views(vcpu->kvm);
-	u32 function = kvm_rax_read(vcpu);
-	struct kvx_windows *ws;
-	u32 index = kvm_rcx_read(vcpu);
 
-	if (!kv || is_guest_mode(vcpu))
-		return kvx_vmx_vmfunc_fallback(vcpu);
-
-	++vcpu->stat.kvx_vmfunc_exits;
-	if (function == 0 && index < kv->nr_views &&
-	    test_bit(index, &kv->visible) && kvx_vmx_vv(vcpu) && !is_smm(vcpu)) {
-		kvx_view_set_active(vcpu, index);
-		return kvm_skip_emulated_instruction(vcpu);
-	}
-	/*
-	 * A window removed under the trampoline: stay in view 0 and let its
-	 * check after the VMFUNC see ECX != the window's view (-EAGAIN)
-	 * rather than take an exception (subpage.rst 3.3).
-	 */
-	ws = kvx_vmfunc_windows(vcpu->kvm);
-	if (function == 0 && ws && index < KVX_VIEWS_MAX &&
-	    test_bit(index, &ws->views)) {
-		kvm_rcx_write(vcpu, 0);
-		return kvm_skip_emulated_instruction(vcpu);
-	}
-	kvm_queue_exception(vcpu, UD_VECTOR);
-	return 1;
-}
-
-void kvx_vmx_hardware_setup(kvx_exit_handler_t handlers[])
-{
-	kvx_vmx_vmfunc_fallback = handlers[EXIT_REASON_VMFUNC];
-	handlers[EXIT_REASON_VMFUNC] = kvx_vmx_handle_vmfunc;
+	if (function != 0 || index >= kv->nr_views ||
+	    !test_bit(index, &kv->visible) || !kvx_vmx_vv(vcpu) || is_smm(vcpu))
+		return false;
+	kvx_view_set_active(vcpu, index);
+	return true;
 }

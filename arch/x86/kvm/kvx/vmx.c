@@ -6,9 +6,13 @@
  * which of them KVM itself enabled, so an operator (and the demo) can tell
  * what a given host will do: EPT, EPT A/D bits, PML, VMFUNC EPTP switching
  * and EPT-violation #VE.
+ *
+ * The hooks of vmx/vmx.c that both views (views_vmx.c) and the windows on
+ * top of them (windows_vmx.c) act on land here and go to the views first.
  */
 #define pr_fmt(fmt) "kvx: " fmt
 
+#include <linux/kvm_host.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/string.h>
@@ -16,6 +20,8 @@
 #include <asm/vmx.h>
 
 #include "kvx_internal.h"
+#include "windows.h"
+#include "../x86.h"
 #include "../vmx/capabilities.h"
 
 KVX_DEFINE_VERSION_PARAM("kvm-intel.ko");
@@ -71,4 +77,40 @@ void kvx_vmx_module_init(void)
 	pr_info("vmx kvm enabled: ept=%d ept_ad=%d pml=%d\n",
 		enable_ept, enable_ept_ad_bits, enable_pml);
 	kvx_vmx_views_init();
+}
+
+/* vmx_vcpu_run(), right after the exit and before any other KVM work. */
+void kvx_vmx_sync_view(struct kvm_vcpu *vcpu)
+{
+	if (kvx_vmx_views_sync(vcpu))
+		kvx_vmx_windows_sync(vcpu);
+}
+
+static int (*kvx_vmx_vmfunc_fallback)(struct kvm_vcpu *vcpu);
+
+/*
+ * EXIT_REASON_VMFUNC for L1: a VMFUNC the CPU refused (bad leaf, index
+ * beyond the list or an empty entry).  What neither the views nor the
+ * windows take is #UD.
+ */
+static int kvx_vmx_handle_vmfunc(struct kvm_vcpu *vcpu)
+{
+	u32 function = kvm_rax_read(vcpu);
+	u32 index = kvm_rcx_read(vcpu);
+
+	if (!kvx_views(vcpu->kvm) || is_guest_mode(vcpu))
+		return kvx_vmx_vmfunc_fallback(vcpu);
+
+	++vcpu->stat.kvx_vmfunc_exits;
+	if (kvx_vmx_views_vmfunc(vcpu, function, index) ||
+	    kvx_vmx_windows_vmfunc(vcpu, function, index))
+		return kvm_skip_emulated_instruction(vcpu);
+	kvm_queue_exception(vcpu, UD_VECTOR);
+	return 1;
+}
+
+void kvx_vmx_hardware_setup(kvx_exit_handler_t handlers[])
+{
+	kvx_vmx_vmfunc_fallback = handlers[EXIT_REASON_VMFUNC];
+	handlers[EXIT_REASON_VMFUNC] = kvx_vmx_handle_vmfunc;
 }

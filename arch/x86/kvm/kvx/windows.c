@@ -333,6 +333,49 @@ static struct kvx_window_state *kvx_win(struct kvx_views *kv,
 	return rcu_dereference_protected(ws->win[id], lockdep_is_held(&kv->lock));
 }
 
+struct kvx_window_iter {
+	struct kvm *kvm;		/* under kvm->srcu, or */
+	struct kvx_views *kv;		/* with kv->lock held */
+	struct kvx_windows *ws;
+	int id;
+};
+
+/* The next window of @it, or NULL; its id into *@id. */
+static struct kvx_window_state *kvx_window_next(struct kvx_window_iter *it,
+						int *id)
+{
+	struct kvx_window_state *st;
+
+	if (it->kv)
+		lockdep_assert_held(&it->kv->lock);
+	else
+		lockdep_assert_once(srcu_read_lock_held(&it->kvm->srcu));
+	while (++it->id < KVX_SUBPAGE_MAX_WINDOWS) {
+		st = it->kv ? kvx_win(it->kv, it->ws, it->id) :
+		     srcu_dereference(it->ws->win[it->id], &it->kvm->srcu);
+		if (st) {
+			*id = it->id;
+			return st;
+		}
+	}
+	return NULL;
+}
+
+/* Each window @_st (id @_id) of @_ws, with kv->lock held: writers' view. */
+#define kvx_for_each_window(_kv, _ws, _id, _st)				\
+	for (struct kvx_window_iter __it = {				\
+		.kv = (_kv), .ws = (_ws), .id = -1 };			\
+	     ((_st) = kvx_window_next(&__it, &(_id)));)
+
+/*
+ * Each window @_st of @_ws, under kvm->srcu: readers' view.  A window
+ * removed meanwhile stays readable until synchronize_srcu().
+ */
+#define kvx_for_each_window_srcu(_kvm, _ws, _id, _st)			\
+	for (struct kvx_window_iter __it = {				\
+		.kvm = (_kvm), .ws = (_ws), .id = -1 };			\
+	     ((_st) = kvx_window_next(&__it, &(_id)));)
+
 /* Is @view named in any slot's view mask? */
 static bool kvx_view_in_slot_masks(struct kvx_views *kv, u16 view)
 {
@@ -399,7 +442,7 @@ static void kvx_windows_zap_all(struct kvm *kvm)
 /* Every vCPU leaves the guest and rebuilds its EPTP list before re-entry. */
 static void kvx_windows_kick(struct kvm *kvm, struct kvx_views *kv)
 {
-	atomic64_inc(&kv->gen);
+	kvx_views_changed(kv);
 	kvm_make_all_cpus_request(kvm, KVM_REQ_LOAD_MMU_PGD | KVM_REQUEST_WAIT);
 }
 
@@ -407,6 +450,8 @@ static void kvx_window_unpublish(struct kvm *kvm, struct kvx_views *kv,
 				 struct kvx_windows *ws, u32 id,
 				 struct kvx_window_state *st)
 {
+	lockdep_assert_held(&kvm->slots_lock);
+	lockdep_assert_held(&kv->lock);
 	/* The guest sees the window go first, then it is unreachable. */
 	kvx_tramp_write(ws, id, NULL);
 	RCU_INIT_POINTER(ws->win[id], NULL);
@@ -437,6 +482,8 @@ static int kvx_set_window(struct kvm *kvm, struct kvx_views *kv,
 	void *mask;
 	int r, i;
 
+	/* kv and ws live while kvm->lock is held (kvx_windows_vm_ioctl()). */
+	lockdep_assert_held(&kvm->lock);
 	if (copy_from_user(&w, argp, sizeof(w)))
 		return -EFAULT;
 	r = kvx_window_check_args(kvm, kv, &w);
@@ -450,9 +497,8 @@ static int kvx_set_window(struct kvm *kvm, struct kvx_views *kv,
 	mutex_lock(&kvm->slots_lock);
 	mutex_lock(&kv->lock);
 	r = -EEXIST;
-	for (i = 0; i < KVX_SUBPAGE_MAX_WINDOWS; i++) {
-		o = kvx_win(kv, ws, i);	/* asserts kv->lock (PROVE_RCU) */
-		if (o && (i == w.id || o->gfn == st->gfn || o->slot == st->slot))
+	kvx_for_each_window(kv, ws, i, o) {
+		if (i == w.id || o->gfn == st->gfn || o->slot == st->slot)
 			goto out;
 	}
 	slot = id_to_memslot(__kvm_memslots(kvm, w.slot >> 16), (u16)w.slot);
@@ -517,6 +563,8 @@ static int kvx_remove_window(struct kvm *kvm, struct kvx_views *kv,
 	struct kvx_window_id w;
 	int r;
 
+	/* kv and ws live while kvm->lock is held (kvx_windows_vm_ioctl()). */
+	lockdep_assert_held(&kvm->lock);
 	if (copy_from_user(&w, argp, sizeof(w)))
 		return -EFAULT;
 	if (w.flags || !kvx_mem_is_zero(w.reserved, sizeof(w.reserved)) ||
@@ -643,15 +691,14 @@ static long kvx_window_access(struct kvm_vcpu *vcpu, struct kvx_windows *ws,
  * kvm_emulate_hypercall(): the trampoline's hypercall path.  KVM checks the
  * access against its own copy of the window, never the guest's page, and
  * makes it on the window slot's userspace mapping (e.g. a VFIO BAR mmap).
- * Runs under kvm->srcu, which removals and memslot changes wait for.
+ * Runs under kvm->srcu (asserted by srcu_dereference() and
+ * __kvm_memslots()), which removals and memslot changes wait for.
  */
 int kvx_window_hypercall(struct kvm_vcpu *vcpu, unsigned long id,
 			 unsigned long desc, unsigned long value,
 			 unsigned long offset, int cpl)
 {
-	struct kvx_views *kv = kvx_views(vcpu->kvm);
-	/* Pairs with the release in kvx_windows_enable(). */
-	struct kvx_windows *ws = kv ? smp_load_acquire(&kv->windows) : NULL;
+	struct kvx_windows *ws = kvx_windows(vcpu->kvm);
 	u64 val = value;
 	long r;
 
@@ -671,7 +718,7 @@ int kvx_window_hypercall(struct kvm_vcpu *vcpu, unsigned long id,
 
 /* ---- the window views: faults, leaving ---- */
 
-/* The window view @view serves, under kvm->srcu. */
+/* The window view @view serves. */
 static struct kvx_window_state *kvx_window_of_view(struct kvm *kvm,
 						   struct kvx_windows *ws,
 						   u16 view)
@@ -679,9 +726,8 @@ static struct kvx_window_state *kvx_window_of_view(struct kvm *kvm,
 	struct kvx_window_state *st;
 	int i;
 
-	for (i = 0; i < KVX_SUBPAGE_MAX_WINDOWS; i++) {
-		st = srcu_dereference(ws->win[i], &kvm->srcu);
-		if (st && st->view == view)
+	kvx_for_each_window_srcu(kvm, ws, i, st) {
+		if (st->view == view)
 			return st;
 	}
 	return NULL;
@@ -781,7 +827,8 @@ bool kvx_windows_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
  */
 void kvx_window_leave(struct kvm_vcpu *vcpu)
 {
-	kvx_view_vcpu(vcpu)->left_window = true;
+	/* Only windows own views: a vCPU in a window view has windows. */
+	set_bit(vcpu->vcpu_idx, kvx_windows(vcpu->kvm)->left);
 	kvx_view_set_active(vcpu, 0);
 	++vcpu->stat.kvx_window_leaves;
 }
@@ -843,15 +890,12 @@ static bool kvx_tramp_restartable(unsigned int off)
  */
 void kvx_window_fix_rsp(struct kvm_vcpu *vcpu)
 {
-	struct kvx_windows *ws = kvx_vmfunc_windows(vcpu->kvm);
+	struct kvx_windows *ws = kvx_windows(vcpu->kvm);
 	unsigned long rip = kvm_rip_read(vcpu), rsp = kvm_rsp_read(vcpu);
-	struct kvx_view_vcpu *vv = kvx_view_vcpu(vcpu);
-	bool left = vv && vv->left_window;
+	bool left = ws && test_and_clear_bit(vcpu->vcpu_idx, ws->left);
 	gpa_t gpa;
 
-	if (vv)
-		vv->left_window = false;
-	if (!ws)
+	if (!ws || ws->mode != KVX_SUBPAGE_MODE_VMFUNC)
 		return;
 	gpa = kvm_mmu_gva_to_gpa_read(vcpu, rip, NULL);
 	if (gpa == INVALID_GPA || gpa_to_gfn(gpa) != gpa_to_gfn(ws->tramp_gpa))

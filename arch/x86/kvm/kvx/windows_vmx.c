@@ -18,6 +18,39 @@
 #include "../vmx/vmx_ops.h"
 
 /*
+ * kvx_vmx_sync_view(), after the views followed the guest's VMFUNC: nothing
+ * but an EPT violation of the trampoline is handled in a window view: every
+ * other exit, and every event KVM injects, sees view 0 (subpage.rst 3.1).
+ */
+void kvx_vmx_windows_sync(struct kvm_vcpu *vcpu)
+{
+	struct kvx_view_vcpu *vv = kvx_view_vcpu(vcpu);
+
+	if (likely(!vv) || likely(!vv->active) ||
+	    to_vmx(vcpu)->exit_reason.basic == EXIT_REASON_EPT_VIOLATION ||
+	    !kvx_is_window_view(kvx_views(vcpu->kvm), vv->active))
+		return;
+	kvx_window_leave(vcpu);
+}
+
+/*
+ * A VMFUNC the CPU and the views refused (vmx.c): if it named the view of a
+ * window removed under the trampoline, stay in view 0 and let the check
+ * after the VMFUNC see ECX != the window's view (-EAGAIN) rather than take
+ * an exception (subpage.rst 3.3).
+ */
+bool kvx_vmx_windows_vmfunc(struct kvm_vcpu *vcpu, u32 function, u32 index)
+{
+	struct kvx_windows *ws = kvx_vmfunc_windows(vcpu->kvm);
+
+	if (function != 0 || !ws || index >= KVX_VIEWS_MAX ||
+	    !test_bit(index, &ws->views))
+		return false;
+	kvm_rcx_write(vcpu, 0);
+	return true;
+}
+
+/*
  * vmx_handle_exit(), first thing, IRQs on: a vCPU in view 0 whose RSP still
  * points into the trampoline page (left a window view, or stopped between
  * the trampoline's stack switch and its VMFUNC) gets its own stack back

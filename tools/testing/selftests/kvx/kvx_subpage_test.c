@@ -487,26 +487,6 @@ static int remove_window_raw(struct kvm_vm *vm, uint32_t id)
 	return __vm_ioctl(vm, KVX_REMOVE_WINDOW, &w);
 }
 
-/* The VMM's CPUID leaves for discovery (kvx_subpage_guest.h). */
-static void set_kvx_cpuid(struct kvm_vcpu *vcpu)
-{
-	const struct kvm_cpuid2 *old = vcpu->cpuid;
-	struct kvm_cpuid2 *c = allocate_kvm_cpuid2(old->nent + 2);
-	struct kvm_cpuid_entry2 *e;
-
-	memcpy(c->entries, old->entries, old->nent * sizeof(*e));
-	e = &c->entries[old->nent];
-	*e = (struct kvm_cpuid_entry2){ .function = KVX_CPUID_SIGNATURE,
-		.eax = KVX_CPUID_WINDOWS, .ebx = KVX_CPUID_SIGNATURE_EBX,
-		.ecx = KVX_CPUID_SIGNATURE_ECX, .edx = KVX_CPUID_SIGNATURE_EDX };
-	e++;
-	*e = (struct kvm_cpuid_entry2){ .function = KVX_CPUID_WINDOWS,
-		.eax = (uint32_t)TRAMP_GPA | 1, .ebx = TRAMP_GPA >> 32,
-		.ecx = KVX_GUEST_TRAMP_VERSION, .edx = KVX_WINDOW_MAX_IDS };
-	vcpu_init_cpuid(vcpu, c);
-	free(c);
-}
-
 static void add_page(struct win_vm *w, int i, uint64_t gpa, uint32_t slot)
 {
 	int k;
@@ -531,7 +511,7 @@ static void win_vm_create(struct win_vm *w, void *guest, uint64_t flags)
 	set_slot_views(w->vm, WIN0_SLOT, 0);
 	set_slot_views(w->vm, WIN1_SLOT, 0);
 	w->vcpu = vm_vcpu_add(w->vm, 0, guest);
-	set_kvx_cpuid(w->vcpu);
+	kvx_set_window_cpuid(w->vcpu, TRAMP_GPA);
 	vm_install_exception_handler(w->vm, UD_VECTOR, guest_ud_handler);
 	vm_install_exception_handler(w->vm, PF_VECTOR, guest_pf_handler);
 	vm_install_exception_handler(w->vm, DB_VECTOR, guest_db_handler);

@@ -40,4 +40,11 @@ uint64_t kvx_run_sync(struct kvm_vcpu *vcpu);
 /* The same for an exit that already happened (after vcpu_run()). */
 uint64_t kvx_ucall_value(struct kvm_vcpu *vcpu);
 
+/*
+ * Give @vcpu the VMM's CPUID leaves that tell the guest where the windows'
+ * trampoline is (tramp_gpa, KVX_CAP_WINDOWS), as kvx_subpage_guest.h reads
+ * them.
+ */
+void kvx_set_window_cpuid(struct kvm_vcpu *vcpu, uint64_t tramp_gpa);
+
 #endif /* SELFTEST_KVX_UTIL_H */

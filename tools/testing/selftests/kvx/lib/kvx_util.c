@@ -4,10 +4,15 @@
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/kvx.h>
+
 #include "kvx_util.h"
+#include "kvx_subpage_guest.h"
+#include "processor.h"
 #include "ucall_common.h"
 
 uint64_t kvx_vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
@@ -109,4 +114,23 @@ uint64_t kvx_run_sync(struct kvm_vcpu *vcpu)
 {
 	vcpu_run(vcpu);
 	return kvx_ucall_value(vcpu);
+}
+
+void kvx_set_window_cpuid(struct kvm_vcpu *vcpu, uint64_t tramp_gpa)
+{
+	const struct kvm_cpuid2 *old = vcpu->cpuid;
+	struct kvm_cpuid2 *c = allocate_kvm_cpuid2(old->nent + 2);
+	struct kvm_cpuid_entry2 *e;
+
+	memcpy(c->entries, old->entries, old->nent * sizeof(*e));
+	e = &c->entries[old->nent];
+	*e = (struct kvm_cpuid_entry2){ .function = KVX_CPUID_SIGNATURE,
+		.eax = KVX_CPUID_WINDOWS, .ebx = KVX_CPUID_SIGNATURE_EBX,
+		.ecx = KVX_CPUID_SIGNATURE_ECX, .edx = KVX_CPUID_SIGNATURE_EDX };
+	e++;
+	*e = (struct kvm_cpuid_entry2){ .function = KVX_CPUID_WINDOWS,
+		.eax = (uint32_t)tramp_gpa | 1, .ebx = tramp_gpa >> 32,
+		.ecx = KVX_GUEST_TRAMP_VERSION, .edx = KVX_WINDOW_MAX_IDS };
+	vcpu_init_cpuid(vcpu, c);
+	free(c);
 }
