@@ -270,25 +270,6 @@ static struct stats stats_since(struct stats s)
 }
 
 /* The VMM's CPUID leaves for discovery (kvx_subpage_guest.h). */
-static void set_kvx_cpuid(void)
-{
-	const struct kvm_cpuid2 *old = vcpu->cpuid;
-	struct kvm_cpuid2 *c = allocate_kvm_cpuid2(old->nent + 2);
-	struct kvm_cpuid_entry2 *e;
-
-	memcpy(c->entries, old->entries, old->nent * sizeof(*e));
-	e = &c->entries[old->nent];
-	*e = (struct kvm_cpuid_entry2){ .function = KVX_CPUID_SIGNATURE,
-		.eax = KVX_CPUID_WINDOWS, .ebx = KVX_CPUID_SIGNATURE_EBX,
-		.ecx = KVX_CPUID_SIGNATURE_ECX, .edx = KVX_CPUID_SIGNATURE_EDX };
-	e++;
-	*e = (struct kvm_cpuid_entry2){ .function = KVX_CPUID_WINDOWS,
-		.eax = (uint32_t)TRAMP_GPA | 1, .ebx = TRAMP_GPA >> 32,
-		.ecx = KVX_GUEST_TRAMP_VERSION, .edx = KVX_WINDOW_MAX_IDS };
-	vcpu_init_cpuid(vcpu, c);
-	free(c);
-}
-
 static void setup(void)
 {
 	struct kvm_enable_cap cap = {
@@ -308,7 +289,7 @@ static void setup(void)
 	vm_enable_cap(vm, KVX_CAP_VIEWS, NR_VIEWS);
 	vm_ioctl(vm, KVM_ENABLE_CAP, &cap);
 	vcpu = vm_vcpu_add(vm, 0, guest_code);
-	set_kvx_cpuid();
+	kvx_set_window_cpuid(vcpu, TRAMP_GPA);
 	virt_map(vm, TRAMP_GPA, TRAMP_GPA, 1);
 
 	/* The VMM's way: the group to the VM, then the device. */
