@@ -200,6 +200,15 @@ static int kvx_mvf_log_stop(struct vfio_device *vdev)
 	return 0;
 }
 
+/* Clip [@iova, @last] to @r: false if they do not meet. */
+static bool kvx_mvf_dirty_clip(const struct kvx_mvf_dirty_range *r, u64 iova,
+			       u64 last, u64 *lo, u64 *hi)
+{
+	*lo = max(iova, r->start);
+	*hi = min(last, r->last);
+	return *lo <= *hi;
+}
+
 /*
  * Called before every write of @len bytes at @iova by the device.  A write
  * that wraps the IOVA space is clamped; it will fail in vfio_dma_rw().
@@ -221,9 +230,7 @@ void kvx_mvf_dirty_log(struct kvx_mvf_vf *vf, u64 iova, u64 len)
 
 	for (i = 0; i < dirty->nr_ranges; i++) {
 		r = &dirty->ranges[i];
-		lo = max(iova, r->start);
-		hi = min(last, r->last);
-		if (lo > hi)
+		if (!kvx_mvf_dirty_clip(r, iova, last, &lo, &hi))
 			continue;
 		bitmap_set(r->bitmap, (lo >> shift) - (r->start >> shift),
 			   (hi >> shift) - (lo >> shift) + 1);
@@ -255,9 +262,7 @@ static void kvx_mvf_dirty_collect(struct kvx_mvf_dirty *dirty, u64 iova,
 
 	for (i = 0; i < dirty->nr_ranges; i++) {
 		r = &dirty->ranges[i];
-		lo = max(iova, r->start);
-		hi = min(last, r->last);
-		if (lo > hi)
+		if (!kvx_mvf_dirty_clip(r, iova, last, &lo, &hi))
 			continue;
 		base = r->start >> shift;
 		end = (hi >> shift) - base + 1;

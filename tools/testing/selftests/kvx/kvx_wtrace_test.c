@@ -424,9 +424,32 @@ static void test_shadow(void)
 			      mode_name(mode), rounds, NR_VCPUS, reported);
 }
 
+/* Exit counters of one epoch: the guest runs to its next sync. */
+struct epoch_exits {
+	uint64_t exits, irqs, emul;
+};
+
+static struct epoch_exits run_epoch(struct kvm_vcpu *vcpu, int epoch)
+{
+	struct epoch_exits a = {
+		.exits = kvx_vcpu_stat(vcpu, "exits"),
+		.irqs = kvx_vcpu_stat(vcpu, "irq_exits"),
+		.emul = kvx_vcpu_stat(vcpu, "insn_emulation"),
+	};
+	int got = kvx_run_sync(vcpu);
+
+	TEST_ASSERT(got == epoch, "epoch %d: guest synced %d", epoch, got);
+	return (struct epoch_exits) {
+		.exits = kvx_vcpu_stat(vcpu, "exits") - a.exits,
+		.irqs = kvx_vcpu_stat(vcpu, "irq_exits") - a.irqs,
+		.emul = kvx_vcpu_stat(vcpu, "insn_emulation") - a.emul,
+	};
+}
+
 static void test_exits(void)
 {
-	uint64_t exits[3], irqs[3], emul[3], pages = 16, e, irq, em;
+	uint64_t pages = 16;
+	struct epoch_exits x[3];
 	bool got[TABLE_PAGES];
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm = trace_vm(&vcpu, 1, guest_exits);
@@ -434,29 +457,23 @@ static void test_exits(void)
 
 	vcpu_args_set(vcpu, 1, pages);
 	for (epoch = 0; epoch < 3; epoch++) {
-		e = kvx_vcpu_stat(vcpu, "exits");
-		irq = kvx_vcpu_stat(vcpu, "irq_exits");
-		em = kvx_vcpu_stat(vcpu, "insn_emulation");
-		TEST_ASSERT(kvx_run_sync(vcpu) == epoch, "epoch %d", epoch);
-		exits[epoch] = kvx_vcpu_stat(vcpu, "exits") - e;
-		irqs[epoch] = kvx_vcpu_stat(vcpu, "irq_exits") - irq;
-		emul[epoch] = kvx_vcpu_stat(vcpu, "insn_emulation") - em;
+		x[epoch] = run_epoch(vcpu, epoch);
 		harvest_pages(vm, TABLE_GPA, TABLE_PAGES, got);
 		for (p = 0; p < TABLE_PAGES; p++)
 			TEST_ASSERT(got[p] == (p < pages), "epoch %d page %d", epoch, p);
 	}
 	/* Epochs after the first: the pages are mapped and re-armed. */
 	for (epoch = 1; epoch < 3; epoch++) {
-		uint64_t n = exits[epoch] - irqs[epoch];
+		uint64_t n = x[epoch].exits - x[epoch].irqs;
 
 		if (mode == KVX_WTRACE_PML)
 			TEST_ASSERT(n == 1,
 				    "PML: %d writes to %lu pages: %lu exits (+%lu irq), not 1",
-				    EXIT_WRITES, pages, n, irqs[epoch]);
+				    EXIT_WRITES, pages, n, x[epoch].irqs);
 		else if (mode == KVX_WTRACE_TRAP)
-			TEST_ASSERT(n >= EXIT_WRITES + 1 && emul[epoch] >= EXIT_WRITES,
+			TEST_ASSERT(n >= EXIT_WRITES + 1 && x[epoch].emul >= EXIT_WRITES,
 				    "trap: %d writes took %lu exits, %lu emulations; expected one each per write",
-				    EXIT_WRITES, n, emul[epoch]);
+				    EXIT_WRITES, n, x[epoch].emul);
 		else
 			TEST_ASSERT(n == pages + 1,
 				    "write-protect: %d writes to %lu pages took %lu exits, expected %lu",
@@ -464,7 +481,8 @@ static void test_exits(void)
 	}
 	kvm_vm_free(vm);
 	ksft_test_result_pass(KVX_WTRACE_TEST_MSG1,
-			      mode_name(mode), EXIT_WRITES, pages, exits[2], irqs[2], emul[2]);
+			      mode_name(mode), EXIT_WRITES, pages, x[2].exits, x[2].irqs,
+			      x[2].emul);
 }
 
 /* Dirty logging and tracing of the same pages both see every write. */
@@ -634,8 +652,8 @@ static void test_overflow_and_fuzz(void)
 static void test_pml_full(void)
 {
 	static uint64_t gfns[BIG_PAGES];
-	uint64_t exits[3], irqs[3], emul[3], e, irq, em;
 	static bool got[BIG_PAGES];
+	struct epoch_exits ex[3];
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	bool overflow;
@@ -649,13 +667,7 @@ static void test_pml_full(void)
 	enable_trace(vm, mode);
 	TEST_ASSERT(!set_range(vm, BIG_GPA, BIG_PAGES, 0), "trace: %d", errno);
 	for (epoch = 0; epoch < 3; epoch++) {
-		e = kvx_vcpu_stat(vcpu, "exits");
-		irq = kvx_vcpu_stat(vcpu, "irq_exits");
-		em = kvx_vcpu_stat(vcpu, "insn_emulation");
-		TEST_ASSERT(kvx_run_sync(vcpu) == epoch, "epoch %d", epoch);
-		exits[epoch] = kvx_vcpu_stat(vcpu, "exits") - e;
-		irqs[epoch] = kvx_vcpu_stat(vcpu, "irq_exits") - irq;
-		emul[epoch] = kvx_vcpu_stat(vcpu, "insn_emulation") - em;
+		ex[epoch] = run_epoch(vcpu, epoch);
 
 		/* One harvest, room for every traced page: exactly the set. */
 		memset(got, 0, sizeof(got));
@@ -679,17 +691,17 @@ static void test_pml_full(void)
 	 * at least BIG_WRITTEN / 512 exits before the ucall's.
 	 */
 	for (epoch = 1; epoch < 3; epoch++) {
-		uint64_t x = exits[epoch] - irqs[epoch];
+		uint64_t x = ex[epoch].exits - ex[epoch].irqs;
 
 		if (mode == KVX_WTRACE_PML)
-			TEST_ASSERT(exits[epoch] >= BIG_WRITTEN / PML_ENTRIES + 1 &&
+			TEST_ASSERT(ex[epoch].exits >= BIG_WRITTEN / PML_ENTRIES + 1 &&
 				    x <= BIG_WRITTEN / PML_ENTRIES + 1 + EXIT_SLACK,
 				    "PML: %d pages written: %lu exits (+%lu irq), expected %d",
-				    BIG_WRITTEN, x, irqs[epoch], BIG_WRITTEN / PML_ENTRIES + 1);
+				    BIG_WRITTEN, x, ex[epoch].irqs, BIG_WRITTEN / PML_ENTRIES + 1);
 		else if (mode == KVX_WTRACE_TRAP)
-			TEST_ASSERT(x >= 2 * BIG_WRITTEN + 1 && emul[epoch] >= 2 * BIG_WRITTEN,
+			TEST_ASSERT(x >= 2 * BIG_WRITTEN + 1 && ex[epoch].emul >= 2 * BIG_WRITTEN,
 				    "trap: %d writes took %lu exits, %lu emulations",
-				    2 * BIG_WRITTEN, x, emul[epoch]);
+				    2 * BIG_WRITTEN, x, ex[epoch].emul);
 		else
 			TEST_ASSERT(x >= BIG_WRITTEN + 1 && x <= BIG_WRITTEN + 1 + EXIT_SLACK,
 				    "write-protect: %d pages written took %lu exits, expected %d",
@@ -698,7 +710,7 @@ static void test_pml_full(void)
 	TEST_ASSERT(kvx_run_sync(vcpu) == KVX_GUEST_DONE, "not done");
 	kvm_vm_free(vm);
 	ksft_test_result_pass(KVX_WTRACE_TEST_MSG4, mode_name(mode), BIG_WRITTEN,
-			      BIG_PAGES, exits[2], irqs[2]);
+			      BIG_PAGES, ex[2].exits, ex[2].irqs);
 }
 
 /* Concurrent harvests: two threads harvest while the guest writes. */

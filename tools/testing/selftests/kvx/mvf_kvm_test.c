@@ -197,19 +197,29 @@ static void run_until(struct kvm_vcpu *vcpu, uint64_t stage)
 	}
 }
 
+/*
+ * One phase of PHASE_MSGS requests, counted before (@a) and after (@b):
+ * returns the exits the mailbox cost (other exits taken out).
+ */
+static uint64_t run_phase(struct kvm_vcpu *vcpu, struct vf *vf,
+			  uint64_t stage, struct counts *a, struct counts *b)
+{
+	sample(vcpu, vf, a);
+	run_until(vcpu, stage);
+	sample(vcpu, vf, b);
+	TEST_ASSERT(b->requests - a->requests == PHASE_MSGS,
+		    "%lu requests, the guest sent %u",
+		    (unsigned long)(b->requests - a->requests), PHASE_MSGS);
+	return (b->exits - a->exits) - (b->other_exits - a->other_exits);
+}
+
 static void test_trapped(struct kvm_vcpu *vcpu, struct vf *vf)
 {
 	struct counts a, b;
 	uint64_t exits;
 
 	TEST_ASSERT(vf_count(vf, "write_tracked") == 1, "not tracked");
-	sample(vcpu, vf, &a);
-	run_until(vcpu, SYNC_TRAPPED_DONE);
-	sample(vcpu, vf, &b);
-
-	exits = (b.exits - a.exits) - (b.other_exits - a.other_exits);
-	TEST_ASSERT(b.requests - a.requests == PHASE_MSGS, "%lu requests",
-		    (unsigned long)(b.requests - a.requests));
+	exits = run_phase(vcpu, vf, SYNC_TRAPPED_DONE, &a, &b);
 	TEST_ASSERT(b.writes - a.writes == PHASE_MSGS * WRITES_PER_MSG,
 		    "%lu writes handled, the guest made %u",
 		    (unsigned long)(b.writes - a.writes),
@@ -231,13 +241,7 @@ static void test_direct(struct kvm_vcpu *vcpu, struct vf *vf)
 
 	vf_set_mode(vf, "direct");
 	TEST_ASSERT(vf_count(vf, "write_tracked") == 0, "still tracked");
-	sample(vcpu, vf, &a);
-	run_until(vcpu, SYNC_DIRECT_DONE);
-	sample(vcpu, vf, &b);
-
-	exits = (b.exits - a.exits) - (b.other_exits - a.other_exits);
-	TEST_ASSERT(b.requests - a.requests == PHASE_MSGS, "%lu requests",
-		    (unsigned long)(b.requests - a.requests));
+	exits = run_phase(vcpu, vf, SYNC_DIRECT_DONE, &a, &b);
 	TEST_ASSERT(b.writes == a.writes && b.emulated == a.emulated,
 		    "DIRECT trapped %lu writes, emulated %lu",
 		    (unsigned long)(b.writes - a.writes),

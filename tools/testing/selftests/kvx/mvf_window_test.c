@@ -214,27 +214,10 @@ static bool vmm_mmio(void)
 
 static uint64_t run_sync(void)
 {
-	struct kvm_run *run = vcpu->run;
-	struct ucall uc;
-
-	for (;;) {
+	do {
 		vcpu_run(vcpu);
-		if (run->exit_reason == KVM_EXIT_MMIO && vmm_mmio())
-			continue;
-		switch (get_ucall(vcpu, &uc)) {
-		case UCALL_SYNC:
-			return uc.args[1];
-		case UCALL_DONE:
-			return KVX_GUEST_DONE;
-		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT(uc);
-			break;
-		default:
-			TEST_FAIL("exit reason %s at 0x%llx",
-				  exit_reason_str(run->exit_reason),
-				  run->mmio.phys_addr);
-		}
-	}
+	} while (vcpu->run->exit_reason == KVM_EXIT_MMIO && vmm_mmio());
+	return kvx_ucall_value(vcpu);
 }
 
 static void expect_sync(uint64_t n)

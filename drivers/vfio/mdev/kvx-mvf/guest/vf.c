@@ -461,19 +461,28 @@ static ssize_t mac_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RW(mac);
 
-static ssize_t vlans_show(struct device *dev, struct device_attribute *attr,
-			  char *buf)
+/* A space-separated list of u16 values (VLAN ids, or hashes in hex). */
+static ssize_t vf_show_u16s(struct kvx_mvf_vf *vf, char *buf, const u16 *val,
+			    const unsigned int *nr, bool hex)
 {
-	struct kvx_mvf_vf *vf = vf_of(dev);
 	unsigned int i;
 	ssize_t n = 0;
 
 	mutex_lock(&vf->lock);
-	for (i = 0; i < vf->nr_vlans; i++)
-		n += sysfs_emit_at(buf, n, "%s%u", i ? " " : "", vf->vlans[i]);
+	for (i = 0; i < *nr; i++)
+		n += sysfs_emit_at(buf, n, hex ? "%s0x%03x" : "%s%u",
+				   i ? " " : "", val[i]);
 	n += sysfs_emit_at(buf, n, "\n");
 	mutex_unlock(&vf->lock);
 	return n;
+}
+
+static ssize_t vlans_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct kvx_mvf_vf *vf = vf_of(dev);
+
+	return vf_show_u16s(vf, buf, vf->vlans, &vf->nr_vlans, false);
 }
 
 static ssize_t vlans_store(struct device *dev, struct device_attribute *attr,
@@ -504,22 +513,15 @@ static ssize_t mcast_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
 	struct kvx_mvf_vf *vf = vf_of(dev);
-	unsigned int i;
-	ssize_t n = 0;
 
-	mutex_lock(&vf->lock);
-	for (i = 0; i < vf->nr_mcast; i++)
-		n += sysfs_emit_at(buf, n, "%s0x%03x", i ? " " : "", vf->mcast[i]);
-	n += sysfs_emit_at(buf, n, "\n");
-	mutex_unlock(&vf->lock);
-	return n;
+	return vf_show_u16s(vf, buf, vf->mcast, &vf->nr_mcast, true);
 }
 
 static ssize_t mcast_store(struct device *dev, struct device_attribute *attr,
 			   const char *buf, size_t count)
 {
 	struct kvx_mvf_vf *vf = vf_of(dev);
-	u16 hashes[KVX_MVF_MAX_MCAST];
+	u16 hashes[KVX_MVF_MAX_MCAST], old[KVX_MVF_MAX_MCAST];
 	unsigned int n = 0, old_n;
 	char *copy, *p, *tok;
 	int ret = 0;
@@ -540,12 +542,16 @@ static ssize_t mcast_store(struct device *dev, struct device_attribute *attr,
 	if (ret)
 		return ret;
 	mutex_lock(&vf->lock);
+	/* On a refusal the PF keeps the old list: so does the driver. */
 	old_n = vf->nr_mcast;
+	memcpy(old, vf->mcast, sizeof(old));
 	memcpy(vf->mcast, hashes, n * sizeof(hashes[0]));
 	vf->nr_mcast = n;
 	ret = vf_set_mcast(vf);
-	if (ret)
+	if (ret) {
+		memcpy(vf->mcast, old, sizeof(old));
 		vf->nr_mcast = old_n;
+	}
 	mutex_unlock(&vf->lock);
 	return ret ?: count;
 }
