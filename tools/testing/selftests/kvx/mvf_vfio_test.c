@@ -34,26 +34,7 @@
 #include <linux/vfio.h>
 
 #include "kselftest.h"
-
-#define PF_NAME		"kvx-mvf-pf0"
-#define PARENT_DIR	"/sys/class/mdev_bus/" PF_NAME
-#define TYPES_DIR	PARENT_DIR "/mdev_supported_types"
-#define TYPE_DIR	TYPES_DIR "/kvx-mvf-vf"
-#define MDEV_DIR	"/sys/bus/mdev/devices"
-#define DEBUGFS_DIR	"/sys/kernel/debug/kvx-mvf/" PF_NAME
-
-struct vf {
-	char uuid[40];
-	int container;
-	int group;
-	int device;
-	u64 cfg_off;
-	u64 bar0_off;
-	/* The mapped mailbox page (DIRECT mode), or NULL. */
-	u32 *mbx_page;
-	/* Guest memory, mapped for DMA at GUEST_IOVA, or NULL. */
-	u8 *mem;
-};
+#include "mvf_vfio.h"
 
 /* Where a failed CHECK() resumes: the test runner in main(). */
 static sigjmp_buf test_failed;
@@ -77,175 +58,17 @@ static void __noreturn __printf(1, 2) fail(const char *fmt, ...)
 
 /* sysfs and debugfs */
 
-static int write_file(const char *path, const char *val)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return n < 0 ? n : 0;
-}
-
-static int read_file(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	if (n < 0)
-		return n;
-	buf[n] = '\0';
-	return 0;
-}
-
-static long read_long(const char *path)
-{
-	char buf[64];
-
-	if (read_file(path, buf, sizeof(buf)))
-		return -1;
-	return strtol(buf, NULL, 0);
-}
-
-static bool exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0;
-}
-
-/* The value of "key value" in the VF's debugfs config, or "" if absent. */
-static const char *vf_state(struct vf *vf, const char *key)
-{
-	static char val[256];
-	char path[PATH_MAX], buf[2048], *line;
-	size_t klen = strlen(key);
-
-	val[0] = '\0';
-	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/config", vf->uuid);
-	if (read_file(path, buf, sizeof(buf)))
-		return val;
-	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		if (!strncmp(line, key, klen) &&
-		    (line[klen] == ' ' || line[klen] == '\0')) {
-			snprintf(val, sizeof(val), "%s",
-				 line[klen] ? line + klen + 1 : "");
-			break;
-		}
-	}
-	return val;
-}
-
-/* Whether two keys hold the same value (vf_state() has one buffer). */
+/* Whether two keys hold the same value (mvf_state() has one buffer). */
 static bool same_state(struct vf *a, const char *ka, struct vf *b,
 		       const char *kb)
 {
 	char va[256];
 
-	snprintf(va, sizeof(va), "%s", vf_state(a, ka));
-	return !strcmp(va, vf_state(b, kb));
-}
-
-static bool vf_state_dump(struct vf *vf, char *buf, size_t size)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/config", vf->uuid);
-	return read_file(path, buf, size) == 0;
-}
-
-static int vf_event(struct vf *vf, const char *event)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/event", vf->uuid);
-	return write_file(path, event);
-}
-
-static int vf_set_mode(struct vf *vf, const char *mode)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/mode", vf->uuid);
-	return write_file(path, mode);
-}
-
-static const char *vf_mode(struct vf *vf)
-{
-	static char buf[32];
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/mode", vf->uuid);
-	if (read_file(path, buf, sizeof(buf)))
-		return "";
-	return buf;
-}
-
-static bool new_uuid(char *uuid)
-{
-	if (read_file("/proc/sys/kernel/random/uuid", uuid, 40))
-		return false;
-	uuid[36] = '\0';
-	return true;
+	snprintf(va, sizeof(va), "%s", mvf_state(a, ka));
+	return !strcmp(va, mvf_state(b, kb));
 }
 
 /* VFIO region access */
-
-static ssize_t region_pread(struct vf *vf, u64 pos, void *buf, size_t n)
-{
-	ssize_t ret = pread(vf->device, buf, n, pos);
-
-	return ret < 0 ? -errno : ret;
-}
-
-static ssize_t region_pwrite(struct vf *vf, u64 pos, const void *buf,
-			     size_t n)
-{
-	ssize_t ret = pwrite(vf->device, buf, n, pos);
-
-	return ret < 0 ? -errno : ret;
-}
-
-static u32 reg_read(struct vf *vf, unsigned int off)
-{
-	u32 val = 0xdeadbeef;
-
-	if (region_pread(vf, vf->bar0_off + off, &val, 4) != 4)
-		ksft_print_msg("BAR0 read at 0x%x failed\n", off);
-	return val;
-}
-
-static void reg_write(struct vf *vf, unsigned int off, u32 val)
-{
-	if (region_pwrite(vf, vf->bar0_off + off, &val, 4) != 4)
-		ksft_print_msg("BAR0 write at 0x%x failed\n", off);
-}
-
-static u32 cfg_read32(struct vf *vf, unsigned int off)
-{
-	u32 val = 0xdeadbeef;
-
-	if (region_pread(vf, vf->cfg_off + off, &val, 4) != 4)
-		ksft_print_msg("config read at 0x%x failed\n", off);
-	return val;
-}
-
-static int cfg_write32(struct vf *vf, unsigned int off, u32 val)
-{
-	return region_pwrite(vf, vf->cfg_off + off, &val, 4) == 4 ? 0 : -1;
-}
 
 /*
  * The VF driver's side of the mailbox through region accesses.  The
@@ -258,7 +81,7 @@ static int cfg_write32(struct vf *vf, unsigned int off, u32 val)
 
 static u32 mbx_read_ctrl(struct vf *vf)
 {
-	return reg_read(vf, KVX_MVF_REG_VFMAILBOX);
+	return mvf_reg_read(vf, KVX_MVF_REG_VFMAILBOX);
 }
 
 static bool mbx_check_bit(struct vf *vf, u32 mask)
@@ -268,7 +91,7 @@ static bool mbx_check_bit(struct vf *vf, u32 mask)
 
 static bool mbx_lock(struct vf *vf)
 {
-	reg_write(vf, KVX_MVF_REG_VFMAILBOX, KVX_MVF_MBX_VFU);
+	mvf_reg_write(vf, KVX_MVF_REG_VFMAILBOX, KVX_MVF_MBX_VFU);
 	return mbx_read_ctrl(vf) & KVX_MVF_MBX_VFU;
 }
 
@@ -280,9 +103,9 @@ static bool mbx_send(struct vf *vf, const u32 *msg, unsigned int len)
 	if (!mbx_lock(vf))
 		return false;
 	for (i = 0; i < len; i++)
-		reg_write(vf, KVX_MVF_REG_VFMBMEM + 4 * i, msg[i]);
-	reg_write(vf, KVX_MVF_REG_VFMAILBOX,
-		  KVX_MVF_MBX_REQ | KVX_MVF_MBX_VFU);
+		mvf_reg_write(vf, KVX_MVF_REG_VFMBMEM + 4 * i, msg[i]);
+	mvf_reg_write(vf, KVX_MVF_REG_VFMAILBOX,
+		      KVX_MVF_MBX_REQ | KVX_MVF_MBX_VFU);
 	return mbx_check_bit(vf, KVX_MVF_MBX_PFACK);
 }
 
@@ -293,8 +116,8 @@ static bool mbx_recv(struct vf *vf, u32 *reply)
 	if (!mbx_check_bit(vf, KVX_MVF_MBX_PFSTS) || !mbx_lock(vf))
 		return false;
 	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
-		reply[i] = reg_read(vf, KVX_MVF_REG_VFMBMEM + 4 * i);
-	reg_write(vf, KVX_MVF_REG_VFMAILBOX, KVX_MVF_MBX_ACK);
+		reply[i] = mvf_reg_read(vf, KVX_MVF_REG_VFMBMEM + 4 * i);
+	mvf_reg_write(vf, KVX_MVF_REG_VFMAILBOX, KVX_MVF_MBX_ACK);
 	return true;
 }
 
@@ -331,57 +154,47 @@ static void mac_words(const char *mac, u32 *w)
 
 static void test_create(struct vf *vf)
 {
-	char buf[64], path[PATH_MAX];
+	char buf[64];
 	long avail;
 
-	CHECK(exists(PARENT_DIR), "kvx-mvf not loaded?");
-	CHECK(read_file(TYPE_DIR "/device_api", buf, sizeof(buf)) == 0, "");
+	CHECK(mvf_exists(MVF_PARENT_DIR), "kvx-mvf not loaded?");
+	CHECK(mvf_read_file(MVF_TYPE_DIR "/device_api", buf, sizeof(buf)) == 0, "");
 	CHECK(!strcmp(buf, VFIO_DEVICE_API_PCI_STRING "\n"), "api %s", buf);
-	avail = read_long(TYPE_DIR "/available_instances");
+	avail = mvf_read_long(MVF_TYPE_DIR "/available_instances");
 	CHECK(avail > 0, "available %ld", avail);
 
-	CHECK(new_uuid(vf->uuid), "");
-	CHECK(write_file(TYPE_DIR "/create", vf->uuid) == 0, "");
-	snprintf(path, sizeof(path), MDEV_DIR "/%s", vf->uuid);
-	CHECK(exists(path), "%s", path);
-	CHECK(read_long(TYPE_DIR "/available_instances") == avail - 1, "");
-	CHECK(*vf_state(vf, "mac"), "no debugfs view for %s", vf->uuid);
+	CHECK(mvf_mdev_create(vf, MVF_TYPE) == 0, "");
+	CHECK(mvf_mdev_exists(vf->uuid), "%s", vf->uuid);
+	CHECK(mvf_read_long(MVF_TYPE_DIR "/available_instances") == avail - 1, "");
+	CHECK(*mvf_state(vf, "mac"), "no debugfs view for %s", vf->uuid);
 	/* The same UUID twice is refused. */
-	CHECK(write_file(TYPE_DIR "/create", vf->uuid) == -EEXIST, "");
+	CHECK(mvf_write_file(MVF_TYPE_DIR "/create", vf->uuid) == -EEXIST, "");
 }
 
 static void test_open(struct vf *vf)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
 	struct vfio_device_info info = { .argsz = sizeof(info) };
-	char path[PATH_MAX], link[PATH_MAX], *group;
-	ssize_t n;
+	int ret;
 
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/iommu_group", vf->uuid);
-	n = readlink(path, link, sizeof(link) - 1);
-	CHECK(n > 0, "%s", strerror(errno));
-	link[n] = '\0';
-	group = strrchr(link, '/') + 1;
-
-	vf->container = open("/dev/vfio/vfio", O_RDWR);
-	CHECK(vf->container >= 0, "%s", strerror(errno));
+	vf->container = mvf_open_container();
+	CHECK(vf->container >= 0, "%s", strerror(-vf->container));
 	CHECK(ioctl(vf->container, VFIO_GET_API_VERSION) == VFIO_API_VERSION,
 	      "");
 	CHECK(ioctl(vf->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) ==
 	      1, "vfio_iommu_type1 not loaded?");
 
-	snprintf(path, sizeof(path), "/dev/vfio/%s", group);
-	vf->group = open(path, O_RDWR);
-	CHECK(vf->group >= 0, "%s: %s", path, strerror(errno));
+	ret = mvf_open_group(vf);
+	CHECK(!ret, "%s's group: %s", vf->uuid, strerror(-ret));
 	CHECK(!ioctl(vf->group, VFIO_GROUP_GET_STATUS, &status), "");
 	CHECK(status.flags & VFIO_GROUP_FLAGS_VIABLE, "flags %x", status.flags);
-	CHECK(!ioctl(vf->group, VFIO_GROUP_SET_CONTAINER, &vf->container),
-	      "%s", strerror(errno));
+	ret = mvf_set_container(vf, vf->container);
+	CHECK(!ret, "%s", strerror(-ret));
 	/* Type1 v2, as QEMU: v1 has no dirty tracking (EACCES). */
-	CHECK(!ioctl(vf->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU),
-	      "%s", strerror(errno));
-	vf->device = ioctl(vf->group, VFIO_GROUP_GET_DEVICE_FD, vf->uuid);
-	CHECK(vf->device >= 0, "%s", strerror(errno));
+	ret = mvf_set_iommu(vf->container);
+	CHECK(!ret, "%s", strerror(-ret));
+	ret = mvf_open_device(vf);
+	CHECK(!ret, "%s", strerror(-ret));
 
 	CHECK(!ioctl(vf->device, VFIO_DEVICE_GET_INFO, &info), "");
 	CHECK(info.flags & VFIO_DEVICE_FLAGS_PCI, "flags %x", info.flags);
@@ -493,7 +306,7 @@ static void test_config_space(struct vf *vf)
 	u8 cfg[PCI_CFG_SPACE_SIZE];
 	u32 bar, size;
 
-	CHECK(region_pread(vf, vf->cfg_off, cfg, sizeof(cfg)) == sizeof(cfg),
+	CHECK(mvf_region_read(vf, vf->cfg_off, cfg, sizeof(cfg)) == sizeof(cfg),
 	      "");
 	CHECK((cfg[0] | cfg[1] << 8) == KVX_MVF_PCI_VENDOR_ID, "");
 	CHECK((cfg[2] | cfg[3] << 8) == KVX_MVF_PCI_DEVICE_ID, "");
@@ -509,63 +322,63 @@ static void test_config_space(struct vf *vf)
 	      cfg[0x40 + PCI_CAP_LIST_NEXT] == 0, "");
 	CHECK((cfg[0x40 + PCI_MSI_FLAGS] | cfg[0x41 + PCI_MSI_FLAGS] << 8) ==
 	      PCI_MSI_FLAGS_64BIT, "");
-	CHECK(!cfg_write32(vf, 0x40 + PCI_MSI_ADDRESS_LO, 0xfee00003), "");
-	CHECK(cfg_read32(vf, 0x40 + PCI_MSI_ADDRESS_LO) == 0xfee00000, "");
-	CHECK(!cfg_write32(vf, 0x40 + PCI_MSI_DATA_64, 0xffff4041), "");
-	CHECK(cfg_read32(vf, 0x40 + PCI_MSI_DATA_64) == 0x4041, "");
-	CHECK(!cfg_write32(vf, 0x40, 0xffffffff), "");
-	CHECK(cfg_read32(vf, 0x40) == ((PCI_MSI_FLAGS_64BIT |
+	CHECK(!mvf_cfg_write32(vf, 0x40 + PCI_MSI_ADDRESS_LO, 0xfee00003), "");
+	CHECK(mvf_cfg_read32(vf, 0x40 + PCI_MSI_ADDRESS_LO) == 0xfee00000, "");
+	CHECK(!mvf_cfg_write32(vf, 0x40 + PCI_MSI_DATA_64, 0xffff4041), "");
+	CHECK(mvf_cfg_read32(vf, 0x40 + PCI_MSI_DATA_64) == 0x4041, "");
+	CHECK(!mvf_cfg_write32(vf, 0x40, 0xffffffff), "");
+	CHECK(mvf_cfg_read32(vf, 0x40) == ((PCI_MSI_FLAGS_64BIT |
 					 PCI_MSI_FLAGS_ENABLE) << 16 |
 					PCI_CAP_ID_MSI), "0x%x",
-	      cfg_read32(vf, 0x40));
+	      mvf_cfg_read32(vf, 0x40));
 
 	/* BAR sizing, as firmware does it. */
-	CHECK(!cfg_write32(vf, PCI_BASE_ADDRESS_0, 0xffffffff), "");
-	bar = cfg_read32(vf, PCI_BASE_ADDRESS_0);
+	CHECK(!mvf_cfg_write32(vf, PCI_BASE_ADDRESS_0, 0xffffffff), "");
+	bar = mvf_cfg_read32(vf, PCI_BASE_ADDRESS_0);
 	size = ~(bar & PCI_BASE_ADDRESS_MEM_MASK) + 1;
 	CHECK(size == KVX_MVF_BAR0_SIZE, "bar 0x%08x", bar);
 	CHECK((bar & ~PCI_BASE_ADDRESS_MEM_MASK) ==
 	      (PCI_BASE_ADDRESS_SPACE_MEMORY | PCI_BASE_ADDRESS_MEM_TYPE_32),
 	      "bar 0x%08x", bar);
-	CHECK(!cfg_write32(vf, PCI_BASE_ADDRESS_0, 0xfebf0000), "");
-	CHECK(cfg_read32(vf, PCI_BASE_ADDRESS_0) == 0xfebf0000, "");
-	CHECK(!cfg_write32(vf, PCI_BASE_ADDRESS_1, 0xffffffff), "");
-	CHECK(cfg_read32(vf, PCI_BASE_ADDRESS_1) == 0, "BAR1 implemented?");
+	CHECK(!mvf_cfg_write32(vf, PCI_BASE_ADDRESS_0, 0xfebf0000), "");
+	CHECK(mvf_cfg_read32(vf, PCI_BASE_ADDRESS_0) == 0xfebf0000, "");
+	CHECK(!mvf_cfg_write32(vf, PCI_BASE_ADDRESS_1, 0xffffffff), "");
+	CHECK(mvf_cfg_read32(vf, PCI_BASE_ADDRESS_1) == 0, "BAR1 implemented?");
 
 	/* Read-only fields stay, writable ones take. */
-	CHECK(!cfg_write32(vf, PCI_VENDOR_ID, 0x12345678), "");
-	CHECK(cfg_read32(vf, PCI_VENDOR_ID) ==
+	CHECK(!mvf_cfg_write32(vf, PCI_VENDOR_ID, 0x12345678), "");
+	CHECK(mvf_cfg_read32(vf, PCI_VENDOR_ID) ==
 	      (KVX_MVF_PCI_VENDOR_ID | KVX_MVF_PCI_DEVICE_ID << 16), "");
-	CHECK(!cfg_write32(vf, PCI_COMMAND, 0xffff), "");
-	CHECK((cfg_read32(vf, PCI_COMMAND) & 0xffff) ==
+	CHECK(!mvf_cfg_write32(vf, PCI_COMMAND, 0xffff), "");
+	CHECK((mvf_cfg_read32(vf, PCI_COMMAND) & 0xffff) ==
 	      (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
-	       PCI_COMMAND_INTX_DISABLE), "0x%x", cfg_read32(vf, PCI_COMMAND));
+	       PCI_COMMAND_INTX_DISABLE), "0x%x", mvf_cfg_read32(vf, PCI_COMMAND));
 }
 
 static void test_bar0_ids(struct vf *vf)
 {
 	u32 status;
 
-	CHECK(reg_read(vf, KVX_MVF_REG_ID) == KVX_MVF_ID_MAGIC, "");
-	CHECK(reg_read(vf, KVX_MVF_REG_VERSION) ==
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_ID) == KVX_MVF_ID_MAGIC, "");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_VERSION) ==
 	      (KVX_MVF_ABI_VERSION << KVX_MVF_VERSION_ABI_SHIFT |
 	       KVX_MVF_DEVICE_GENERATION), "");
-	status = reg_read(vf, KVX_MVF_REG_STATUS);
+	status = mvf_reg_read(vf, KVX_MVF_REG_STATUS);
 	CHECK(status == KVX_MVF_STATUS_LINK_UP, "status 0x%x", status);
 	/* Reserved space reads as zero. */
-	CHECK(reg_read(vf, 0x800) == 0 && reg_read(vf, 0x3000) == 0, "");
+	CHECK(mvf_reg_read(vf, 0x800) == 0 && mvf_reg_read(vf, 0x3000) == 0, "");
 }
 
 static void test_mbx_reset_done(struct vf *vf)
 {
-	u32 ctrl = reg_read(vf, KVX_MVF_REG_VFMAILBOX);
+	u32 ctrl = mvf_reg_read(vf, KVX_MVF_REG_VFMAILBOX);
 
 	CHECK(ctrl == KVX_MVF_MBX_RSTD, "VFMAILBOX 0x%x after open", ctrl);
 	/* A level: a read clears nothing, the VF's store does. */
-	ctrl = reg_read(vf, KVX_MVF_REG_VFMAILBOX);
+	ctrl = mvf_reg_read(vf, KVX_MVF_REG_VFMAILBOX);
 	CHECK(ctrl == KVX_MVF_MBX_RSTD, "RSTD read-to-clear: 0x%x", ctrl);
-	reg_write(vf, KVX_MVF_REG_VFMAILBOX, 0);
-	ctrl = reg_read(vf, KVX_MVF_REG_VFMAILBOX);
+	mvf_reg_write(vf, KVX_MVF_REG_VFMAILBOX, 0);
+	ctrl = mvf_reg_read(vf, KVX_MVF_REG_VFMAILBOX);
 	CHECK(ctrl == 0, "RSTD not cleared by the VF's store: 0x%x", ctrl);
 }
 
@@ -577,9 +390,9 @@ static void test_mbx_not_cts(struct vf *vf)
 	CHECK(mbx_xfer(vf, r, 3, KVX_MVF_MSG_SET_MAC, w[0], w[1]), "");
 	CHECK(r[0] == (KVX_MVF_MSG_NACK | KVX_MVF_MSG_SET_MAC), "0x%x", r[0]);
 	CHECK(r[1] == KVX_MVF_ERR_NOT_CTS, "err %u", r[1]);
-	CHECK(!strcmp(vf_state(vf, "cts"), "0"), "");
+	CHECK(!strcmp(mvf_state(vf, "cts"), "0"), "");
 	CHECK(same_state(vf, "mac", vf, "admin_mac"), "");
-	CHECK(!strcmp(vf_state(vf, "nacks"), "1"), "");
+	CHECK(!strcmp(mvf_state(vf, "nacks"), "1"), "");
 }
 
 static void test_mbx_reset(struct vf *vf)
@@ -588,13 +401,13 @@ static void test_mbx_reset(struct vf *vf)
 
 	CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_RESET), "");
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
-	mac_words(vf_state(vf, "admin_mac"), w);
+	mac_words(mvf_state(vf, "admin_mac"), w);
 	CHECK(r[1] == w[0] && r[2] == w[1], "mac 0x%x 0x%x", r[1], r[2]);
 	CHECK(r[3] == KVX_MVF_API_1_0, "api 0x%x", r[3]);
-	CHECK(!strcmp(vf_state(vf, "cts"), "1"), "");
-	CHECK(!strcmp(vf_state(vf, "api"), "1.0"), "");
-	CHECK(!strcmp(vf_state(vf, "pf_msg_pending"), "0"), "reply not acked");
-	CHECK(reg_read(vf, KVX_MVF_REG_STATUS) ==
+	CHECK(!strcmp(mvf_state(vf, "cts"), "1"), "");
+	CHECK(!strcmp(mvf_state(vf, "api"), "1.0"), "");
+	CHECK(!strcmp(mvf_state(vf, "pf_msg_pending"), "0"), "reply not acked");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_STATUS) ==
 	      (KVX_MVF_STATUS_LINK_UP | KVX_MVF_STATUS_CTS), "");
 }
 
@@ -611,18 +424,13 @@ static void test_mbx_api(struct vf *vf)
 	CHECK(r[0] == NACKED(KVX_MVF_MSG_API_NEGOTIATE), "0x%x", r[0]);
 	CHECK(r[1] == KVX_MVF_ERR_API && r[2] == KVX_MVF_API_1_1,
 	      "%u 0x%x", r[1], r[2]);
-	CHECK(!strcmp(vf_state(vf, "api"), "1.0"), "");
+	CHECK(!strcmp(mvf_state(vf, "api"), "1.0"), "");
 
 	CHECK(mbx_xfer(vf, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1),
 	      "");
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_API_NEGOTIATE), "0x%x", r[0]);
 	CHECK(r[1] == KVX_MVF_API_1_1, "0x%x", r[1]);
-	CHECK(!strcmp(vf_state(vf, "api"), "1.1"), "");
-}
-
-static int set_link(const char *state)
-{
-	return write_file(DEBUGFS_DIR "/link", state);
+	CHECK(!strcmp(mvf_state(vf, "api"), "1.1"), "");
 }
 
 /* Read and acknowledge a PF to VF message, as igbvf reads one. */
@@ -634,9 +442,9 @@ static void pf_msg_recv(struct vf *vf, u32 *msg)
 	CHECK(mbx_check_bit(vf, KVX_MVF_MBX_PFSTS), "no PF message");
 	CHECK(mbx_lock(vf), "");
 	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
-		msg[i] = reg_read(vf, KVX_MVF_REG_VFMBMEM + 4 * i);
-	reg_write(vf, KVX_MVF_REG_VFMAILBOX, KVX_MVF_MBX_ACK);
-	CHECK(!strcmp(vf_state(vf, "pf_msg_pending"), "0"), "");
+		msg[i] = mvf_reg_read(vf, KVX_MVF_REG_VFMBMEM + 4 * i);
+	mvf_reg_write(vf, KVX_MVF_REG_VFMAILBOX, KVX_MVF_MBX_ACK);
+	CHECK(!strcmp(mvf_state(vf, "pf_msg_pending"), "0"), "");
 }
 
 #define PF_LINK_MSG	(KVX_MVF_MSG_PF_LINK | KVX_MVF_MSG_CTS)
@@ -660,20 +468,20 @@ static void test_mbx_get_link(struct vf *vf)
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_GET_LINK), "0x%x", r[0]);
 	CHECK(r[1] == KVX_MVF_LINK_UP && r[2] == 10000, "%u %u", r[1], r[2]);
 
-	CHECK(set_link("down") == 0, "");
+	CHECK(mvf_set_link("down") == 0, "");
 	pf_msg_recv(vf, r);
 	check_link_msg(r, false);
 	CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_GET_LINK), "");
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_GET_LINK), "0x%x", r[0]);
 	CHECK(r[1] == 0 && r[2] == 0, "%u %u", r[1], r[2]);
-	CHECK(!(reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_LINK_UP), "");
+	CHECK(!(mvf_reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_LINK_UP), "");
 
-	CHECK(set_link("sideways") == -EINVAL, "");
+	CHECK(mvf_set_link("sideways") == -EINVAL, "");
 	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_PFSTS), "");
-	CHECK(set_link("up") == 0, "");
+	CHECK(mvf_set_link("up") == 0, "");
 	pf_msg_recv(vf, r);
 	check_link_msg(r, true);
-	CHECK(reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_LINK_UP, "");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_LINK_UP, "");
 }
 
 /*
@@ -685,34 +493,34 @@ static void test_mbx_get_link(struct vf *vf)
 static void test_pf_link_msg(struct vf *vf)
 {
 	u32 m[KVX_MVF_MBX_WORDS], r[KVX_MVF_MBX_WORDS];
-	long msgs = atol(vf_state(vf, "pf_msgs"));
+	long msgs = atol(mvf_state(vf, "pf_msgs"));
 
-	CHECK(!strcmp(vf_state(vf, "api"), "1.1"), "");
+	CHECK(!strcmp(mvf_state(vf, "api"), "1.1"), "");
 	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_PFSTS), "");
 
 	/* A free buffer: the message is there when the write returns. */
-	CHECK(set_link("down") == 0, "");
-	CHECK(!strcmp(vf_state(vf, "pf_msg_pending"), "1"), "");
+	CHECK(mvf_set_link("down") == 0, "");
+	CHECK(!strcmp(mvf_state(vf, "pf_msg_pending"), "1"), "");
 	pf_msg_recv(vf, m);
 	check_link_msg(m, false);
-	CHECK(atol(vf_state(vf, "pf_msgs")) == msgs + 1, "");
+	CHECK(atol(mvf_state(vf, "pf_msgs")) == msgs + 1, "");
 
 	/* The VF owns the buffer: held until VFU is released; coalesced. */
 	CHECK(mbx_lock(vf), "");
-	CHECK(set_link("up") == 0 && set_link("down") == 0 &&
-	      set_link("up") == 0, "");
+	CHECK(mvf_set_link("up") == 0 && mvf_set_link("down") == 0 &&
+	      mvf_set_link("up") == 0, "");
 	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_PFSTS), "written under VFU");
-	CHECK(!strcmp(vf_state(vf, "link_msg_pending"), "1"), "");
-	reg_write(vf, KVX_MVF_REG_VFMAILBOX, 0);
-	CHECK(!strcmp(vf_state(vf, "link_msg_pending"), "0"), "");
+	CHECK(!strcmp(mvf_state(vf, "link_msg_pending"), "1"), "");
+	mvf_reg_write(vf, KVX_MVF_REG_VFMAILBOX, 0);
+	CHECK(!strcmp(mvf_state(vf, "link_msg_pending"), "0"), "");
 	pf_msg_recv(vf, m);
 	check_link_msg(m, true);
-	CHECK(atol(vf_state(vf, "pf_msgs")) == msgs + 2, "one message");
+	CHECK(atol(mvf_state(vf, "pf_msgs")) == msgs + 2, "one message");
 
 	/* A reply waits for its ACK: the link message comes after it. */
 	CHECK(mbx_send(vf, (u32 []){ KVX_MVF_MSG_GET_LINK }, 1), "");
-	CHECK(set_link("down") == 0, "");
-	CHECK(!strcmp(vf_state(vf, "link_msg_pending"), "1"), "");
+	CHECK(mvf_set_link("down") == 0, "");
+	CHECK(!strcmp(mvf_state(vf, "link_msg_pending"), "1"), "");
 	CHECK(mbx_recv(vf, r), "");
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_GET_LINK) && r[1] == KVX_MVF_LINK_UP,
 	      "reply 0x%x %u", r[0], r[1]);
@@ -722,11 +530,11 @@ static void test_pf_link_msg(struct vf *vf)
 	/* An API 1.0 VF has no link messages; STATUS still follows. */
 	CHECK(mbx_xfer(vf, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_0) &&
 	      r[0] == ACKED(KVX_MVF_MSG_API_NEGOTIATE), "");
-	CHECK(set_link("up") == 0, "");
+	CHECK(mvf_set_link("up") == 0, "");
 	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_PFSTS), "sent to API 1.0");
-	CHECK(!strcmp(vf_state(vf, "link_msg_pending"), "0"), "");
-	CHECK(reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_LINK_UP, "");
-	CHECK(atol(vf_state(vf, "pf_msgs")) == msgs + 3, "");
+	CHECK(!strcmp(mvf_state(vf, "link_msg_pending"), "0"), "");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_LINK_UP, "");
+	CHECK(atol(mvf_state(vf, "pf_msgs")) == msgs + 3, "");
 	CHECK(mbx_xfer(vf, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1) &&
 	      r[0] == ACKED(KVX_MVF_MSG_API_NEGOTIATE), "");
 }
@@ -745,8 +553,8 @@ static void test_mbx_set_mac(struct vf *vf)
 	CHECK(mbx_xfer(vf, r, 3, KVX_MVF_MSG_SET_MAC, w[0], w[1]), "");
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_SET_MAC), "0x%x", r[0]);
 	CHECK(r[1] == w[0] && r[2] == w[1], "");
-	CHECK(!strcmp(vf_state(vf, "mac"), "02:11:22:33:44:55"), "%s",
-	      vf_state(vf, "mac"));
+	CHECK(!strcmp(mvf_state(vf, "mac"), "02:11:22:33:44:55"), "%s",
+	      mvf_state(vf, "mac"));
 
 	for (i = 0; i < 3; i++) {
 		mac_words(bad[i], w);
@@ -761,8 +569,8 @@ static void test_mbx_set_mac(struct vf *vf)
 	      "");
 	CHECK(r[0] == NACKED(KVX_MVF_MSG_SET_MAC) && r[1] == KVX_MVF_ERR_INVAL,
 	      "0x%x", r[0]);
-	CHECK(!strcmp(vf_state(vf, "mac"), "02:11:22:33:44:55"), "changed: %s",
-	      vf_state(vf, "mac"));
+	CHECK(!strcmp(mvf_state(vf, "mac"), "02:11:22:33:44:55"), "changed: %s",
+	      mvf_state(vf, "mac"));
 }
 
 static void vlan_op(struct vf *vf, u32 op, u32 vid, u32 expect,
@@ -785,31 +593,31 @@ static void test_mbx_set_vlan(struct vf *vf)
 	vlan_op(vf, KVX_MVF_VLAN_ADD, 200, KVX_MVF_MSG_ACK, 0);
 	vlan_op(vf, KVX_MVF_VLAN_ADD, 100, KVX_MVF_MSG_ACK, 0);
 	vlan_op(vf, KVX_MVF_VLAN_ADD, 100, KVX_MVF_MSG_ACK, 0);
-	CHECK(!strcmp(vf_state(vf, "vlans"), "100 200"), "%s",
-	      vf_state(vf, "vlans"));
+	CHECK(!strcmp(mvf_state(vf, "vlans"), "100 200"), "%s",
+	      mvf_state(vf, "vlans"));
 
 	vlan_op(vf, KVX_MVF_VLAN_ADD, 0, KVX_MVF_MSG_NACK, KVX_MVF_ERR_INVAL);
 	vlan_op(vf, KVX_MVF_VLAN_ADD, 4095, KVX_MVF_MSG_NACK, KVX_MVF_ERR_INVAL);
 	vlan_op(vf, 2, 300, KVX_MVF_MSG_NACK, KVX_MVF_ERR_INVAL);
-	CHECK(!strcmp(vf_state(vf, "vlans"), "100 200"), "%s",
-	      vf_state(vf, "vlans"));
+	CHECK(!strcmp(mvf_state(vf, "vlans"), "100 200"), "%s",
+	      mvf_state(vf, "vlans"));
 
 	vlan_op(vf, KVX_MVF_VLAN_DEL, 100, KVX_MVF_MSG_ACK, 0);
 	vlan_op(vf, KVX_MVF_VLAN_DEL, 100, KVX_MVF_MSG_ACK, 0);
-	CHECK(!strcmp(vf_state(vf, "vlans"), "200"), "%s",
-	      vf_state(vf, "vlans"));
+	CHECK(!strcmp(mvf_state(vf, "vlans"), "200"), "%s",
+	      mvf_state(vf, "vlans"));
 
 	/* Fill the table; one more is refused and changes nothing. */
 	for (i = 1; i < KVX_MVF_MAX_VLANS; i++)
 		vlan_op(vf, KVX_MVF_VLAN_ADD, 1000 + i, KVX_MVF_MSG_ACK, 0);
-	snprintf(full, sizeof(full), "%s", vf_state(vf, "vlans"));
+	snprintf(full, sizeof(full), "%s", mvf_state(vf, "vlans"));
 	vlan_op(vf, KVX_MVF_VLAN_ADD, 7, KVX_MVF_MSG_NACK, KVX_MVF_ERR_NOSPC);
-	CHECK(!strcmp(vf_state(vf, "vlans"), full), "%s",
-	      vf_state(vf, "vlans"));
+	CHECK(!strcmp(mvf_state(vf, "vlans"), full), "%s",
+	      mvf_state(vf, "vlans"));
 	for (i = 1; i < KVX_MVF_MAX_VLANS; i++)
 		vlan_op(vf, KVX_MVF_VLAN_DEL, 1000 + i, KVX_MVF_MSG_ACK, 0);
-	CHECK(!strcmp(vf_state(vf, "vlans"), "200"), "%s",
-	      vf_state(vf, "vlans"));
+	CHECK(!strcmp(mvf_state(vf, "vlans"), "200"), "%s",
+	      mvf_state(vf, "vlans"));
 }
 
 /* SET_MCAST of @nr hashes (@h, two per word); the reply's header. */
@@ -835,14 +643,14 @@ static void test_mbx_set_mcast(struct vf *vf)
 	u32 r[KVX_MVF_MBX_WORDS];
 	unsigned int i, n;
 
-	CHECK(!strcmp(vf_state(vf, "mcast"), ""), "%s",
-	      vf_state(vf, "mcast"));
+	CHECK(!strcmp(mvf_state(vf, "mcast"), ""), "%s",
+	      mvf_state(vf, "mcast"));
 	/* Sorted, a repeat counted once; hash 0 is a hash like any other. */
 	CHECK(mcast_op(vf, 5, list, 5, r) == ACKED(KVX_MVF_MSG_SET_MCAST),
 	      "0x%x %u", r[0], r[1]);
 	CHECK(r[1] == 4, "kept %u", r[1]);
-	CHECK(!strcmp(vf_state(vf, "mcast"), "0x000 0x012 0x7ff 0xabc"), "%s",
-	      vf_state(vf, "mcast"));
+	CHECK(!strcmp(mvf_state(vf, "mcast"), "0x000 0x012 0x7ff 0xabc"), "%s",
+	      mvf_state(vf, "mcast"));
 
 	/* The most the buffer holds, replacing the list whole. */
 	for (i = 0; i < ARRAY_SIZE(full); i++)
@@ -853,11 +661,11 @@ static void test_mbx_set_mcast(struct vf *vf)
 	for (i = 0, n = 0; i < ARRAY_SIZE(full); i++)
 		n += snprintf(want + n, sizeof(want) - n, "%s0x%03x",
 			      i ? " " : "", full[ARRAY_SIZE(full) - 1 - i]);
-	CHECK(!strcmp(vf_state(vf, "mcast"), want), "%s vs %s",
-	      vf_state(vf, "mcast"), want);
+	CHECK(!strcmp(mvf_state(vf, "mcast"), want), "%s vs %s",
+	      mvf_state(vf, "mcast"), want);
 
 	/* Refused, changing nothing: too many, 13 bits, stray halfwords. */
-	CHECK(vf_state_dump(vf, before, sizeof(before)), "");
+	CHECK(!mvf_state_dump(vf, before, sizeof(before)), "");
 	CHECK(mcast_op(vf, KVX_MVF_MAX_MCAST + 1, full, ARRAY_SIZE(full), r) ==
 	      NACKED(KVX_MVF_MSG_SET_MCAST) && r[1] == KVX_MVF_ERR_INVAL,
 	      "31: 0x%x %u", r[0], r[1]);
@@ -872,7 +680,7 @@ static void test_mbx_set_mcast(struct vf *vf)
 	      r[1] == KVX_MVF_ERR_INVAL, "past count: 0x%x %u", r[0], r[1]);
 	CHECK(mcast_op(vf, 0, full, 1, r) == NACKED(KVX_MVF_MSG_SET_MCAST) &&
 	      r[1] == KVX_MVF_ERR_INVAL, "past 0: 0x%x %u", r[0], r[1]);
-	CHECK(vf_state_dump(vf, after, sizeof(after)), "");
+	CHECK(!mvf_state_dump(vf, after, sizeof(after)), "");
 	*strstr(before, "requests") = '\0';
 	*strstr(after, "requests") = '\0';
 	CHECK(!strcmp(before, after), "state changed:\n%s\n--\n%s", before,
@@ -881,11 +689,11 @@ static void test_mbx_set_mcast(struct vf *vf)
 	/* Count 0 empties the filter; a RESET does too. */
 	CHECK(mcast_op(vf, 0, NULL, 0, r) == ACKED(KVX_MVF_MSG_SET_MCAST) &&
 	      r[1] == 0, "0x%x %u", r[0], r[1]);
-	CHECK(!strcmp(vf_state(vf, "mcast"), ""), "%s",
-	      vf_state(vf, "mcast"));
+	CHECK(!strcmp(mvf_state(vf, "mcast"), ""), "%s",
+	      mvf_state(vf, "mcast"));
 	CHECK(mcast_op(vf, 2, list, 2, r) == ACKED(KVX_MVF_MSG_SET_MCAST), "");
-	CHECK(!strcmp(vf_state(vf, "mcast"), "0x012 0x7ff"), "%s",
-	      vf_state(vf, "mcast"));
+	CHECK(!strcmp(mvf_state(vf, "mcast"), "0x012 0x7ff"), "%s",
+	      mvf_state(vf, "mcast"));
 }
 
 static void test_mbx_malformed(struct vf *vf)
@@ -910,17 +718,17 @@ static void test_mbx_malformed(struct vf *vf)
 	char nacks[32];
 	unsigned int i;
 
-	snprintf(nacks, sizeof(nacks), "%s", vf_state(vf, "nacks"));
-	CHECK(vf_state_dump(vf, before, sizeof(before)), "");
+	snprintf(nacks, sizeof(nacks), "%s", mvf_state(vf, "nacks"));
+	CHECK(!mvf_state_dump(vf, before, sizeof(before)), "");
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		CHECK(mbx_xfer(vf, r, 3, bad[i].hdr, 0x11111111, 0x2222), "");
 		CHECK(r[0] == NACKED(bad[i].hdr & KVX_MVF_MSG_ID_MASK) &&
 		      r[1] == bad[i].err, "hdr 0x%x: 0x%x %u", bad[i].hdr,
 		      r[0], r[1]);
 	}
-	CHECK(vf_state_dump(vf, after, sizeof(after)), "");
+	CHECK(!mvf_state_dump(vf, after, sizeof(after)), "");
 	/* Only the counters moved. */
-	CHECK(atol(vf_state(vf, "nacks")) == atol(nacks) + (long)i, "");
+	CHECK(atol(mvf_state(vf, "nacks")) == atol(nacks) + (long)i, "");
 	*strstr(before, "requests") = '\0';
 	*strstr(after, "requests") = '\0';
 	CHECK(!strcmp(before, after), "state changed:\n%s\n--\n%s", before,
@@ -929,41 +737,41 @@ static void test_mbx_malformed(struct vf *vf)
 
 static void test_mbx_ownership(struct vf *vf)
 {
-	long errors = atol(vf_state(vf, "protocol_errors"));
-	long requests = atol(vf_state(vf, "requests"));
+	long errors = atol(mvf_state(vf, "protocol_errors"));
+	long requests = atol(mvf_state(vf, "requests"));
 	u32 word;
 
 	/*
 	 * Release VFU, then write the buffer (memory: it lands, as through
 	 * the mapping) and post it without VFU: dropped, a protocol error.
 	 */
-	reg_write(vf, KVX_MVF_REG_VFMAILBOX, 0);
+	mvf_reg_write(vf, KVX_MVF_REG_VFMAILBOX, 0);
 	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_VFU), "");
 	word = KVX_MVF_MSG_RESET;
-	reg_write(vf, KVX_MVF_REG_VFMBMEM, word);
-	CHECK(reg_read(vf, KVX_MVF_REG_VFMBMEM) == word, "VFMBMEM not memory");
-	reg_write(vf, KVX_MVF_REG_VFMAILBOX, KVX_MVF_MBX_REQ);
+	mvf_reg_write(vf, KVX_MVF_REG_VFMBMEM, word);
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_VFMBMEM) == word, "VFMBMEM not memory");
+	mvf_reg_write(vf, KVX_MVF_REG_VFMAILBOX, KVX_MVF_MBX_REQ);
 	CHECK(!mbx_check_bit(vf, KVX_MVF_MBX_PFACK | KVX_MVF_MBX_REQ),
 	      "REQ without VFU taken or left: 0x%x", mbx_read_ctrl(vf));
-	CHECK(atol(vf_state(vf, "requests")) == requests, "");
-	CHECK(atol(vf_state(vf, "protocol_errors")) == errors + 1, "");
+	CHECK(atol(mvf_state(vf, "requests")) == requests, "");
+	CHECK(atol(mvf_state(vf, "protocol_errors")) == errors + 1, "");
 	/* REQ/ACK are actions, RO bits ignore writes. */
-	reg_write(vf, KVX_MVF_REG_VFMAILBOX, (u32)~KVX_MVF_MBX_REQ);
-	CHECK((reg_read(vf, KVX_MVF_REG_VFMAILBOX) & ~KVX_MVF_MBX_VFU) == 0,
+	mvf_reg_write(vf, KVX_MVF_REG_VFMAILBOX, (u32)~KVX_MVF_MBX_REQ);
+	CHECK((mvf_reg_read(vf, KVX_MVF_REG_VFMAILBOX) & ~KVX_MVF_MBX_VFU) == 0,
 	      "");
-	reg_write(vf, KVX_MVF_REG_VFMAILBOX, 0);
+	mvf_reg_write(vf, KVX_MVF_REG_VFMAILBOX, 0);
 }
 
 static void test_pf_reset_notice(struct vf *vf)
 {
 	u32 r[KVX_MVF_MBX_WORDS];
 
-	CHECK(vf_event(vf, "bogus") == -EINVAL, "");
-	CHECK(vf_event(vf, "reset") == 0, "");
+	CHECK(mvf_event(vf, "bogus") == -EINVAL, "");
+	CHECK(mvf_event(vf, "reset") == 0, "");
 	CHECK(mbx_read_ctrl(vf) & KVX_MVF_MBX_RSTI, "");
-	CHECK(reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_RESET_PENDING,
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_RESET_PENDING,
 	      "");
-	CHECK(!strcmp(vf_state(vf, "cts"), "0"), "");
+	CHECK(!strcmp(mvf_state(vf, "cts"), "0"), "");
 
 	CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_GET_LINK), "");
 	CHECK(r[0] == (KVX_MVF_MSG_NACK | KVX_MVF_MSG_GET_LINK) &&
@@ -972,27 +780,27 @@ static void test_pf_reset_notice(struct vf *vf)
 	CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_RESET), "");
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
 	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_RSTI), "");
-	CHECK(!strcmp(vf_state(vf, "reset_pending"), "0"), "");
-	CHECK(!strcmp(vf_state(vf, "api"), "1.0"), "");
-	CHECK(!strcmp(vf_state(vf, "vlans"), ""), "%s", vf_state(vf, "vlans"));
-	CHECK(!strcmp(vf_state(vf, "mcast"), ""), "%s", vf_state(vf, "mcast"));
+	CHECK(!strcmp(mvf_state(vf, "reset_pending"), "0"), "");
+	CHECK(!strcmp(mvf_state(vf, "api"), "1.0"), "");
+	CHECK(!strcmp(mvf_state(vf, "vlans"), ""), "%s", mvf_state(vf, "vlans"));
+	CHECK(!strcmp(mvf_state(vf, "mcast"), ""), "%s", mvf_state(vf, "mcast"));
 	CHECK(same_state(vf, "mac", vf, "admin_mac"), "");
 }
 
 static void test_doorbell(struct vf *vf)
 {
-	reg_write(vf, KVX_MVF_REG_DOORBELL, 1);
-	reg_write(vf, KVX_MVF_REG_DOORBELL, 2);
-	reg_write(vf, KVX_MVF_REG_DOORBELL, 0xcafe);
-	CHECK(reg_read(vf, KVX_MVF_REG_DB_COUNT) == 3, "");
-	CHECK(reg_read(vf, KVX_MVF_REG_DOORBELL) == 0, "");
-	CHECK(!strcmp(vf_state(vf, "doorbells"), "3"), "");
-	CHECK(!strcmp(vf_state(vf, "doorbell_last"), "0x0000cafe"), "");
+	mvf_reg_write(vf, KVX_MVF_REG_DOORBELL, 1);
+	mvf_reg_write(vf, KVX_MVF_REG_DOORBELL, 2);
+	mvf_reg_write(vf, KVX_MVF_REG_DOORBELL, 0xcafe);
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DB_COUNT) == 3, "");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DOORBELL) == 0, "");
+	CHECK(!strcmp(mvf_state(vf, "doorbells"), "3"), "");
+	CHECK(!strcmp(mvf_state(vf, "doorbell_last"), "0x0000cafe"), "");
 	/* Read-only registers ignore writes. */
-	reg_write(vf, KVX_MVF_REG_DB_COUNT, 0);
-	reg_write(vf, KVX_MVF_REG_ID, 0);
-	CHECK(reg_read(vf, KVX_MVF_REG_DB_COUNT) == 3, "");
-	CHECK(reg_read(vf, KVX_MVF_REG_ID) == KVX_MVF_ID_MAGIC, "");
+	mvf_reg_write(vf, KVX_MVF_REG_DB_COUNT, 0);
+	mvf_reg_write(vf, KVX_MVF_REG_ID, 0);
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DB_COUNT) == 3, "");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_ID) == KVX_MVF_ID_MAGIC, "");
 }
 
 static void test_bad_access(struct vf *vf)
@@ -1031,24 +839,24 @@ static void test_bad_access(struct vf *vf)
 	unsigned int i;
 	ssize_t ret;
 
-	CHECK(vf_state_dump(vf, before, sizeof(before)), "");
-	CHECK(region_pread(vf, cfg, cfg_before, sizeof(cfg_before)) ==
+	CHECK(!mvf_state_dump(vf, before, sizeof(before)), "");
+	CHECK(mvf_region_read(vf, cfg, cfg_before, sizeof(cfg_before)) ==
 	      sizeof(cfg_before), "");
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		memset(buf, 0xff, sizeof(buf));
 		if (bad[i].write)
-			ret = region_pwrite(vf, bad[i].pos, buf, bad[i].len);
+			ret = mvf_region_write(vf, bad[i].pos, buf, bad[i].len);
 		else
-			ret = region_pread(vf, bad[i].pos, buf, bad[i].len);
+			ret = mvf_region_read(vf, bad[i].pos, buf, bad[i].len);
 		CHECK(ret == -EINVAL, "%s pos 0x%llx len %zu: %zd",
 		      bad[i].write ? "write" : "read",
 		      (unsigned long long)bad[i].pos, bad[i].len, ret);
 	}
-	CHECK(region_pread(vf, cfg, cfg_after, sizeof(cfg_after)) ==
+	CHECK(mvf_region_read(vf, cfg, cfg_after, sizeof(cfg_after)) ==
 	      sizeof(cfg_after), "");
 	CHECK(!memcmp(cfg_before, cfg_after, sizeof(cfg_before)),
 	      "config space changed");
-	CHECK(vf_state_dump(vf, after, sizeof(after)), "");
+	CHECK(!mvf_state_dump(vf, after, sizeof(after)), "");
 	CHECK(!strcmp(before, after), "state changed:\n%s\n--\n%s", before,
 	      after);
 	CHECK(ioctl(vf->device, _IO(VFIO_TYPE, VFIO_BASE + 60)) == -1 &&
@@ -1064,15 +872,15 @@ static void test_device_reset(struct vf *vf)
 	vlan_op(vf, KVX_MVF_VLAN_ADD, 42, KVX_MVF_MSG_ACK, 0);
 	CHECK(!ioctl(vf->device, VFIO_DEVICE_RESET), "%s", strerror(errno));
 
-	CHECK(reg_read(vf, KVX_MVF_REG_VFMAILBOX) == KVX_MVF_MBX_RSTD, "");
-	CHECK(!strcmp(vf_state(vf, "cts"), "0"), "");
-	CHECK(!strcmp(vf_state(vf, "vlans"), ""), "");
-	CHECK(!strcmp(vf_state(vf, "api"), "1.0"), "");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_VFMAILBOX) == KVX_MVF_MBX_RSTD, "");
+	CHECK(!strcmp(mvf_state(vf, "cts"), "0"), "");
+	CHECK(!strcmp(mvf_state(vf, "vlans"), ""), "");
+	CHECK(!strcmp(mvf_state(vf, "api"), "1.0"), "");
 	CHECK(same_state(vf, "mac", vf, "admin_mac"), "");
-	CHECK((cfg_read32(vf, PCI_COMMAND) & 0xffff) == 0, "");
-	CHECK(cfg_read32(vf, PCI_BASE_ADDRESS_0) ==
+	CHECK((mvf_cfg_read32(vf, PCI_COMMAND) & 0xffff) == 0, "");
+	CHECK(mvf_cfg_read32(vf, PCI_BASE_ADDRESS_0) ==
 	      PCI_BASE_ADDRESS_SPACE_MEMORY, "");
-	CHECK(reg_read(vf, KVX_MVF_REG_DB_COUNT) == 0, "");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DB_COUNT) == 0, "");
 	/* And the VF driver can start over. */
 	CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_RESET), "");
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
@@ -1168,15 +976,9 @@ static void dmbx_xfer(u32 *m, u32 *reply, unsigned int len, ...)
 	dmbx_recv(m, reply);
 }
 
-static void *mbx_mmap_at(struct vf *vf, u64 off, size_t len, int flags)
-{
-	return mmap(NULL, len, PROT_READ | PROT_WRITE, flags, vf->device,
-		    vf->bar0_off + off);
-}
-
 static u32 *mbx_map(struct vf *vf)
 {
-	void *p = mbx_mmap_at(vf, KVX_MVF_MBX_PAGE, KVX_MVF_PAGE_SIZE,
+	void *p = mvf_mmap_bar0(vf, KVX_MVF_MBX_PAGE, KVX_MVF_PAGE_SIZE,
 			      MAP_SHARED);
 
 	CHECK(p != MAP_FAILED, "mmap of the mailbox page: %s",
@@ -1224,23 +1026,23 @@ static void test_mode_trapped(struct vf *vf)
 	void *p;
 	unsigned int i;
 
-	CHECK(!strcmp(vf_mode(vf), "trapped\n"), "default mode %s",
-	      vf_mode(vf));
+	CHECK(!strcmp(mvf_mode(vf), "trapped\n"), "default mode %s",
+	      mvf_mode(vf));
 	for (i = 0; i < ARRAY_SIZE(bad); i++)
-		CHECK(vf_set_mode(vf, bad[i]) == -EINVAL, "'%s' accepted",
+		CHECK(mvf_set_mode(vf, bad[i]) == -EINVAL, "'%s' accepted",
 		      bad[i]);
-	CHECK(!strcmp(vf_mode(vf), "trapped\n"), "mode %s", vf_mode(vf));
-	CHECK(vf_set_mode(vf, "trapped") == 0, "");
+	CHECK(!strcmp(mvf_mode(vf), "trapped\n"), "mode %s", mvf_mode(vf));
+	CHECK(mvf_set_mode(vf, "trapped") == 0, "");
 
 	/* QEMU maps every sparse mmap area, whatever the PF chose. */
-	p = mbx_mmap_at(vf, KVX_MVF_MBX_PAGE, KVX_MVF_PAGE_SIZE, MAP_SHARED);
+	p = mvf_mmap_bar0(vf, KVX_MVF_MBX_PAGE, KVX_MVF_PAGE_SIZE, MAP_SHARED);
 	CHECK(p != MAP_FAILED, "mmap while TRAPPED: %s", strerror(errno));
 	CHECK(!load_faults(p), "load from the page mapped while TRAPPED");
-	CHECK(!strcmp(vf_state(vf, "mappings"), "1"), "");
-	CHECK(!strcmp(vf_state(vf, "polled"), "1"), "mapped, not polled");
+	CHECK(!strcmp(mvf_state(vf, "mappings"), "1"), "");
+	CHECK(!strcmp(mvf_state(vf, "polled"), "1"), "mapped, not polled");
 	munmap(p, KVX_MVF_PAGE_SIZE);
-	CHECK(!strcmp(vf_state(vf, "mappings"), "0"), "");
-	CHECK(!strcmp(vf_state(vf, "polled"), "0"), "unmapped, polled");
+	CHECK(!strcmp(mvf_state(vf, "mappings"), "0"), "");
+	CHECK(!strcmp(mvf_state(vf, "polled"), "0"), "unmapped, polled");
 }
 
 static void test_mmap_bad(struct vf *vf)
@@ -1269,10 +1071,10 @@ static void test_mmap_bad(struct vf *vf)
 	unsigned int i;
 	void *p;
 
-	CHECK(vf_set_mode(vf, "direct") == 0, "");
-	CHECK(!strcmp(vf_mode(vf), "direct\n"), "mode %s", vf_mode(vf));
+	CHECK(mvf_set_mode(vf, "direct") == 0, "");
+	CHECK(!strcmp(mvf_mode(vf), "direct\n"), "mode %s", mvf_mode(vf));
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		p = mbx_mmap_at(vf, bad[i].off, bad[i].len, bad[i].flags);
+		p = mvf_mmap_bar0(vf, bad[i].off, bad[i].len, bad[i].flags);
 		if (p != MAP_FAILED)
 			munmap(p, bad[i].len);
 		CHECK(p == MAP_FAILED && errno == EINVAL,
@@ -1280,7 +1082,7 @@ static void test_mmap_bad(struct vf *vf)
 		      (long long)bad[i].off, bad[i].len, bad[i].flags,
 		      p == MAP_FAILED ? strerror(errno) : "mapped");
 	}
-	CHECK(vf_set_mode(vf, "trapped") == 0, "");
+	CHECK(mvf_set_mode(vf, "trapped") == 0, "");
 }
 
 /*
@@ -1289,14 +1091,14 @@ static void test_mmap_bad(struct vf *vf)
  */
 static void test_direct_mbx(struct vf *vf)
 {
-	long requests = atol(vf_state(vf, "requests"));
-	long errors = atol(vf_state(vf, "protocol_errors"));
+	long requests = atol(mvf_state(vf, "requests"));
+	long errors = atol(mvf_state(vf, "protocol_errors"));
 	u32 r[KVX_MVF_MBX_WORDS], w[2], ctrl;
 	unsigned int i;
 	u32 *m;
 
-	CHECK(!strcmp(vf_state(vf, "cts"), "1"), "VF not set up");
-	CHECK(vf_set_mode(vf, "direct") == 0, "");
+	CHECK(!strcmp(mvf_state(vf, "cts"), "1"), "VF not set up");
+	CHECK(mvf_set_mode(vf, "direct") == 0, "");
 	m = mbx_map(vf);
 	/* The page is the mailbox the trapped path left behind. */
 	CHECK(!(dmbx_ctrl(m) & (KVX_MVF_MBX_REQ | KVX_MVF_MBX_ACK |
@@ -1306,28 +1108,28 @@ static void test_direct_mbx(struct vf *vf)
 	dmbx_xfer(m, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1);
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_API_NEGOTIATE) &&
 	      r[1] == KVX_MVF_API_1_1, "0x%x 0x%x", r[0], r[1]);
-	CHECK(!strcmp(vf_state(vf, "api"), "1.1"), "%s", vf_state(vf, "api"));
+	CHECK(!strcmp(mvf_state(vf, "api"), "1.1"), "%s", mvf_state(vf, "api"));
 
 	mac_words("02:de:ad:be:ef:01", w);
 	dmbx_xfer(m, r, 3, KVX_MVF_MSG_SET_MAC, w[0], w[1]);
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_SET_MAC) && r[1] == w[0] &&
 	      r[2] == w[1], "0x%x 0x%x 0x%x", r[0], r[1], r[2]);
-	CHECK(!strcmp(vf_state(vf, "mac"), "02:de:ad:be:ef:01"), "%s",
-	      vf_state(vf, "mac"));
+	CHECK(!strcmp(mvf_state(vf, "mac"), "02:de:ad:be:ef:01"), "%s",
+	      mvf_state(vf, "mac"));
 
 	dmbx_xfer(m, r, 1, KVX_MVF_MSG_GET_LINK);
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_GET_LINK) && r[1] == KVX_MVF_LINK_UP,
 	      "0x%x %u", r[0], r[1]);
-	CHECK(atol(vf_state(vf, "requests")) == requests + 3, "requests %s",
-	      vf_state(vf, "requests"));
-	CHECK(!strcmp(vf_state(vf, "pf_msg_pending"), "0"), "");
+	CHECK(atol(mvf_state(vf, "requests")) == requests + 3, "requests %s",
+	      mvf_state(vf, "requests"));
+	CHECK(!strcmp(mvf_state(vf, "pf_msg_pending"), "0"), "");
 
 	/*
 	 * A link change while the VF holds VFU waits; the poller delivers
 	 * it once VFU is released.  With the buffer free it is at once.
 	 */
 	dmbx_set(m, KVX_MVF_MBX_VFU);
-	CHECK(set_link("down") == 0, "");
+	CHECK(mvf_set_link("down") == 0, "");
 	usleep(20 * 1000);
 	CHECK(!(dmbx_ctrl(m) & (KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFU)),
 	      "written under VFU: 0x%x", dmbx_ctrl(m));
@@ -1341,7 +1143,7 @@ static void test_direct_mbx(struct vf *vf)
 	dmbx_clear(m, KVX_MVF_MBX_PFSTS);
 	dmbx_set(m, KVX_MVF_MBX_ACK);
 	CHECK(dmbx_wait(m, KVX_MVF_MBX_ACK, 0, &ctrl), "0x%x", ctrl);
-	CHECK(set_link("up") == 0, "");
+	CHECK(mvf_set_link("up") == 0, "");
 	CHECK(dmbx_ctrl(m) & KVX_MVF_MBX_PFSTS, "0x%x", dmbx_ctrl(m));
 	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
 		r[i] = READ_ONCE(*MBX_MEM(m, i));
@@ -1349,7 +1151,7 @@ static void test_direct_mbx(struct vf *vf)
 	dmbx_clear(m, KVX_MVF_MBX_PFSTS);
 	dmbx_set(m, KVX_MVF_MBX_ACK);
 	CHECK(dmbx_wait(m, KVX_MVF_MBX_ACK, 0, &ctrl), "0x%x", ctrl);
-	CHECK(!strcmp(vf_state(vf, "pf_msg_pending"), "0"), "");
+	CHECK(!strcmp(mvf_state(vf, "pf_msg_pending"), "0"), "");
 
 	/* REQ without VFU is dropped and counted, as when trapped. */
 	dmbx_clear(m, KVX_MVF_MBX_VFU);
@@ -1358,12 +1160,12 @@ static void test_direct_mbx(struct vf *vf)
 	      ctrl);
 	CHECK(!(ctrl & (KVX_MVF_MBX_PFSTS | KVX_MVF_MBX_PFACK)),
 	      "REQ without VFU answered: 0x%x", ctrl);
-	CHECK(atol(vf_state(vf, "protocol_errors")) == errors + 1, "");
-	CHECK(atol(vf_state(vf, "requests")) == requests + 3, "");
+	CHECK(atol(mvf_state(vf, "protocol_errors")) == errors + 1, "");
+	CHECK(atol(mvf_state(vf, "requests")) == requests + 3, "");
 
 	/* A region read while DIRECT is a load: nothing read-to-clear. */
 	dmbx_set(m, KVX_MVF_MBX_VFU);
-	CHECK(reg_read(vf, KVX_MVF_REG_VFMAILBOX) == dmbx_ctrl(m), "");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_VFMAILBOX) == dmbx_ctrl(m), "");
 	dmbx_clear(m, KVX_MVF_MBX_VFU);
 
 	/* A reset keeps the mapping, which shows the reset page. */
@@ -1372,10 +1174,10 @@ static void test_direct_mbx(struct vf *vf)
 	dmbx_clear(m, KVX_MVF_MBX_RSTD);
 	dmbx_xfer(m, r, 1, KVX_MVF_MSG_RESET);
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
-	CHECK(!strcmp(vf_state(vf, "cts"), "1"), "");
+	CHECK(!strcmp(mvf_state(vf, "cts"), "1"), "");
 
 	mbx_unmap(vf);
-	CHECK(vf_set_mode(vf, "trapped") == 0, "");
+	CHECK(mvf_set_mode(vf, "trapped") == 0, "");
 }
 
 /*
@@ -1390,41 +1192,41 @@ static void test_direct_mbx(struct vf *vf)
 static void test_mapped_mode_switch(struct vf *vf)
 {
 	u32 msg[2] = { KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1 };
-	long requests = atol(vf_state(vf, "requests"));
-	long errors = atol(vf_state(vf, "protocol_errors"));
+	long requests = atol(mvf_state(vf, "requests"));
+	long errors = atol(mvf_state(vf, "protocol_errors"));
 	u32 r[KVX_MVF_MBX_WORDS], w[2];
 	u32 *m;
 	unsigned int i;
 
-	CHECK(vf_set_mode(vf, "direct") == 0, "");
+	CHECK(mvf_set_mode(vf, "direct") == 0, "");
 	m = mbx_map(vf);
 	CHECK(!load_faults(m), "mapping does not work");
 
 	/* Post a request and switch at once: it must be answered once. */
 	dmbx_post(m, msg, 2);
-	CHECK(vf_set_mode(vf, "trapped") == 0, "");
-	CHECK(!strcmp(vf_mode(vf), "trapped\n"), "mode %s", vf_mode(vf));
+	CHECK(mvf_set_mode(vf, "trapped") == 0, "");
+	CHECK(!strcmp(mvf_mode(vf), "trapped\n"), "mode %s", mvf_mode(vf));
 	CHECK(!load_faults(m), "TRAPPED revoked the mapping (SIGBUS)");
 	CHECK(!load_faults(MBX_MEM(m, 0)), "");
-	CHECK(atol(vf_state(vf, "requests")) == requests + 1, "requests %s",
-	      vf_state(vf, "requests"));
-	CHECK(!strcmp(vf_state(vf, "polled"), "1"), "mapped TRAPPED VF not polled");
+	CHECK(atol(mvf_state(vf, "requests")) == requests + 1, "requests %s",
+	      mvf_state(vf, "requests"));
+	CHECK(!strcmp(mvf_state(vf, "polled"), "1"), "mapped TRAPPED VF not polled");
 	/* The region sees what the mapping sees: no read-to-clear. */
-	CHECK(reg_read(vf, KVX_MVF_REG_VFMAILBOX) == dmbx_ctrl(m) &&
-	      reg_read(vf, KVX_MVF_REG_VFMAILBOX) == dmbx_ctrl(m),
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_VFMAILBOX) == dmbx_ctrl(m) &&
+	      mvf_reg_read(vf, KVX_MVF_REG_VFMAILBOX) == dmbx_ctrl(m),
 	      "VFMAILBOX 0x%x through the region, 0x%x mapped",
-	      reg_read(vf, KVX_MVF_REG_VFMAILBOX), dmbx_ctrl(m));
+	      mvf_reg_read(vf, KVX_MVF_REG_VFMAILBOX), dmbx_ctrl(m));
 	dmbx_recv(m, r);
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_API_NEGOTIATE) &&
 	      r[1] == KVX_MVF_API_1_1, "0x%x 0x%x", r[0], r[1]);
-	CHECK(!strcmp(vf_state(vf, "pf_msg_pending"), "0"), "");
+	CHECK(!strcmp(mvf_state(vf, "pf_msg_pending"), "0"), "");
 
 	/* The same driver carries on over the mapping while TRAPPED. */
 	mac_words("02:de:ad:be:ef:02", w);
 	dmbx_xfer(m, r, 3, KVX_MVF_MSG_SET_MAC, w[0], w[1]);
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_SET_MAC), "0x%x", r[0]);
-	CHECK(!strcmp(vf_state(vf, "mac"), "02:de:ad:be:ef:02"), "%s",
-	      vf_state(vf, "mac"));
+	CHECK(!strcmp(mvf_state(vf, "mac"), "02:de:ad:be:ef:02"), "%s",
+	      mvf_state(vf, "mac"));
 	/* And through the region, with the same protocol. */
 	CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_GET_LINK), "");
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_GET_LINK), "0x%x", r[0]);
@@ -1433,18 +1235,18 @@ static void test_mapped_mode_switch(struct vf *vf)
 	for (i = 0; i < 8; i++) {
 		mac_words(i % 2 ? "02:de:ad:be:ef:03" : "02:de:ad:be:ef:04", w);
 		dmbx_post(m, (u32 []){ KVX_MVF_MSG_SET_MAC, w[0], w[1] }, 3);
-		CHECK(vf_set_mode(vf, i % 2 ? "trapped" : "direct") == 0, "");
+		CHECK(mvf_set_mode(vf, i % 2 ? "trapped" : "direct") == 0, "");
 		dmbx_recv(m, r);
 		CHECK(r[0] == ACKED(KVX_MVF_MSG_SET_MAC), "round %u: 0x%x", i,
 		      r[0]);
-		CHECK(!strcmp(vf_state(vf, "mac"), i % 2 ? "02:de:ad:be:ef:03" :
+		CHECK(!strcmp(mvf_state(vf, "mac"), i % 2 ? "02:de:ad:be:ef:03" :
 			      "02:de:ad:be:ef:04"), "round %u: %s", i,
-		      vf_state(vf, "mac"));
+		      mvf_state(vf, "mac"));
 	}
-	CHECK(atol(vf_state(vf, "requests")) == requests + 11, "requests %s",
-	      vf_state(vf, "requests"));
-	CHECK(atol(vf_state(vf, "protocol_errors")) == errors, "%s",
-	      vf_state(vf, "protocol_errors"));
+	CHECK(atol(mvf_state(vf, "requests")) == requests + 11, "requests %s",
+	      mvf_state(vf, "requests"));
+	CHECK(atol(mvf_state(vf, "protocol_errors")) == errors, "%s",
+	      mvf_state(vf, "protocol_errors"));
 
 	/* A reset keeps the mapping: it sees the reset page. */
 	CHECK(!ioctl(vf->device, VFIO_DEVICE_RESET), "%s", strerror(errno));
@@ -1454,8 +1256,8 @@ static void test_mapped_mode_switch(struct vf *vf)
 	dmbx_xfer(m, r, 1, KVX_MVF_MSG_RESET);
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
 	mbx_unmap(vf);
-	CHECK(vf_set_mode(vf, "trapped") == 0, "");
-	CHECK(!strcmp(vf_state(vf, "polled"), "0"), "");
+	CHECK(mvf_set_mode(vf, "trapped") == 0, "");
+	CHECK(!strcmp(mvf_state(vf, "polled"), "0"), "");
 }
 
 /*
@@ -1511,29 +1313,29 @@ static u32 desc_status(struct vf *vf, u32 i)
 
 static void bus_master(struct vf *vf, bool on)
 {
-	u32 cmd = cfg_read32(vf, PCI_COMMAND) & 0xffff;
+	u32 cmd = mvf_cfg_read32(vf, PCI_COMMAND) & 0xffff;
 
 	cmd = on ? cmd | PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY :
 		   cmd & ~PCI_COMMAND_MASTER;
-	CHECK(region_pwrite(vf, vf->cfg_off + PCI_COMMAND, &cmd, 2) == 2, "");
+	CHECK(mvf_region_write(vf, vf->cfg_off + PCI_COMMAND, &cmd, 2) == 2, "");
 }
 
 /* Program and enable a ring of @size descriptors at @iova. */
 static u32 dma_ring(struct vf *vf, u64 iova, u32 size)
 {
-	reg_write(vf, KVX_MVF_REG_DMA_CTRL, 0);
-	reg_write(vf, KVX_MVF_REG_DMA_RING_LO, (u32)iova);
-	reg_write(vf, KVX_MVF_REG_DMA_RING_HI, iova >> 32);
-	reg_write(vf, KVX_MVF_REG_DMA_RING_SIZE, size);
-	reg_write(vf, KVX_MVF_REG_DMA_CTRL, KVX_MVF_DMA_CTRL_ENABLE);
-	return reg_read(vf, KVX_MVF_REG_DMA_STATUS);
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_CTRL, 0);
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_RING_LO, (u32)iova);
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_RING_HI, iova >> 32);
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_RING_SIZE, size);
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_CTRL, KVX_MVF_DMA_CTRL_ENABLE);
+	return mvf_reg_read(vf, KVX_MVF_REG_DMA_STATUS);
 }
 
 /* Write a descriptor at TAIL and advance TAIL; its index. */
 static u32 dma_post(struct vf *vf, u16 op, u64 src, u64 dst, u32 len)
 {
-	u32 size = reg_read(vf, KVX_MVF_REG_DMA_RING_SIZE);
-	u32 tail = reg_read(vf, KVX_MVF_REG_DMA_TAIL);
+	u32 size = mvf_reg_read(vf, KVX_MVF_REG_DMA_RING_SIZE);
+	u32 tail = mvf_reg_read(vf, KVX_MVF_REG_DMA_TAIL);
 	struct kvx_mvf_dma_desc *d = ring_desc(vf, tail);
 
 	memset(d, 0, sizeof(*d));
@@ -1541,13 +1343,13 @@ static u32 dma_post(struct vf *vf, u16 op, u64 src, u64 dst, u32 len)
 	d->len = len;
 	d->src = src;
 	d->dst = dst;
-	reg_write(vf, KVX_MVF_REG_DMA_TAIL, (tail + 1) % size);
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_TAIL, (tail + 1) % size);
 	return tail;
 }
 
 static void dma_kick(struct vf *vf)
 {
-	reg_write(vf, KVX_MVF_REG_DMA_DOORBELL, 1);
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_DOORBELL, 1);
 }
 
 /* Post one descriptor, ring, and return its written-back status. */
@@ -1588,33 +1390,33 @@ static void test_dma_ring_config(struct vf *vf)
 	u32 status;
 
 	guest_map(vf);
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_STATUS) == 0, "engine on after reset");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_STATUS) == 0, "engine on after reset");
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		status = dma_ring(vf, bad[i].base, bad[i].size);
 		CHECK(status == KVX_MVF_DMA_STATUS_CFG_ERR,
 		      "base 0x%llx size %u: status 0x%x",
 		      (unsigned long long)bad[i].base, bad[i].size, status);
-		CHECK(reg_read(vf, KVX_MVF_REG_DMA_CTRL) == 0, "");
+		CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_CTRL) == 0, "");
 	}
 	status = dma_ring(vf, giova(RING_OFF), 16);
 	CHECK(status == KVX_MVF_DMA_STATUS_ENABLED, "status 0x%x", status);
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_RING_LO) == (u32)giova(RING_OFF) &&
-	      reg_read(vf, KVX_MVF_REG_DMA_RING_HI) == giova(RING_OFF) >> 32,
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_RING_LO) == (u32)giova(RING_OFF) &&
+	      mvf_reg_read(vf, KVX_MVF_REG_DMA_RING_HI) == giova(RING_OFF) >> 32,
 	      "");
 
 	/* Ring registers are frozen while enabled; TAIL stays in the ring. */
-	reg_write(vf, KVX_MVF_REG_DMA_RING_SIZE, 32);
-	reg_write(vf, KVX_MVF_REG_DMA_RING_LO, 0x1000);
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_RING_SIZE) == 16 &&
-	      reg_read(vf, KVX_MVF_REG_DMA_RING_LO) == (u32)giova(RING_OFF),
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_RING_SIZE, 32);
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_RING_LO, 0x1000);
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_RING_SIZE) == 16 &&
+	      mvf_reg_read(vf, KVX_MVF_REG_DMA_RING_LO) == (u32)giova(RING_OFF),
 	      "ring changed while enabled");
-	reg_write(vf, KVX_MVF_REG_DMA_TAIL, 16);
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_TAIL) == 0, "TAIL beyond ring taken");
-	reg_write(vf, KVX_MVF_REG_DMA_HEAD, 5);
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_HEAD) == 0, "HEAD is read-only");
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_TAIL, 16);
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_TAIL) == 0, "TAIL beyond ring taken");
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_HEAD, 5);
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_HEAD) == 0, "HEAD is read-only");
 	/* A doorbell with nothing posted does nothing. */
 	dma_kick(vf);
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_COMPLETED) == 0, "");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_COMPLETED) == 0, "");
 }
 
 static void test_dma_copy_fill(struct vf *vf)
@@ -1658,20 +1460,20 @@ static void test_dma_copy_fill(struct vf *vf)
 	for (i = 0; i < 20; i++)
 		CHECK(all_bytes(vf->mem + DATA_OFF + 0x80000 + i * 64, 64, i),
 		      "batch buffer %u", i);
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_HEAD) == 22 % 16, "head %u",
-	      reg_read(vf, KVX_MVF_REG_DMA_HEAD));
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_HEAD) ==
-	      reg_read(vf, KVX_MVF_REG_DMA_TAIL), "");
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_COMPLETED) == 22, "completed %u",
-	      reg_read(vf, KVX_MVF_REG_DMA_COMPLETED));
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_ERRORS) == 0, "");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_HEAD) == 22 % 16, "head %u",
+	      mvf_reg_read(vf, KVX_MVF_REG_DMA_HEAD));
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_HEAD) ==
+	      mvf_reg_read(vf, KVX_MVF_REG_DMA_TAIL), "");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_COMPLETED) == 22, "completed %u",
+	      mvf_reg_read(vf, KVX_MVF_REG_DMA_COMPLETED));
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_ERRORS) == 0, "");
 
 	/* Completions are acknowledged by count, never below zero. */
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_CPL_PENDING) == 22, "");
-	reg_write(vf, KVX_MVF_REG_DMA_CPL_PENDING, 20);
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_CPL_PENDING) == 2, "");
-	reg_write(vf, KVX_MVF_REG_DMA_CPL_PENDING, 100);
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_CPL_PENDING) == 0, "");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_CPL_PENDING) == 22, "");
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_CPL_PENDING, 20);
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_CPL_PENDING) == 2, "");
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_CPL_PENDING, 100);
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_CPL_PENDING) == 0, "");
 }
 
 /* Each bad descriptor completes with its error and writes no data. */
@@ -1707,8 +1509,8 @@ static void test_dma_bad_desc(struct vf *vf)
 		{ KVX_MVF_DMA_OP_FILL, 0, 64, 0, 0x55, BAD_IOVA,
 		  KVX_MVF_DMA_ERR_FAULT },		/* unmapped target */
 	};
-	u32 errors = reg_read(vf, KVX_MVF_REG_DMA_ERRORS);
-	u32 done = reg_read(vf, KVX_MVF_REG_DMA_COMPLETED);
+	u32 errors = mvf_reg_read(vf, KVX_MVF_REG_DMA_ERRORS);
+	u32 done = mvf_reg_read(vf, KVX_MVF_REG_DMA_COMPLETED);
 	struct kvx_mvf_dma_desc *desc;
 	unsigned int i;
 	u32 idx, st;
@@ -1730,9 +1532,9 @@ static void test_dma_bad_desc(struct vf *vf)
 	}
 	CHECK(all_bytes(vf->mem + DATA_OFF + 0x100000 - GPAGE, 3 * GPAGE, 0xee),
 	      "a refused descriptor wrote data");
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_ERRORS) == errors + i, "errors %u",
-	      reg_read(vf, KVX_MVF_REG_DMA_ERRORS));
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_COMPLETED) == done + i, "");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_ERRORS) == errors + i, "errors %u",
+	      mvf_reg_read(vf, KVX_MVF_REG_DMA_ERRORS));
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_COMPLETED) == done + i, "");
 	/* The engine carries on. */
 	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 0x42424242, d, 8) == DMA_OK, "");
 	CHECK(all_bytes(vf->mem + DATA_OFF + 0x100000, 8, 0x42), "");
@@ -1742,37 +1544,37 @@ static void test_dma_bad_desc(struct vf *vf)
 static void test_dma_halt(struct vf *vf)
 {
 	u8 *buf = vf->mem + DATA_OFF + 0x120000;
-	u32 done = reg_read(vf, KVX_MVF_REG_DMA_COMPLETED), idx, status;
+	u32 done = mvf_reg_read(vf, KVX_MVF_REG_DMA_COMPLETED), idx, status;
 
 	memset(buf, 0, 64);
 	bus_master(vf, false);
 	idx = dma_post(vf, KVX_MVF_DMA_OP_FILL, 0x11111111,
 		       giova(DATA_OFF + 0x120000), 64);
 	dma_kick(vf);
-	status = reg_read(vf, KVX_MVF_REG_DMA_STATUS);
+	status = mvf_reg_read(vf, KVX_MVF_REG_DMA_STATUS);
 	CHECK(status == (KVX_MVF_DMA_STATUS_ENABLED |
 			 KVX_MVF_DMA_STATUS_NO_MASTER), "status 0x%x", status);
 	CHECK(desc_status(vf, idx) == 0 && all_bytes(buf, 64, 0),
 	      "DMA without bus mastering");
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_COMPLETED) == done, "");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_COMPLETED) == done, "");
 	/* Bus mastering back on: the next doorbell serves the descriptor. */
 	bus_master(vf, true);
 	dma_kick(vf);
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_STATUS) ==
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_STATUS) ==
 	      KVX_MVF_DMA_STATUS_ENABLED, "");
 	CHECK(desc_status(vf, idx) == DMA_OK && all_bytes(buf, 64, 0x11), "");
 
 	/* A ring the device cannot read halts the engine until disabled. */
 	CHECK(dma_ring(vf, BAD_IOVA, 4) == KVX_MVF_DMA_STATUS_ENABLED, "");
-	reg_write(vf, KVX_MVF_REG_DMA_TAIL, 1);
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_TAIL, 1);
 	dma_kick(vf);
-	status = reg_read(vf, KVX_MVF_REG_DMA_STATUS);
+	status = mvf_reg_read(vf, KVX_MVF_REG_DMA_STATUS);
 	CHECK(status == (KVX_MVF_DMA_STATUS_ENABLED |
 			 KVX_MVF_DMA_STATUS_RING_FAULT), "status 0x%x", status);
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_HEAD) == 0, "");
-	reg_write(vf, KVX_MVF_REG_DMA_CTRL, 0);
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_STATUS) == 0 &&
-	      reg_read(vf, KVX_MVF_REG_DMA_TAIL) == 0, "");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_HEAD) == 0, "");
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_CTRL, 0);
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_STATUS) == 0 &&
+	      mvf_reg_read(vf, KVX_MVF_REG_DMA_TAIL) == 0, "");
 	CHECK(dma_ring(vf, giova(RING_OFF), 16) == KVX_MVF_DMA_STATUS_ENABLED,
 	      "");
 	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 0x22222222,
@@ -1793,31 +1595,16 @@ static void test_dma_reset(struct vf *vf)
 	u32 r[KVX_MVF_MBX_WORDS];
 	unsigned int i;
 
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_COMPLETED) != 0, "no DMA so far?");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_COMPLETED) != 0, "no DMA so far?");
 	CHECK(!ioctl(vf->device, VFIO_DEVICE_RESET), "%s", strerror(errno));
 	for (i = 0; i < ARRAY_SIZE(regs); i++)
-		CHECK(reg_read(vf, regs[i]) == 0, "reg 0x%x: 0x%x", regs[i],
-		      reg_read(vf, regs[i]));
+		CHECK(mvf_reg_read(vf, regs[i]) == 0, "reg 0x%x: 0x%x", regs[i],
+		      mvf_reg_read(vf, regs[i]));
 	CHECK(mbx_xfer(vf, r, 1, KVX_MVF_MSG_RESET), "");
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
 }
 
 /* DMA logging. */
-
-static int feature(struct vf *vf, u32 flags, void *data, size_t size)
-{
-	u64 buf[(sizeof(struct vfio_device_feature) + 256) / sizeof(u64)];
-	struct vfio_device_feature *f = (void *)buf;
-
-	CHECK(size <= 256, "");
-	f->argsz = sizeof(*f) + size;
-	f->flags = flags;
-	memcpy(f->data, data, size);
-	if (ioctl(vf->device, VFIO_DEVICE_FEATURE, f))
-		return -errno;
-	memcpy(data, f->data, size);
-	return 0;
-}
 
 static int log_start(struct vf *vf, u64 *page_size,
 		     struct vfio_device_feature_dma_logging_range *ranges,
@@ -1830,7 +1617,7 @@ static int log_start(struct vf *vf, u64 *page_size,
 	};
 	int ret;
 
-	ret = feature(vf, VFIO_DEVICE_FEATURE_SET |
+	ret = mvf_feature(vf, VFIO_DEVICE_FEATURE_SET |
 		      VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &c, sizeof(c));
 	if (!ret)
 		*page_size = c.page_size;
@@ -1887,7 +1674,7 @@ static int log_stop(struct vf *vf)
 {
 	if (!dev_log)
 		return container_dirty(vf, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
-	return feature(vf, VFIO_DEVICE_FEATURE_SET |
+	return mvf_feature(vf, VFIO_DEVICE_FEATURE_SET |
 		       VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, NULL, 0);
 }
 
@@ -1899,7 +1686,7 @@ static int log_report(struct vf *vf, u64 iova, u64 length, u64 page_size,
 		iova, length, page_size, (u64)(unsigned long)bitmap
 	};
 
-	return feature(vf, VFIO_DEVICE_FEATURE_GET |
+	return mvf_feature(vf, VFIO_DEVICE_FEATURE_GET |
 		       VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &r, sizeof(r));
 }
 
@@ -1950,7 +1737,7 @@ static void dev_log_start(struct vf *vf)
 	u64 ps;
 	int ret;
 
-	CHECK(!strcmp(vf_state(vf, "dma_log"), "0"), "");
+	CHECK(!strcmp(mvf_state(vf, "dma_log"), "0"), "");
 
 	/* Refused ranges leave no session behind. */
 	ps = GPAGE;
@@ -1967,19 +1754,19 @@ static void dev_log_start(struct vf *vf)
 	/* Length 0: {0, 0} would be the whole 2^64, {x, 0} inverted. */
 	r[0] = (typeof(r[0])){ 0, 0 };
 	CHECK(log_start(vf, &ps, r, 1) == -EINVAL, "{0, 0}");
-	CHECK(!strcmp(vf_state(vf, "dma_log"), "0"), "session left: %s",
-	      vf_state(vf, "dma_log"));
+	CHECK(!strcmp(mvf_state(vf, "dma_log"), "0"), "session left: %s",
+	      mvf_state(vf, "dma_log"));
 	log_stop(vf);
 	r[0] = (typeof(r[0])){ 0x10000, 0 };
 	CHECK(log_start(vf, &ps, r, 1) == -EINVAL, "{0x10000, 0}");
-	CHECK(!strcmp(vf_state(vf, "dma_log"), "0"), "session left: %s",
-	      vf_state(vf, "dma_log"));
+	CHECK(!strcmp(mvf_state(vf, "dma_log"), "0"), "session left: %s",
+	      mvf_state(vf, "dma_log"));
 	log_stop(vf);
 	r[0] = (typeof(r[0])){ GUEST_IOVA, GPAGE };
 	r[1] = (typeof(r[1])){ GUEST_IOVA + 2 * GPAGE, 0 };
 	CHECK(log_start(vf, &ps, r, 2) == -EINVAL, "second range empty");
-	CHECK(!strcmp(vf_state(vf, "dma_log"), "0"), "session left: %s",
-	      vf_state(vf, "dma_log"));
+	CHECK(!strcmp(mvf_state(vf, "dma_log"), "0"), "session left: %s",
+	      mvf_state(vf, "dma_log"));
 	CHECK(log_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE, dirty_bm) == -EINVAL,
 	      "report without a session");
 
@@ -1988,12 +1775,12 @@ static void dev_log_start(struct vf *vf)
 	r[1] = (typeof(r[1])){ GUEST_IOVA + GUEST_SIZE / 2, GUEST_SIZE / 2 };
 	CHECK(!log_start(vf, &ps, r, 2), "%s", strerror(errno));
 	CHECK(ps == GPAGE, "page size %llu", (unsigned long long)ps);
-	CHECK(!strcmp(vf_state(vf, "dma_log"), "2"), "");
+	CHECK(!strcmp(mvf_state(vf, "dma_log"), "2"), "");
 	ret = log_start_guest(vf, GPAGE);
 	CHECK(ret == -EBUSY, "second START: %d", ret);
-	CHECK(!strcmp(vf_state(vf, "dma_log"), "2"), "second START changed it");
+	CHECK(!strcmp(mvf_state(vf, "dma_log"), "2"), "second START changed it");
 	CHECK(!log_stop(vf), "");
-	CHECK(!strcmp(vf_state(vf, "dma_log"), "0"), "");
+	CHECK(!strcmp(mvf_state(vf, "dma_log"), "0"), "");
 	CHECK(!log_stop(vf), "STOP without a session");
 	CHECK(log_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE, dirty_bm) == -EINVAL,
 	      "report after STOP");
@@ -2032,7 +1819,7 @@ static void test_dma_log_offer(struct vf *vf)
 	char param[8] = "";
 	int probe, ret;
 
-	probe = feature(vf, VFIO_DEVICE_FEATURE_PROBE |
+	probe = mvf_feature(vf, VFIO_DEVICE_FEATURE_PROBE |
 			VFIO_DEVICE_FEATURE_DMA_LOGGING_START, NULL, 0);
 	dev_log = !probe;
 	if (dev_log) {
@@ -2043,8 +1830,8 @@ static void test_dma_log_offer(struct vf *vf)
 		CHECK(!ret, "DMA logging offered, the core's REPORT fails: %s",
 		      strerror(-ret));
 	}
-	CHECK(!read_file("/sys/module/kvx_mvf/parameters/dma_logging", param,
-			 sizeof(param)), "no dma_logging parameter");
+	CHECK(!mvf_read_file("/sys/module/kvx_mvf/parameters/dma_logging", param,
+			     sizeof(param)), "no dma_logging parameter");
 	ksft_print_msg("DMA logging %s (dma_logging=%c): dirty tracking by the %s\n",
 		       dev_log ? "offered" : "not offered", param[0],
 		       dev_log ? "device" : "type1 container");
@@ -2057,7 +1844,7 @@ static void test_dma_log_offer(struct vf *vf)
 		return;
 	}
 	CHECK(probe == -ENOTTY, "PROBE: %s", strerror(-probe));
-	ret = feature(vf, VFIO_DEVICE_FEATURE_GET |
+	ret = mvf_feature(vf, VFIO_DEVICE_FEATURE_GET |
 		      VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &rep, sizeof(rep));
 	CHECK(ret == -ENOTTY, "REPORT: %s", strerror(-ret));
 	/* What QEMU falls back to: the container can track. */
@@ -2100,8 +1887,8 @@ static void test_dma_log_report(struct vf *vf)
 	/* A write outside the session's ranges is counted, not reported. */
 	st = dma_run(vf, KVX_MVF_DMA_OP_FILL, 7, BAD_IOVA, 64);
 	CHECK(st == (KVX_MVF_DMA_STS_DONE | KVX_MVF_DMA_ERR_FAULT), "0x%x", st);
-	CHECK(!dev_log || !strcmp(vf_state(vf, "dma_untracked"), "64"),
-	      "untracked %s", vf_state(vf, "dma_untracked"));
+	CHECK(!dev_log || !strcmp(mvf_state(vf, "dma_untracked"), "64"),
+	      "untracked %s", mvf_state(vf, "dma_untracked"));
 	want_range(RING_OFF, 16 * KVX_MVF_DMA_DESC_SIZE);
 	check_dirty(vf, "writes");
 	/* Read and clear: nothing new since. */
@@ -2187,30 +1974,13 @@ static void test_dma_log_bad_report(struct vf *vf)
 #define MIG_BUF		(KVX_MVF_MIG_MAX_SIZE + 64)
 #define GEN_PARAM	"/sys/module/kvx_mvf/parameters/generation"
 
-static int mig_set(struct vf *vf, u32 state, int *data_fd)
-{
-	struct vfio_device_feature_mig_state ms = {
-		.device_state = state, .data_fd = -1,
-	};
-	int ret;
-
-	ret = feature(vf, VFIO_DEVICE_FEATURE_SET |
-		      VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &ms, sizeof(ms));
-	if (data_fd)
-		*data_fd = ret ? -1 : ms.data_fd;
-	else if (!ret && ms.data_fd >= 0)
-		close(ms.data_fd);
-	return ret;
-}
-
 static u32 mig_get(struct vf *vf)
 {
-	struct vfio_device_feature_mig_state ms = {};
+	u32 state;
+	int ret = mvf_mig_get(vf, &state);
 
-	CHECK(!feature(vf, VFIO_DEVICE_FEATURE_GET |
-		       VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &ms, sizeof(ms)),
-	      "%s", strerror(errno));
-	return ms.device_state;
+	CHECK(!ret, "%s", strerror(-ret));
+	return state;
 }
 
 static int precopy_info(int fd, struct vfio_precopy_info *info)
@@ -2247,10 +2017,10 @@ static size_t mig_save_stopped(struct vf *vf, u8 *buf)
 	size_t len;
 	int fd;
 
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP_COPY, &fd) && fd >= 0, "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_STOP_COPY, &fd) && fd >= 0, "");
 	len = mig_read(fd, buf, MIG_BUF, false);
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
 	close(fd);
 	return len;
 }
@@ -2261,15 +2031,15 @@ static int mig_resume(struct vf *vf, const u8 *buf, size_t len)
 	size_t off, n;
 	int fd, ret = 0;
 
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RESUMING, &fd) && fd >= 0, "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_RESUMING, &fd) && fd >= 0, "");
 	for (off = 0; off < len && !ret; off += n) {
 		n = len - off < 7 ? len - off : 7;
 		if (write(fd, buf + off, n) != (ssize_t)n)
 			ret = -errno;
 	}
 	if (!ret)
-		ret = mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL);
+		ret = mvf_mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL);
 	close(fd);
 	return ret;
 }
@@ -2277,22 +2047,9 @@ static int mig_resume(struct vf *vf, const u8 *buf, size_t len)
 /* Open the VF @b was created as, in @a's container. */
 static void vf_open_in(struct vf *b, struct vf *a)
 {
-	char path[PATH_MAX], link[PATH_MAX];
-	ssize_t n;
+	int ret = mvf_open_in(b, a->container);
 
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/iommu_group", b->uuid);
-	n = readlink(path, link, sizeof(link) - 1);
-	CHECK(n > 0, "%s", strerror(errno));
-	link[n] = '\0';
-	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(link, '/') + 1);
-	b->group = open(path, O_RDWR);
-	CHECK(b->group >= 0, "%s", strerror(errno));
-	CHECK(!ioctl(b->group, VFIO_GROUP_SET_CONTAINER, &a->container), "%s",
-	      strerror(errno));
-	b->device = ioctl(b->group, VFIO_GROUP_GET_DEVICE_FD, b->uuid);
-	CHECK(b->device >= 0, "%s", strerror(errno));
-	b->cfg_off = a->cfg_off;
-	b->bar0_off = a->bar0_off;
+	CHECK(!ret, "%s in the container: %s", b->uuid, strerror(-ret));
 	b->mem = a->mem;
 }
 
@@ -2302,33 +2059,21 @@ static void vf_open_in(struct vf *b, struct vf *a)
  */
 static void vf_add_type(struct vf *b, struct vf *a, const char *type)
 {
-	char path[PATH_MAX];
-
-	*b = (struct vf){ .container = -1, .group = -1, .device = -1 };
-	CHECK(new_uuid(b->uuid), "");
-	snprintf(path, sizeof(path), TYPES_DIR "/%s/create", type);
-	CHECK(write_file(path, b->uuid) == 0, "create a %s", type);
+	*b = (struct vf)MVF_VF_INIT;
+	CHECK(mvf_mdev_create(b, type) == 0, "create a %s", type);
 	vf_open_in(b, a);
 }
 
 static void vf_add(struct vf *b, struct vf *a)
 {
-	vf_add_type(b, a, "kvx-mvf-vf");
+	vf_add_type(b, a, MVF_TYPE);
 }
 
 static void vf_del(struct vf *b)
 {
-	char path[PATH_MAX];
-
-	if (b->device >= 0)
-		close(b->device);
-	if (b->group >= 0)
-		close(b->group);
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", b->uuid);
-	if (b->uuid[0] && exists(path))
-		write_file(path, "1");
-	b->device = -1;
-	b->group = -1;
+	mvf_close(b);
+	if (b->uuid[0] && mvf_mdev_exists(b->uuid))
+		mvf_mdev_remove(b->uuid);
 }
 
 static const unsigned int dma_regs[] = {
@@ -2355,23 +2100,23 @@ static void mig_compare(struct vf *a, struct vf *b)
 	u32 ra, rb;
 
 	for (i = 0; i < ARRAY_SIZE(mig_keys); i++) {
-		snprintf(va, sizeof(va), "%s", vf_state(a, mig_keys[i]));
-		CHECK(!strcmp(va, vf_state(b, mig_keys[i])), "%s: %s vs %s",
-		      mig_keys[i], va, vf_state(b, mig_keys[i]));
+		snprintf(va, sizeof(va), "%s", mvf_state(a, mig_keys[i]));
+		CHECK(!strcmp(va, mvf_state(b, mig_keys[i])), "%s: %s vs %s",
+		      mig_keys[i], va, mvf_state(b, mig_keys[i]));
 	}
 	for (i = 0; i < ARRAY_SIZE(dma_regs); i++) {
-		ra = reg_read(a, dma_regs[i]);
-		rb = reg_read(b, dma_regs[i]);
+		ra = mvf_reg_read(a, dma_regs[i]);
+		rb = mvf_reg_read(b, dma_regs[i]);
 		CHECK(ra == rb, "DMA reg 0x%x: 0x%x vs 0x%x", dma_regs[i], ra, rb);
 	}
 	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
-		CHECK(reg_read(a, KVX_MVF_REG_VFMBMEM + 4 * i) ==
-		      reg_read(b, KVX_MVF_REG_VFMBMEM + 4 * i), "VFMBMEM %u", i);
-	CHECK(cfg_read32(a, PCI_COMMAND) == cfg_read32(b, PCI_COMMAND), "");
-	CHECK(cfg_read32(a, PCI_BASE_ADDRESS_0) ==
-	      cfg_read32(b, PCI_BASE_ADDRESS_0), "");
-	ra = reg_read(a, KVX_MVF_REG_VFMAILBOX);
-	rb = reg_read(b, KVX_MVF_REG_VFMAILBOX);
+		CHECK(mvf_reg_read(a, KVX_MVF_REG_VFMBMEM + 4 * i) ==
+		      mvf_reg_read(b, KVX_MVF_REG_VFMBMEM + 4 * i), "VFMBMEM %u", i);
+	CHECK(mvf_cfg_read32(a, PCI_COMMAND) == mvf_cfg_read32(b, PCI_COMMAND), "");
+	CHECK(mvf_cfg_read32(a, PCI_BASE_ADDRESS_0) ==
+	      mvf_cfg_read32(b, PCI_BASE_ADDRESS_0), "");
+	ra = mvf_reg_read(a, KVX_MVF_REG_VFMAILBOX);
+	rb = mvf_reg_read(b, KVX_MVF_REG_VFMAILBOX);
 	CHECK(ra == rb, "VFMAILBOX 0x%x vs 0x%x", ra, rb);
 }
 
@@ -2397,7 +2142,7 @@ static void vf_bring_up(struct vf *vf, u32 api, const char *mac)
 	      "");
 	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 5, giova(DATA_OFF), 64) == DMA_OK,
 	      "");
-	reg_write(vf, KVX_MVF_REG_DMA_CPL_PENDING, 1);
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_CPL_PENDING, 1);
 }
 
 static void test_mig_caps(struct vf *vf)
@@ -2408,39 +2153,39 @@ static void test_mig_caps(struct vf *vf)
 	u8 byte;
 	int fd, ret;
 
-	CHECK(!feature(vf, VFIO_DEVICE_FEATURE_GET |
+	CHECK(!mvf_feature(vf, VFIO_DEVICE_FEATURE_GET |
 		       VFIO_DEVICE_FEATURE_MIGRATION, &mf, sizeof(mf)), "%s",
 	      strerror(errno));
 	CHECK(mf.flags == (VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
 			   VFIO_MIGRATION_PRE_COPY), "flags 0x%llx",
 	      (unsigned long long)mf.flags);
 	CHECK(mig_get(vf) == VFIO_DEVICE_STATE_RUNNING, "");
-	CHECK(!feature(vf, VFIO_DEVICE_FEATURE_GET |
+	CHECK(!mvf_feature(vf, VFIO_DEVICE_FEATURE_GET |
 		       VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &ds, sizeof(ds)), "");
 	CHECK(ds.stop_copy_length > sizeof(struct kvx_mvf_mig_header) &&
 	      ds.stop_copy_length < KVX_MVF_MIG_MAX_SIZE, "%llu",
 	      (unsigned long long)ds.stop_copy_length);
 
 	/* Invalid targets and arcs: -EINVAL, the state stays. */
-	CHECK(mig_set(vf, VFIO_DEVICE_STATE_ERROR, NULL) == -EINVAL, "");
-	CHECK(mig_set(vf, 99, NULL) == -EINVAL, "");
+	CHECK(mvf_mig_set(vf, VFIO_DEVICE_STATE_ERROR, NULL) == -EINVAL, "");
+	CHECK(mvf_mig_set(vf, 99, NULL) == -EINVAL, "");
 	CHECK(mig_get(vf) == VFIO_DEVICE_STATE_RUNNING, "");
 	/* PRE_COPY -> RUNNING ends the session: not in PRE_COPY any more. */
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY, &fd) && fd >= 0, "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY, &fd) && fd >= 0, "");
 	CHECK(!precopy_info(fd, &info), "%s", strerror(errno));
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 	ret = precopy_info(fd, &info);
 	CHECK(ret == -EINVAL, "PRECOPY_INFO after the session: %s",
 	      strerror(-ret));
 	close(fd);
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP_COPY, &fd) && fd >= 0, "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_STOP_COPY, &fd) && fd >= 0, "");
 	CHECK(mig_get(vf) == VFIO_DEVICE_STATE_STOP_COPY, "");
-	CHECK(mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY, NULL) == -EINVAL, "");
-	CHECK(mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY_P2P, NULL) == -EINVAL, "");
+	CHECK(mvf_mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY, NULL) == -EINVAL, "");
+	CHECK(mvf_mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY_P2P, NULL) == -EINVAL, "");
 	CHECK(mig_get(vf) == VFIO_DEVICE_STATE_STOP_COPY, "");
 	/* PRECOPY_INFO is for the PRE_COPY states only. */
 	CHECK(precopy_info(fd, &info) == -EINVAL, "");
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
 	/* The session ended with the arc: its fd is dead. */
 	CHECK(read(fd, &byte, 1) == -1 && errno == ENODEV, "read: %s",
 	      strerror(errno));
@@ -2448,10 +2193,10 @@ static void test_mig_caps(struct vf *vf)
 	close(fd);
 
 	/* RESUMING -> STOP without a stream: -EINVAL, still RESUMING. */
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RESUMING, &fd) && fd >= 0, "");
-	CHECK(mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL) == -EINVAL, "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_RESUMING, &fd) && fd >= 0, "");
+	CHECK(mvf_mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL) == -EINVAL, "");
 	CHECK(mig_get(vf) == VFIO_DEVICE_STATE_RESUMING, "");
-	CHECK(mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL) == -EINVAL, "");
+	CHECK(mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL) == -EINVAL, "");
 	/* Reset takes the device back to RUNNING and ends the session. */
 	CHECK(!ioctl(vf->device, VFIO_DEVICE_RESET), "");
 	CHECK(mig_get(vf) == VFIO_DEVICE_STATE_RUNNING, "");
@@ -2467,31 +2212,31 @@ static void test_mig_quiesce(struct vf *vf)
 	u8 *buf = vf->mem + DATA_OFF + 0x1000;
 	u32 idx, st;
 
-	CHECK(vf_set_mode(vf, "direct") == 0, "");
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING_P2P, NULL), "");
-	CHECK(!strcmp(vf_mode(vf), "trapped\n"), "mode %s", vf_mode(vf));
+	CHECK(mvf_set_mode(vf, "direct") == 0, "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING_P2P, NULL), "");
+	CHECK(!strcmp(mvf_mode(vf), "trapped\n"), "mode %s", mvf_mode(vf));
 	memset(buf, 0, 64);
 	idx = dma_post(vf, KVX_MVF_DMA_OP_FILL, 0x33333333,
 		       giova(DATA_OFF + 0x1000), 64);
 	dma_kick(vf);
-	st = reg_read(vf, KVX_MVF_REG_DMA_STATUS);
+	st = mvf_reg_read(vf, KVX_MVF_REG_DMA_STATUS);
 	CHECK(st == (KVX_MVF_DMA_STATUS_ENABLED | KVX_MVF_DMA_STATUS_QUIESCED),
 	      "status 0x%x", st);
 	CHECK(desc_status(vf, idx) == 0 && all_bytes(buf, 64, 0),
 	      "DMA while quiesced");
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
 	/* The PF's choice made while stopped waits for RUNNING. */
-	CHECK(vf_set_mode(vf, "trapped") == 0, "");
-	CHECK(vf_set_mode(vf, "direct") == 0, "");
-	CHECK(!strcmp(vf_mode(vf), "trapped\n"), "mode %s", vf_mode(vf));
+	CHECK(mvf_set_mode(vf, "trapped") == 0, "");
+	CHECK(mvf_set_mode(vf, "direct") == 0, "");
+	CHECK(!strcmp(mvf_mode(vf), "trapped\n"), "mode %s", mvf_mode(vf));
 	CHECK(desc_status(vf, idx) == 0, "");
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 	CHECK(desc_status(vf, idx) == DMA_OK && all_bytes(buf, 64, 0x33),
 	      "deferred doorbell not served");
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_STATUS) ==
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_STATUS) ==
 	      KVX_MVF_DMA_STATUS_ENABLED, "");
-	CHECK(!strcmp(vf_mode(vf), "direct\n"), "mode %s", vf_mode(vf));
-	CHECK(vf_set_mode(vf, "trapped") == 0, "");
+	CHECK(!strcmp(mvf_mode(vf), "direct\n"), "mode %s", mvf_mode(vf));
+	CHECK(mvf_set_mode(vf, "trapped") == 0, "");
 }
 
 static u8 stream[MIG_BUF], stream2[MIG_BUF];
@@ -2514,11 +2259,11 @@ static void test_mig_precopy_mapped(struct vf *vf)
 	u32 *m;
 	int fd;
 
-	CHECK(vf_set_mode(vf, "direct") == 0, "");
+	CHECK(mvf_set_mode(vf, "direct") == 0, "");
 	m = mbx_map(vf);
 	dmbx_xfer(m, r, 1, KVX_MVF_MSG_RESET);
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY, &fd) && fd >= 0, "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY, &fd) && fd >= 0, "");
 	CHECK(!load_faults(m), "PRE_COPY revoked the mapping (SIGBUS)");
 	for (i = 0; i < 4; i++) {
 		mac_words(i % 2 ? "02:de:ad:be:ef:05" : "02:de:ad:be:ef:06", w);
@@ -2526,14 +2271,14 @@ static void test_mig_precopy_mapped(struct vf *vf)
 		CHECK(r[0] == ACKED(KVX_MVF_MSG_SET_MAC), "PRE_COPY: 0x%x",
 		      r[0]);
 	}
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 	close(fd);
 	dmbx_xfer(m, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1);
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_API_NEGOTIATE), "0x%x", r[0]);
-	CHECK(!strcmp(vf_state(vf, "mac"), "02:de:ad:be:ef:05"), "%s",
-	      vf_state(vf, "mac"));
+	CHECK(!strcmp(mvf_state(vf, "mac"), "02:de:ad:be:ef:05"), "%s",
+	      mvf_state(vf, "mac"));
 	mbx_unmap(vf);
-	CHECK(vf_set_mode(vf, "trapped") == 0, "");
+	CHECK(mvf_set_mode(vf, "trapped") == 0, "");
 }
 
 static void test_mig_precopy(struct vf *vf)
@@ -2551,7 +2296,7 @@ static void test_mig_precopy(struct vf *vf)
 	CHECK(!log_start_guest(vf, GPAGE), "%s", strerror(errno));
 	memset(dirty_want, 0, sizeof(dirty_want));
 
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY, &fd) && fd >= 0, "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY, &fd) && fd >= 0, "");
 	CHECK(!precopy_info(fd, &info), "%s", strerror(errno));
 	CHECK(info.initial_bytes > sizeof(struct kvx_mvf_mig_header) &&
 	      info.dirty_bytes == 0, "initial %llu dirty %llu",
@@ -2582,38 +2327,38 @@ static void test_mig_precopy(struct vf *vf)
 	check_dirty(vf, "pre-copy");
 
 	/* P2P: a doorbell waits, nothing is written. */
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY_P2P, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_PRE_COPY_P2P, NULL), "");
 	memset(vf->mem + y, 0, 64);
 	idx = dma_post(vf, KVX_MVF_DMA_OP_FILL, 0x55555555, giova(y), 64);
 	dma_kick(vf);
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_STATUS) & KVX_MVF_DMA_STATUS_QUIESCED,
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_STATUS) & KVX_MVF_DMA_STATUS_QUIESCED,
 	      "");
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP_COPY, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_STOP_COPY, NULL), "");
 	n = mig_read(fd, stream + len, MIG_BUF - len, false);
 	ksft_print_msg("stop-copy: %zu bytes, stream %zu\n", n, len + n);
 	len += n;
 	close(fd);
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
 	check_dirty(vf, "stopped");
 	CHECK(desc_status(vf, idx) == 0 && all_bytes(vf->mem + y, 64, 0), "");
 
 	CHECK(mig_resume(&b, stream, len) == 0, "resume: %s", strerror(errno));
 	CHECK(mig_get(&b) == VFIO_DEVICE_STATE_STOP, "");
 	mig_compare(vf, &b);
-	CHECK(!strcmp(vf_state(&b, "vlans"), "100 200 300"), "");
+	CHECK(!strcmp(mvf_state(&b, "vlans"), "100 200 300"), "");
 
 	/* Running, the destination serves the doorbell the source deferred. */
-	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(!mvf_mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 	CHECK(desc_status(vf, idx) == DMA_OK && all_bytes(vf->mem + y, 64, 0x55),
 	      "deferred doorbell lost");
-	CHECK(reg_read(&b, KVX_MVF_REG_DMA_HEAD) == (idx + 1) % 16, "");
+	CHECK(mvf_reg_read(&b, KVX_MVF_REG_DMA_HEAD) == (idx + 1) % 16, "");
 	CHECK(dma_run(&b, KVX_MVF_DMA_OP_FILL, 0x66666666, giova(y), 64) ==
 	      DMA_OK && all_bytes(vf->mem + y, 64, 0x66), "");
 	CHECK(mbx_xfer(&b, r, 1, KVX_MVF_MSG_GET_LINK), "");
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_GET_LINK), "0x%x", r[0]);
 	CHECK(!log_stop(vf), "");
 	vf_del(&b);
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 }
 
 /*
@@ -2628,36 +2373,36 @@ static void test_mig_reset_notice(struct vf *vf)
 	size_t len;
 	int fd;
 
-	CHECK(!strcmp(vf_state(vf, "cts"), "1"), "VF not set up");
+	CHECK(!strcmp(mvf_state(vf, "cts"), "1"), "VF not set up");
 	len = mig_save_stopped(vf, stream);
-	CHECK(vf_event(vf, "reset") == 0, "");
-	CHECK(!strcmp(vf_state(vf, "reset_pending"), "0") &&
-	      !strcmp(vf_state(vf, "cts"), "1"), "notice delivered in STOP");
+	CHECK(mvf_event(vf, "reset") == 0, "");
+	CHECK(!strcmp(mvf_state(vf, "reset_pending"), "0") &&
+	      !strcmp(mvf_state(vf, "cts"), "1"), "notice delivered in STOP");
 
 	/* The destination gets one while RESUMING: the stream is applied. */
 	vf_add(&b, vf);
-	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_STOP, NULL), "");
-	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_RESUMING, &fd) && fd >= 0, "");
-	CHECK(vf_event(&b, "reset") == 0, "");
+	CHECK(!mvf_mig_set(&b, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(!mvf_mig_set(&b, VFIO_DEVICE_STATE_RESUMING, &fd) && fd >= 0, "");
+	CHECK(mvf_event(&b, "reset") == 0, "");
 	CHECK(write(fd, stream, len) == (ssize_t)len, "%s", strerror(errno));
-	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_STOP, NULL), "%s", strerror(errno));
+	CHECK(!mvf_mig_set(&b, VFIO_DEVICE_STATE_STOP, NULL), "%s", strerror(errno));
 	close(fd);
 	mig_compare(vf, &b);
 	/* ... and sees it when it runs. */
-	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(!mvf_mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 	CHECK(mbx_read_ctrl(&b) & KVX_MVF_MBX_RSTI, "notice lost in RESUMING");
-	CHECK(!strcmp(vf_state(&b, "cts"), "0"), "");
+	CHECK(!strcmp(mvf_state(&b, "cts"), "0"), "");
 	CHECK(mbx_xfer(&b, r, 1, KVX_MVF_MSG_RESET), "");
 	CHECK(r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
 	vf_del(&b);
 
 	/* The source runs again, as after a failed migration: its notice. */
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 	CHECK(mbx_read_ctrl(vf) & KVX_MVF_MBX_RSTI, "notice lost in STOP");
-	CHECK(!strcmp(vf_state(vf, "cts"), "0") &&
-	      !strcmp(vf_state(vf, "reset_pending"), "1"), "");
+	CHECK(!strcmp(mvf_state(vf, "cts"), "0") &&
+	      !strcmp(mvf_state(vf, "reset_pending"), "1"), "");
 	vf_bring_up(vf, KVX_MVF_API_1_1, "02:00:00:00:aa:01");
-	CHECK(!strcmp(vf_state(vf, "reset_pending"), "0"), "");
+	CHECK(!strcmp(mvf_state(vf, "reset_pending"), "0"), "");
 }
 
 /*
@@ -2679,29 +2424,29 @@ static void test_mig_generation(struct vf *vf)
 	unsigned int i;
 	size_t len;
 
-	CHECK(read_file(GEN_PARAM, buf, sizeof(buf)) == 0 &&
+	CHECK(mvf_read_file(GEN_PARAM, buf, sizeof(buf)) == 0 &&
 	      !strcmp(buf, "1\n"), "generation %s", buf);
-	CHECK(write_file(GEN_PARAM, "0") == -EINVAL, "");
-	CHECK(write_file(GEN_PARAM, "3") == -EINVAL, "");
-	CHECK(write_file(GEN_PARAM, "two") == -EINVAL, "");
+	CHECK(mvf_write_file(GEN_PARAM, "0") == -EINVAL, "");
+	CHECK(mvf_write_file(GEN_PARAM, "3") == -EINVAL, "");
+	CHECK(mvf_write_file(GEN_PARAM, "two") == -EINVAL, "");
 
 	/* The types and what they tell. */
-	CHECK(!read_file(TYPES_DIR "/kvx-mvf-vf-g1/description", buf,
-			 sizeof(buf)) && strstr(buf, "generation 1:") &&
+	CHECK(!mvf_read_file(MVF_TYPES_DIR "/kvx-mvf-vf-g1/description", buf,
+			     sizeof(buf)) && strstr(buf, "generation 1:") &&
 	      strstr(buf, "generation 1 only"), "g1: %s", buf);
-	CHECK(!read_file(TYPES_DIR "/kvx-mvf-vf-g2/description", buf,
-			 sizeof(buf)) && strstr(buf, "generation 2:") &&
+	CHECK(!mvf_read_file(MVF_TYPES_DIR "/kvx-mvf-vf-g2/description", buf,
+			     sizeof(buf)) && strstr(buf, "generation 2:") &&
 	      strstr(buf, "API 1.0-1.2"), "g2: %s", buf);
 	vf_add_type(&b1, vf, "kvx-mvf-vf-g1");
 	vf_add_type(&b2, vf, "kvx-mvf-vf-g2");
-	CHECK(!strcmp(vf_state(&b1, "generation"), "1") &&
-	      !strcmp(vf_state(&b2, "generation"), "2"), "");
-	CHECK((reg_read(&b1, KVX_MVF_REG_VERSION) &
+	CHECK(!strcmp(mvf_state(&b1, "generation"), "1") &&
+	      !strcmp(mvf_state(&b2, "generation"), "2"), "");
+	CHECK((mvf_reg_read(&b1, KVX_MVF_REG_VERSION) &
 	       KVX_MVF_VERSION_GEN_MASK) == 1 &&
-	      (reg_read(&b2, KVX_MVF_REG_VERSION) &
+	      (mvf_reg_read(&b2, KVX_MVF_REG_VERSION) &
 	       KVX_MVF_VERSION_GEN_MASK) == 2, "VERSION");
-	CHECK(region_pread(&b1, b1.cfg_off, c1, sizeof(c1)) == sizeof(c1) &&
-	      region_pread(&b2, b2.cfg_off, c2, sizeof(c2)) == sizeof(c2), "");
+	CHECK(mvf_region_read(&b1, b1.cfg_off, c1, sizeof(c1)) == sizeof(c1) &&
+	      mvf_region_read(&b2, b2.cfg_off, c2, sizeof(c2)) == sizeof(c2), "");
 	for (i = 0; i < sizeof(c1); i++)
 		CHECK(c1[i] == c2[i],
 		      "config byte 0x%x: generation 1 0x%02x, 2 0x%02x", i,
@@ -2712,15 +2457,15 @@ static void test_mig_generation(struct vf *vf)
 	len = mig_save_stopped(vf, stream);
 	CHECK(mig_resume(&b2, stream, len) == -EINVAL,
 	      "a generation 1 stream resumed on generation 2");
-	CHECK(!strcmp(vf_state(&b2, "cts"), "0") &&
-	      !strcmp(vf_state(&b2, "requests"), "0"), "destination changed");
+	CHECK(!strcmp(mvf_state(&b2, "cts"), "0") &&
+	      !strcmp(mvf_state(&b2, "requests"), "0"), "destination changed");
 	CHECK(!ioctl(b2.device, VFIO_DEVICE_RESET), "%s", strerror(errno));
 	/* 1 -> 1, from kvx-mvf-vf to kvx-mvf-vf-g1: as is. */
 	CHECK(mig_resume(&b1, stream, len) == 0, "%s", strerror(errno));
 	mig_compare(vf, &b1);
-	CHECK(!strcmp(vf_state(&b1, "quiesced_resumes"), "0"), "");
-	CHECK(!mig_set(&b1, VFIO_DEVICE_STATE_RUNNING, NULL), "");
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(!strcmp(mvf_state(&b1, "quiesced_resumes"), "0"), "");
+	CHECK(!mvf_mig_set(&b1, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 
 	/* 2 -> 2 with API 1.2, which only generation 2 has. */
 	CHECK(mbx_xfer(&b2, r, 1, KVX_MVF_MSG_RESET) &&
@@ -2731,13 +2476,13 @@ static void test_mig_generation(struct vf *vf)
 	vf_add_type(&b3, vf, "kvx-mvf-vf-g2");
 	CHECK(mig_resume(&b3, stream, len) == 0, "%s", strerror(errno));
 	mig_compare(&b2, &b3);
-	CHECK(!strcmp(vf_state(&b3, "api"), "1.2"), "%s",
-	      vf_state(&b3, "api"));
+	CHECK(!strcmp(mvf_state(&b3, "api"), "1.2"), "%s",
+	      mvf_state(&b3, "api"));
 	/* 2 -> 1: refused too, never resumed quiesced behind the guest. */
 	CHECK(!ioctl(b1.device, VFIO_DEVICE_RESET), "");
 	CHECK(mig_resume(&b1, stream, len) == -EINVAL,
 	      "a generation 2 stream resumed on generation 1");
-	CHECK(!strcmp(vf_state(&b1, "quiesced_resumes"), "0"), "");
+	CHECK(!strcmp(mvf_state(&b1, "quiesced_resumes"), "0"), "");
 	vf_del(&b3);
 	vf_del(&b2);
 	vf_del(&b1);
@@ -2788,10 +2533,10 @@ static void dest_view(struct vf *b, struct dest_view *v)
 	unsigned int i;
 
 	memset(v, 0, sizeof(*v));
-	CHECK(vf_state_dump(b, v->dbg, sizeof(v->dbg)), "");
+	CHECK(!mvf_state_dump(b, v->dbg, sizeof(v->dbg)), "");
 	for (i = 0; i < ARRAY_SIZE(dma_regs); i++)
-		v->dma[i] = reg_read(b, dma_regs[i]);
-	CHECK(region_pread(b, b->cfg_off, v->cfg, sizeof(v->cfg)) ==
+		v->dma[i] = mvf_reg_read(b, dma_regs[i]);
+	CHECK(mvf_region_read(b, b->cfg_off, v->cfg, sizeof(v->cfg)) ==
 	      sizeof(v->cfg), "");
 }
 
@@ -2844,7 +2589,7 @@ static void test_mig_bad_streams(struct vf *vf)
 	CHECK(mcast_op(vf, 3, hashes, 3, payload32) ==
 	      ACKED(KVX_MVF_MSG_SET_MCAST), "0x%x", payload32[0]);
 	len = mig_save_stopped(vf, stream);
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 	CHECK(try_resume(&b, stream, len, "valid") == 0, "valid stream");
 
 	for (n = 0; n < len; n++)
@@ -2943,11 +2688,11 @@ static void test_mig_bad_streams(struct vf *vf)
 	       len - at - 8 - t->length);
 	CHECK(try_resume(&b, stream2, len - 8 - t->length, "no MCAST") == 0,
 	      "stream without MCAST refused");
-	CHECK(!strcmp(vf_state(&b, "mcast"), ""), "%s", vf_state(&b, "mcast"));
+	CHECK(!strcmp(mvf_state(&b, "mcast"), ""), "%s", mvf_state(&b, "mcast"));
 	CHECK(same_state(&b, "vlans", vf, "vlans"), "");
 	/* An empty list is optional: an older destination skips it. */
 	n = mig_save_stopped(&b, stream2);
-	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(!mvf_mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 	t = (void *)(stream2 + tlv_find(stream2, n, KVX_MVF_MIG_MCAST));
 	mc = (void *)(t + 1);
 	CHECK(t->type == KVX_MVF_MIG_MCAST && t->flags == 0 && !mc->nr_hashes,
@@ -3002,24 +2747,24 @@ static void test_mig_pf_link(struct vf *vf)
 	size_t len, at;
 	struct vf b;
 
-	CHECK(!strcmp(vf_state(vf, "api"), "1.1") &&
-	      !strcmp(vf_state(vf, "cts"), "1"), "VF not set up");
+	CHECK(!strcmp(mvf_state(vf, "api"), "1.1") &&
+	      !strcmp(mvf_state(vf, "cts"), "1"), "VF not set up");
 	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_PFSTS), "");
 	vf_add(&b, vf);
 	/* Stopped, the source holds the message: it waits in the stream. */
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
-	CHECK(set_link("down") == 0, "");
-	CHECK(!strcmp(vf_state(vf, "link_msg_pending"), "1"), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(mvf_set_link("down") == 0, "");
+	CHECK(!strcmp(mvf_state(vf, "link_msg_pending"), "1"), "");
 	CHECK(!(mbx_read_ctrl(vf) & KVX_MVF_MBX_PFSTS), "written while stopped");
 	len = mig_save_stopped(vf, stream);
 	CHECK(mig_resume(&b, stream, len) == 0, "%s", strerror(errno));
 	CHECK(!(mbx_read_ctrl(&b) & KVX_MVF_MBX_PFSTS), "written in STOP");
-	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(!mvf_mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 	CHECK(mbx_read_ctrl(&b) & KVX_MVF_MBX_PFSTS,
 	      "the PF_LINK message waiting on the source was lost");
 	pf_msg_recv(&b, m);
 	check_link_msg(m, false);
-	CHECK(!strcmp(vf_state(&b, "link_msg_pending"), "0"), "");
+	CHECK(!strcmp(mvf_state(&b, "link_msg_pending"), "0"), "");
 
 	at = tlv_find(stream, len, KVX_MVF_MIG_PF_MSG);
 	CHECK(at, "no PF_MSG section");
@@ -3038,15 +2783,15 @@ static void test_mig_pf_link(struct vf *vf)
 	MUTATE("PF_LINK waiting without CTS", cfg->cts = 0);
 
 	/* The source, running again (a failed migration), has its own. */
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 	pf_msg_recv(vf, m);
 	check_link_msg(m, false);
-	CHECK(set_link("up") == 0, "");
+	CHECK(mvf_set_link("up") == 0, "");
 	pf_msg_recv(vf, m);
 	check_link_msg(m, true);
 	/* Nothing waiting: the section is optional and says so. */
 	len = mig_save_stopped(vf, stream);
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 	t = (void *)(stream + tlv_find(stream, len, KVX_MVF_MIG_PF_MSG));
 	pm = (void *)(t + 1);
 	CHECK(t->type == KVX_MVF_MIG_PF_MSG && !t->flags && !pm->link_pending,
@@ -3072,33 +2817,33 @@ static void test_mig_quiesced(struct vf *vf)
 	struct kvx_mvf_mig_tlv *t;
 	struct vf b;
 
-	CHECK(atol(vf_state(vf, "requests")) > 0 &&
-	      atol(vf_state(vf, "nacks")) > 0, "VF not used");
+	CHECK(atol(mvf_state(vf, "requests")) > 0 &&
+	      atol(mvf_state(vf, "nacks")) > 0, "VF not used");
 	vf_add(&b, vf);
 	len = mig_save_stopped(vf, stream);
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 	memcpy(stream2, stream, len);
 	cfg = section(stream2, len, KVX_MVF_MIG_VF_CONFIG);
 	cfg->api = 0x0103;	/* API 1.3: unknown here */
 	CHECK(mig_resume(&b, stream2, len) == 0, "%s", strerror(errno));
-	CHECK(!strcmp(vf_state(&b, "quiesced_resumes"), "1"), "%s",
-	      vf_state(&b, "quiesced_resumes"));
+	CHECK(!strcmp(mvf_state(&b, "quiesced_resumes"), "1"), "%s",
+	      mvf_state(&b, "quiesced_resumes"));
 	CHECK(same_state(&b, "requests", vf, "requests") &&
 	      same_state(&b, "nacks", vf, "nacks") &&
 	      same_state(&b, "protocol_errors", vf, "protocol_errors"),
-	      "STATS not taken: requests %s", vf_state(&b, "requests"));
-	CHECK(cfg_read32(&b, PCI_COMMAND) == cfg_read32(vf, PCI_COMMAND) &&
-	      cfg_read32(&b, PCI_BASE_ADDRESS_0) ==
-	      cfg_read32(vf, PCI_BASE_ADDRESS_0), "config space not taken");
-	CHECK(!strcmp(vf_state(&b, "api"), "1.0") &&
-	      !strcmp(vf_state(&b, "cts"), "0") &&
+	      "STATS not taken: requests %s", mvf_state(&b, "requests"));
+	CHECK(mvf_cfg_read32(&b, PCI_COMMAND) == mvf_cfg_read32(vf, PCI_COMMAND) &&
+	      mvf_cfg_read32(&b, PCI_BASE_ADDRESS_0) ==
+	      mvf_cfg_read32(vf, PCI_BASE_ADDRESS_0), "config space not taken");
+	CHECK(!strcmp(mvf_state(&b, "api"), "1.0") &&
+	      !strcmp(mvf_state(&b, "cts"), "0") &&
 	      same_state(&b, "mac", &b, "admin_mac") &&
-	      !strcmp(vf_state(&b, "vlans"), "") &&
-	      !strcmp(vf_state(&b, "mcast"), ""), "VF configuration taken");
-	CHECK(!reg_read(&b, KVX_MVF_REG_DMA_CTRL) &&
-	      !reg_read(&b, KVX_MVF_REG_DMA_COMPLETED) &&
-	      !reg_read(&b, KVX_MVF_REG_DB_COUNT), "DMA engine taken");
-	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	      !strcmp(mvf_state(&b, "vlans"), "") &&
+	      !strcmp(mvf_state(&b, "mcast"), ""), "VF configuration taken");
+	CHECK(!mvf_reg_read(&b, KVX_MVF_REG_DMA_CTRL) &&
+	      !mvf_reg_read(&b, KVX_MVF_REG_DMA_COMPLETED) &&
+	      !mvf_reg_read(&b, KVX_MVF_REG_DB_COUNT), "DMA engine taken");
+	CHECK(!mvf_mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 	CHECK(mbx_read_ctrl(&b) == KVX_MVF_MBX_RSTI, "VFMAILBOX 0x%x",
 	      mbx_read_ctrl(&b));
 	CHECK(mbx_xfer(&b, r, 1, KVX_MVF_MSG_RESET) &&
@@ -3110,11 +2855,11 @@ static void test_mig_quiesced(struct vf *vf)
 	t = (void *)(stream2 + at);
 	n = sizeof(*t) + t->length;
 	memmove(stream2 + at, stream2 + at + n, len - at - n);
-	snprintf(requests, sizeof(requests), "%s", vf_state(&b, "requests"));
+	snprintf(requests, sizeof(requests), "%s", mvf_state(&b, "requests"));
 	CHECK(mig_resume(&b, stream2, len - n) == 0, "%s", strerror(errno));
-	CHECK(!strcmp(vf_state(&b, "quiesced_resumes"), "2"), "");
-	CHECK(!strcmp(vf_state(&b, "requests"), requests), "requests %s, had %s",
-	      vf_state(&b, "requests"), requests);
+	CHECK(!strcmp(mvf_state(&b, "quiesced_resumes"), "2"), "");
+	CHECK(!strcmp(mvf_state(&b, "requests"), requests), "requests %s, had %s",
+	      mvf_state(&b, "requests"), requests);
 	vf_del(&b);
 }
 
@@ -3125,7 +2870,6 @@ static void test_mig_quiesced(struct vf *vf)
 static void test_mig_close(struct vf *vf)
 {
 	struct vfio_precopy_info info;
-	char path[PATH_MAX];
 	struct vf b;
 	u8 byte;
 	int fd, ret;
@@ -3133,51 +2877,34 @@ static void test_mig_close(struct vf *vf)
 	vf_add(&b, vf);
 	if (dev_log)
 		CHECK(!log_start_guest(&b, GPAGE), "%s", strerror(errno));
-	CHECK(!strcmp(vf_state(&b, "dma_log"), dev_log ? "1" : "0"), "");
-	CHECK(!mig_set(&b, VFIO_DEVICE_STATE_PRE_COPY, &fd) && fd >= 0, "");
+	CHECK(!strcmp(mvf_state(&b, "dma_log"), dev_log ? "1" : "0"), "");
+	CHECK(!mvf_mig_set(&b, VFIO_DEVICE_STATE_PRE_COPY, &fd) && fd >= 0, "");
 	CHECK(!precopy_info(fd, &info) && info.initial_bytes, "");
 	close(b.device);
 	b.device = -1;
-	CHECK(!strcmp(vf_state(&b, "dma_log"), "0"), "logging survived close");
+	CHECK(!strcmp(mvf_state(&b, "dma_log"), "0"), "logging survived close");
 	CHECK(read(fd, &byte, 1) == -1 && errno == ENODEV, "read: %s",
 	      strerror(errno));
 	vf_del(&b);
-	snprintf(path, sizeof(path), MDEV_DIR "/%s", b.uuid);
-	CHECK(!exists(path), "VF not removed");
+	CHECK(!mvf_mdev_exists(b.uuid), "VF not removed");
 	ret = precopy_info(fd, &info);
 	CHECK(ret == -EINVAL, "PRECOPY_INFO: %s", strerror(-ret));
 	CHECK(read(fd, &byte, 1) == -1 && errno == ENODEV, "");
 	close(fd);
 }
 
-/* Set the trigger of @index with @data_type and @count; 0 or -errno. */
-static int set_irq(struct vf *vf, u32 index, u32 data_type, u32 count,
-		   s32 data)
-{
-	u64 buf[(sizeof(struct vfio_irq_set) + 8) / 8] = {};
-	struct vfio_irq_set *s = (void *)buf;
-
-	s->argsz = sizeof(*s) + (data_type == VFIO_IRQ_SET_DATA_EVENTFD ? 4 :
-				 data_type == VFIO_IRQ_SET_DATA_BOOL ? 1 : 0);
-	s->flags = data_type | VFIO_IRQ_SET_ACTION_TRIGGER;
-	s->index = index;
-	s->count = count;
-	memcpy(s->data, &data, 4);
-	return ioctl(vf->device, VFIO_DEVICE_SET_IRQS, s) ? -errno : 0;
-}
-
 static int set_msi(struct vf *vf, u32 data_type, u32 count, s32 data)
 {
-	return set_irq(vf, VFIO_PCI_MSI_IRQ_INDEX, data_type, count, data);
+	return mvf_set_irq(vf, VFIO_PCI_MSI_IRQ_INDEX, data_type, count, data);
 }
 
 /* Interrupts signalled since the last call (the eventfd's counter). */
 static u64 irqs(int efd)
 {
-	u64 n = 0;
+	u64 n;
+	int ret = mvf_eventfd_read(efd, &n);
 
-	if (read(efd, &n, sizeof(n)) != sizeof(n))
-		CHECK(errno == EAGAIN, "eventfd: %s", strerror(errno));
+	CHECK(!ret, "eventfd: %s", strerror(-ret));
 	return n;
 }
 
@@ -3218,13 +2945,13 @@ static void test_dma_irq(struct vf *vf)
 
 	CHECK(!set_msi(vf, VFIO_IRQ_SET_DATA_EVENTFD, 1, efd), "%s",
 	      strerror(errno));
-	ctrl = reg_read(vf, KVX_MVF_REG_DMA_CTRL);
+	ctrl = mvf_reg_read(vf, KVX_MVF_REG_DMA_CTRL);
 	CHECK(ctrl == KVX_MVF_DMA_CTRL_ENABLE, "ctrl 0x%x", ctrl);
 	/* Without DMA_CTRL.IRQ, completions are silent. */
 	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 1, dst, 64) == DMA_OK, "");
 	CHECK(irqs(efd) == 0, "interrupt without DMA_CTRL.IRQ");
-	reg_write(vf, KVX_MVF_REG_DMA_CTRL, ctrl | KVX_MVF_DMA_CTRL_IRQ);
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_CTRL) ==
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_CTRL, ctrl | KVX_MVF_DMA_CTRL_IRQ);
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_CTRL) ==
 	      (ctrl | KVX_MVF_DMA_CTRL_IRQ), "");
 	CHECK(dma_run(vf, KVX_MVF_DMA_OP_FILL, 1, dst, 64) == DMA_OK, "");
 	CHECK(irqs(efd) == 1, "no interrupt");
@@ -3241,13 +2968,13 @@ static void test_dma_irq(struct vf *vf)
 	CHECK(irqs(efd) == 2, "");
 
 	/* Leaving a quiesced state raises it again for pending completions. */
-	CHECK(reg_read(vf, KVX_MVF_REG_DMA_CPL_PENDING), "");
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_DMA_CPL_PENDING), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 	CHECK(irqs(efd) == 1, "not raised again");
-	reg_write(vf, KVX_MVF_REG_DMA_CPL_PENDING, ~0u);
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
-	CHECK(!mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_CPL_PENDING, ~0u);
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL), "");
+	CHECK(!mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL), "");
 	CHECK(irqs(efd) == 0, "raised with nothing pending");
 
 	/* Another eventfd replaces the first; -1 and count 0 detach. */
@@ -3265,29 +2992,7 @@ static void test_dma_irq(struct vf *vf)
 	CHECK(irqs(efd) == 0, "detached eventfd signalled");
 	close(efd);
 	close(efd2);
-	reg_write(vf, KVX_MVF_REG_DMA_CPL_PENDING, ~0u);
-}
-
-/* The VF's operator interface in sysfs: <mdev>/kvx_mvf/@attr. */
-static int vf_attr_write(struct vf *vf, const char *attr, const char *val)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/kvx_mvf/%s", vf->uuid, attr);
-	return write_file(path, val);
-}
-
-/* The value without its newline, or "" if it cannot be read. */
-static const char *vf_attr(struct vf *vf, const char *attr)
-{
-	static char buf[64];
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/kvx_mvf/%s", vf->uuid, attr);
-	if (read_file(path, buf, sizeof(buf)))
-		return "";
-	buf[strcspn(buf, "\n")] = '\0';
-	return buf;
+	mvf_reg_write(vf, KVX_MVF_REG_DMA_CPL_PENDING, ~0u);
 }
 
 /*
@@ -3315,48 +3020,47 @@ static void test_admin_sysfs(struct vf *vf)
 	struct vf b;
 
 	/* The VF of the earlier tests is open: nothing can be set. */
-	snprintf(mac, sizeof(mac), "%s", vf_attr(vf, "admin_mac"));
-	CHECK(!strcmp(mac, vf_state(vf, "admin_mac")), "sysfs %s, debugfs %s",
-	      mac, vf_state(vf, "admin_mac"));
-	CHECK(!strcmp(vf_attr(vf, "admin_vlan"), "0"), "");
-	CHECK(!strcmp(vf_attr(vf, "generation"), vf_state(vf, "generation")),
+	snprintf(mac, sizeof(mac), "%s", mvf_attr(vf, "admin_mac"));
+	CHECK(!strcmp(mac, mvf_state(vf, "admin_mac")), "sysfs %s, debugfs %s",
+	      mac, mvf_state(vf, "admin_mac"));
+	CHECK(!strcmp(mvf_attr(vf, "admin_vlan"), "0"), "");
+	CHECK(!strcmp(mvf_attr(vf, "generation"), mvf_state(vf, "generation")),
 	      "");
-	CHECK(vf_attr_write(vf, "admin_mac", "02:00:00:00:00:42") == -EBUSY,
+	CHECK(mvf_attr_write(vf, "admin_mac", "02:00:00:00:00:42") == -EBUSY,
 	      "");
-	CHECK(vf_attr_write(vf, "admin_vlan", "7") == -EBUSY, "");
-	CHECK(vf_attr_write(vf, "admin_mac", "bad") == -EINVAL, "");
-	CHECK(!strcmp(vf_attr(vf, "admin_mac"), mac) &&
-	      !strcmp(vf_attr(vf, "admin_vlan"), "0"), "changed while open");
+	CHECK(mvf_attr_write(vf, "admin_vlan", "7") == -EBUSY, "");
+	CHECK(mvf_attr_write(vf, "admin_mac", "bad") == -EINVAL, "");
+	CHECK(!strcmp(mvf_attr(vf, "admin_mac"), mac) &&
+	      !strcmp(mvf_attr(vf, "admin_vlan"), "0"), "changed while open");
 
 	/* A VF no user holds: set at once. */
-	b = (struct vf){ .container = -1, .group = -1, .device = -1 };
-	CHECK(new_uuid(b.uuid), "");
-	CHECK(write_file(TYPE_DIR "/create", b.uuid) == 0, "");
-	CHECK(!vf_attr_write(&b, "admin_mac", "02:00:00:00:00:42\n"), "");
-	CHECK(!vf_attr_write(&b, "admin_vlan", "42"), "");
-	CHECK(!strcmp(vf_attr(&b, "admin_mac"), "02:00:00:00:00:42") &&
-	      !strcmp(vf_state(&b, "admin_mac"), "02:00:00:00:00:42") &&
-	      !strcmp(vf_state(&b, "mac"), "02:00:00:00:00:42"), "%s",
-	      vf_attr(&b, "admin_mac"));
-	CHECK(!strcmp(vf_attr(&b, "admin_vlan"), "42") &&
-	      !strcmp(vf_state(&b, "vlans"), "42"), "");
-	CHECK(!vf_attr_write(&b, "admin_vlan", "4094\n"), "");
-	CHECK(!strcmp(vf_attr(&b, "admin_vlan"), "4094"), "");
-	CHECK(!vf_attr_write(&b, "admin_vlan", "42"), "");
+	b = (struct vf)MVF_VF_INIT;
+	CHECK(mvf_mdev_create(&b, MVF_TYPE) == 0, "");
+	CHECK(!mvf_attr_write(&b, "admin_mac", "02:00:00:00:00:42\n"), "");
+	CHECK(!mvf_attr_write(&b, "admin_vlan", "42"), "");
+	CHECK(!strcmp(mvf_attr(&b, "admin_mac"), "02:00:00:00:00:42") &&
+	      !strcmp(mvf_state(&b, "admin_mac"), "02:00:00:00:00:42") &&
+	      !strcmp(mvf_state(&b, "mac"), "02:00:00:00:00:42"), "%s",
+	      mvf_attr(&b, "admin_mac"));
+	CHECK(!strcmp(mvf_attr(&b, "admin_vlan"), "42") &&
+	      !strcmp(mvf_state(&b, "vlans"), "42"), "");
+	CHECK(!mvf_attr_write(&b, "admin_vlan", "4094\n"), "");
+	CHECK(!strcmp(mvf_attr(&b, "admin_vlan"), "4094"), "");
+	CHECK(!mvf_attr_write(&b, "admin_vlan", "42"), "");
 
 	/* Bad input: EINVAL, nothing changed. */
-	CHECK(vf_state_dump(&b, before, sizeof(before)), "");
+	CHECK(!mvf_state_dump(&b, before, sizeof(before)), "");
 	for (i = 0; i < ARRAY_SIZE(bad_macs); i++)
-		CHECK(vf_attr_write(&b, "admin_mac", bad_macs[i]) == -EINVAL,
+		CHECK(mvf_attr_write(&b, "admin_mac", bad_macs[i]) == -EINVAL,
 		      "MAC '%s' accepted", bad_macs[i]);
 	for (i = 0; i < ARRAY_SIZE(bad_vlans); i++)
-		CHECK(vf_attr_write(&b, "admin_vlan", bad_vlans[i]) == -EINVAL,
+		CHECK(mvf_attr_write(&b, "admin_vlan", bad_vlans[i]) == -EINVAL,
 		      "VLAN '%s' accepted", bad_vlans[i]);
-	CHECK(vf_state_dump(&b, after, sizeof(after)), "");
+	CHECK(!mvf_state_dump(&b, after, sizeof(after)), "");
 	CHECK(!strcmp(before, after), "bad input changed the VF:\n%s\n--\n%s",
 	      before, after);
-	CHECK(!strcmp(vf_attr(&b, "admin_mac"), "02:00:00:00:00:42") &&
-	      !strcmp(vf_attr(&b, "admin_vlan"), "42"), "");
+	CHECK(!strcmp(mvf_attr(&b, "admin_mac"), "02:00:00:00:00:42") &&
+	      !strcmp(mvf_attr(&b, "admin_vlan"), "42"), "");
 
 	/*
 	 * Opened, the VF driver gets them at RESET; the port VLAN is the
@@ -3367,26 +3071,26 @@ static void test_admin_sysfs(struct vf *vf)
 	      r[0] == ACKED(KVX_MVF_MSG_RESET), "0x%x", r[0]);
 	mac_words("02:00:00:00:00:42", w);
 	CHECK(r[1] == w[0] && r[2] == w[1], "RESET MAC 0x%x 0x%x", r[1], r[2]);
-	CHECK(!strcmp(vf_state(&b, "vlans"), "42"), "");
+	CHECK(!strcmp(mvf_state(&b, "vlans"), "42"), "");
 	vlan_op(&b, KVX_MVF_VLAN_ADD, 100, KVX_MVF_MSG_NACK, KVX_MVF_ERR_PERM);
 	vlan_op(&b, KVX_MVF_VLAN_DEL, 42, KVX_MVF_MSG_NACK, KVX_MVF_ERR_PERM);
-	CHECK(!strcmp(vf_state(&b, "vlans"), "42"), "");
-	CHECK(vf_attr_write(&b, "admin_vlan", "0") == -EBUSY &&
-	      vf_attr_write(&b, "admin_mac", "02:00:00:00:00:43") == -EBUSY,
+	CHECK(!strcmp(mvf_state(&b, "vlans"), "42"), "");
+	CHECK(mvf_attr_write(&b, "admin_vlan", "0") == -EBUSY &&
+	      mvf_attr_write(&b, "admin_mac", "02:00:00:00:00:43") == -EBUSY,
 	      "");
-	CHECK(!strcmp(vf_attr(&b, "admin_vlan"), "42"), "");
+	CHECK(!strcmp(mvf_attr(&b, "admin_vlan"), "42"), "");
 	close(b.device);
 	b.device = -1;
 	/* Closed again: no port VLAN, the VF's filter is its own. */
-	CHECK(!vf_attr_write(&b, "admin_vlan", "0"), "");
-	CHECK(!strcmp(vf_state(&b, "vlans"), ""), "");
+	CHECK(!mvf_attr_write(&b, "admin_vlan", "0"), "");
+	CHECK(!strcmp(mvf_state(&b, "vlans"), ""), "");
 	vf_del(&b);
 
 	/* Compatibility: the generation, the type to create for it. */
 	vf_add_type(&b, vf, "kvx-mvf-vf-g2");
-	CHECK(!strcmp(vf_attr(&b, "generation"), "2"), "");
-	CHECK(!read_file(TYPES_DIR "/kvx-mvf-vf-g2/description", desc,
-			 sizeof(desc)) &&
+	CHECK(!strcmp(mvf_attr(&b, "generation"), "2"), "");
+	CHECK(!mvf_read_file(MVF_TYPES_DIR "/kvx-mvf-vf-g2/description", desc,
+			     sizeof(desc)) &&
 	      strstr(desc, "resumes migration streams of generation 2 only"),
 	      "%s", desc);
 	vf_del(&b);
@@ -3394,24 +3098,45 @@ static void test_admin_sysfs(struct vf *vf)
 
 static void test_second_vf(struct vf *vf)
 {
-	struct vf b = {};
-	char path[PATH_MAX], mac_a[32];
-	long avail = read_long(TYPE_DIR "/available_instances");
+	struct vf b = MVF_VF_INIT;
+	char mac_a[32];
+	long avail = mvf_read_long(MVF_TYPE_DIR "/available_instances");
 
-	CHECK(new_uuid(b.uuid), "");
-	CHECK(write_file(TYPE_DIR "/create", b.uuid) == 0, "");
-	CHECK(read_long(TYPE_DIR "/available_instances") == avail - 1, "");
-	snprintf(mac_a, sizeof(mac_a), "%s", vf_state(vf, "admin_mac"));
-	CHECK(*vf_state(&b, "admin_mac"), "");
-	CHECK(strcmp(vf_state(&b, "admin_mac"), mac_a), "same MAC %s", mac_a);
+	CHECK(mvf_mdev_create(&b, MVF_TYPE) == 0, "");
+	CHECK(mvf_read_long(MVF_TYPE_DIR "/available_instances") == avail - 1, "");
+	snprintf(mac_a, sizeof(mac_a), "%s", mvf_state(vf, "admin_mac"));
+	CHECK(*mvf_state(&b, "admin_mac"), "");
+	CHECK(strcmp(mvf_state(&b, "admin_mac"), mac_a), "same MAC %s", mac_a);
 
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", b.uuid);
-	CHECK(write_file(path, "1") == 0, "");
-	snprintf(path, sizeof(path), MDEV_DIR "/%s", b.uuid);
-	CHECK(!exists(path), "");
-	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s", b.uuid);
-	CHECK(!exists(path), "");
-	CHECK(read_long(TYPE_DIR "/available_instances") == avail, "");
+	CHECK(mvf_mdev_remove(b.uuid) == 0, "");
+	CHECK(!mvf_mdev_exists(b.uuid), "");
+	CHECK(!mvf_debugfs_exists(b.uuid), "");
+	CHECK(mvf_read_long(MVF_TYPE_DIR "/available_instances") == avail, "");
+}
+
+/*
+ * The remover @child waits for the device to be closed: close it (@device
+ * is set to -1) and reap the child, waiting 10 s at most; a child stuck in
+ * the kernel cannot be reaped, it is killed and not waited for.  What
+ * waitpid() returned, @child once the removal finished, its status in
+ * @status.
+ */
+static pid_t close_and_reap(int *device, pid_t child, int *status)
+{
+	struct timespec delay = { .tv_nsec = 100 * 1000 * 1000 };
+	pid_t done = 0;
+	int i;
+
+	close(*device);
+	*device = -1;
+	for (i = 0; i < 100 && !done; i++) {
+		done = waitpid(child, status, WNOHANG);
+		if (!done)
+			nanosleep(&delay, NULL);
+	}
+	if (!done)
+		kill(child, SIGKILL);
+	return done;
 }
 
 /*
@@ -3427,11 +3152,9 @@ static void test_remove_request(struct vf *vf)
 	struct vfio_irq_info ii = {
 		.argsz = sizeof(ii), .index = VFIO_PCI_REQ_IRQ_INDEX,
 	};
-	struct timespec delay = { .tv_nsec = 100 * 1000 * 1000 };
 	struct pollfd pfd = { .events = POLLIN };
-	char path[PATH_MAX];
-	int efd, status, i;
-	pid_t child, done = 0;
+	int efd, status;
+	pid_t child, done;
 	struct vf b;
 	u64 n;
 
@@ -3442,20 +3165,19 @@ static void test_remove_request(struct vf *vf)
 	      "REQ count %u flags 0x%x", ii.count, ii.flags);
 	efd = eventfd(0, EFD_NONBLOCK);
 	CHECK(efd >= 0, "");
-	CHECK(set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 1,
-		      12345) == -EBADF, "");
-	CHECK(set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 2,
-		      efd) == -EINVAL, "");
-	CHECK(!set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 1,
-		       efd), "SET_IRQS REQ: %s", strerror(errno));
+	CHECK(mvf_set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 1,
+			  12345) == -EBADF, "");
+	CHECK(mvf_set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 2,
+			  efd) == -EINVAL, "");
+	CHECK(!mvf_set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 1,
+			   efd), "SET_IRQS REQ: %s", strerror(errno));
 	/* Loopback, as for MSI; not the MSI vector's eventfd. */
-	CHECK(!set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_BOOL, 1,
-		       1), "");
+	CHECK(!mvf_set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_BOOL, 1,
+			   1), "");
 	CHECK(irqs(efd) == 1, "");
 	CHECK(!set_msi(&b, VFIO_IRQ_SET_DATA_NONE, 1, 0), "");
 	CHECK(irqs(efd) == 0, "MSI signalled the request eventfd");
 
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", b.uuid);
 	child = fork();
 	CHECK(child >= 0, "");
 	if (!child) {
@@ -3466,7 +3188,7 @@ static void test_remove_request(struct vf *vf)
 		close(vf->group);
 		close(vf->container);
 		close(efd);
-		_exit(write_file(path, "1") ? 1 : 0);
+		_exit(mvf_mdev_remove(b.uuid) ? 1 : 0);
 	}
 
 	pfd.fd = efd;
@@ -3479,19 +3201,10 @@ static void test_remove_request(struct vf *vf)
 		       (unsigned long long)n);
 
 	/* The VMM unplugs the device and closes it. */
-	close(b.device);
-	b.device = -1;
-	for (i = 0; i < 100 && !done; i++) {
-		done = waitpid(child, &status, WNOHANG);
-		if (!done)
-			nanosleep(&delay, NULL);
-	}
-	if (!done)
-		kill(child, SIGKILL);
+	done = close_and_reap(&b.device, child, &status);
 	CHECK(done == child, "remove still blocked after close");
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "remove failed");
-	snprintf(path, sizeof(path), MDEV_DIR "/%s", b.uuid);
-	CHECK(!exists(path), "");
+	CHECK(!mvf_mdev_exists(b.uuid), "");
 	close(efd);
 	vf_del(&b);
 }
@@ -3503,11 +3216,9 @@ static void test_remove_request(struct vf *vf)
 static void test_remove_while_open(struct vf *vf)
 {
 	struct timespec delay = { .tv_nsec = 100 * 1000 * 1000 };
-	char path[PATH_MAX];
 	int status, i;
-	pid_t child, done = 0;
+	pid_t child, done;
 
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", vf->uuid);
 	child = fork();
 	CHECK(child >= 0, "");
 	if (!child) {
@@ -3515,31 +3226,20 @@ static void test_remove_while_open(struct vf *vf)
 		close(vf->device);
 		close(vf->group);
 		close(vf->container);
-		_exit(write_file(path, "1") ? 1 : 0);
+		_exit(mvf_mdev_remove(vf->uuid) ? 1 : 0);
 	}
 
 	for (i = 0; i < 5; i++)
 		nanosleep(&delay, NULL);
 	CHECK(waitpid(child, &status, WNOHANG) == 0,
 	      "remove did not wait for the open device");
-	CHECK(reg_read(vf, KVX_MVF_REG_ID) == KVX_MVF_ID_MAGIC, "");
+	CHECK(mvf_reg_read(vf, KVX_MVF_REG_ID) == KVX_MVF_ID_MAGIC, "");
 
-	close(vf->device);
-	vf->device = -1;
-	for (i = 0; i < 100 && !done; i++) {
-		done = waitpid(child, &status, WNOHANG);
-		if (!done)
-			nanosleep(&delay, NULL);
-	}
-	/* A child stuck in the kernel cannot be reaped: do not wait for it. */
-	if (!done)
-		kill(child, SIGKILL);
+	done = close_and_reap(&vf->device, child, &status);
 	CHECK(done == child, "remove still blocked after close");
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "remove failed");
-	snprintf(path, sizeof(path), MDEV_DIR "/%s", vf->uuid);
-	CHECK(!exists(path), "");
-	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s", vf->uuid);
-	CHECK(!exists(path), "");
+	CHECK(!mvf_mdev_exists(vf->uuid), "");
+	CHECK(!mvf_debugfs_exists(vf->uuid), "");
 	close(vf->group);
 	close(vf->container);
 	vf->group = -1;
@@ -3603,17 +3303,9 @@ static const struct {
 /* Leave no VF behind when a test failed half way. */
 static void cleanup(struct vf *vf)
 {
-	char path[PATH_MAX];
-
-	if (vf->device >= 0)
-		close(vf->device);
-	if (vf->group >= 0)
-		close(vf->group);
-	if (vf->container >= 0)
-		close(vf->container);
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", vf->uuid);
-	if (vf->uuid[0] && exists(path))
-		write_file(path, "1");
+	mvf_close(vf);
+	if (vf->uuid[0] && mvf_mdev_exists(vf->uuid))
+		mvf_mdev_remove(vf->uuid);
 }
 
 /* Tests up to this one set up the VF; the rest cannot run without them. */
@@ -3621,13 +3313,13 @@ static void cleanup(struct vf *vf)
 
 int main(void)
 {
-	static struct vf vf = { .container = -1, .group = -1, .device = -1 };
+	static struct vf vf = MVF_VF_INIT;
 	static bool setup_failed;
 	static unsigned int i;
 
 	ksft_print_header();
-	if (!exists(PARENT_DIR))
-		ksft_exit_skip("%s missing: kvx-mvf not loaded\n", PARENT_DIR);
+	if (!mvf_exists(MVF_PARENT_DIR))
+		ksft_exit_skip("%s missing: kvx-mvf not loaded\n", MVF_PARENT_DIR);
 	ksft_set_plan(ARRAY_SIZE(tests));
 
 	for (i = 0; i < ARRAY_SIZE(tests); i++) {
