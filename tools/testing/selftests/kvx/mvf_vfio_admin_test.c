@@ -134,8 +134,10 @@ TEST_F_TIMEOUT(vfio, admin_sysfs, MVF_TIMEOUT)
 		TH_LOG("RESET MAC 0x%x 0x%x", r[1], r[2]);
 	}
 	ASSERT_STREQ(mvf_state(&b, "vlans"), "42");
-	vlan_op(_metadata, &b, KVX_MVF_VLAN_ADD, 100, KVX_MVF_MSG_NACK, KVX_MVF_ERR_PERM);
-	vlan_op(_metadata, &b, KVX_MVF_VLAN_DEL, 42, KVX_MVF_MSG_NACK, KVX_MVF_ERR_PERM);
+	vlan_op(_metadata, &b, KVX_MVF_VLAN_ADD, 100, KVX_MVF_MSG_NACK,
+		KVX_MVF_ERR_PERM);
+	vlan_op(_metadata, &b, KVX_MVF_VLAN_DEL, 42, KVX_MVF_MSG_NACK,
+		KVX_MVF_ERR_PERM);
 	ASSERT_STREQ(mvf_state(&b, "vlans"), "42");
 	ASSERT_EQ(mvf_attr_write(&b, "admin_vlan", "0"), -EBUSY);
 	ASSERT_EQ(mvf_attr_write(&b, "admin_mac", "02:00:00:00:00:43"), -EBUSY);
@@ -151,11 +153,13 @@ TEST_F_TIMEOUT(vfio, admin_sysfs, MVF_TIMEOUT)
 	vf_add_type(_metadata, &b, vf, "kvx-mvf-vf-g2");
 	ASSERT_STREQ(mvf_attr(&b, "generation"), "2");
 	ASSERT_EQ(0,
-		  mvf_read_file(MVF_TYPES_DIR "/kvx-mvf-vf-g2/description", desc, sizeof(desc))) {
+		  mvf_read_file(MVF_TYPES_DIR "/kvx-mvf-vf-g2/description",
+				desc, sizeof(desc))) {
 		TH_LOG("%s", desc);
 	}
 	ASSERT_NE(NULL,
-		  strstr(desc, "resumes migration streams of generation 2 only")) {
+		  strstr(desc,
+			 "resumes migration streams of generation 2 only")) {
 		TH_LOG("%s", desc);
 	}
 	vf_del(&b);
@@ -213,17 +217,21 @@ TEST_F_TIMEOUT(vfio, remove_request, MVF_TIMEOUT)
 	}
 	efd = eventfd(0, EFD_NONBLOCK);
 	ASSERT_GE(efd, 0);
-	ASSERT_EQ(mvf_set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 1, 12345),
+	ASSERT_EQ(mvf_set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX,
+			      VFIO_IRQ_SET_DATA_EVENTFD, 1, 12345),
 		  -EBADF);
-	ASSERT_EQ(mvf_set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 2, efd),
+	ASSERT_EQ(mvf_set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX,
+			      VFIO_IRQ_SET_DATA_EVENTFD, 2, efd),
 		  -EINVAL);
 	ASSERT_EQ(0,
-		  mvf_set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 1, efd)) {
+		  mvf_set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX,
+			      VFIO_IRQ_SET_DATA_EVENTFD, 1, efd)) {
 		TH_LOG("SET_IRQS REQ: %s", strerror(errno));
 	}
 	/* Loopback, as for MSI; not the MSI vector's eventfd. */
 	ASSERT_EQ(0,
-		  mvf_set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_BOOL, 1, 1));
+		  mvf_set_irq(&b, VFIO_PCI_REQ_IRQ_INDEX,
+			      VFIO_IRQ_SET_DATA_BOOL, 1, 1));
 	ASSERT_EQ(irqs(_metadata, efd), 1);
 	ASSERT_EQ(0, set_msi(&b, VFIO_IRQ_SET_DATA_NONE, 1, 0));
 	ASSERT_EQ(irqs(_metadata, efd), 0) {

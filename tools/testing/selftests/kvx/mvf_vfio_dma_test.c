@@ -245,7 +245,8 @@ TEST_F_TIMEOUT(vfio, dma_copy_fill, MVF_TIMEOUT)
 	}
 	for (i = 0; i < 20; i++) {
 		ASSERT_NE(0,
-			  all_bytes(vf->mem + DATA_OFF + 0x80000 + i * 64, 64, i)) {
+			  all_bytes(vf->mem + DATA_OFF + 0x80000 + i * 64, 64,
+				    i)) {
 			TH_LOG("batch buffer %u", i);
 		}
 	}
@@ -335,7 +336,8 @@ TEST_F_TIMEOUT(vfio, dma_bad_desc, MVF_TIMEOUT)
 		}
 	}
 	ASSERT_NE(0,
-		  all_bytes(vf->mem + DATA_OFF + 0x100000 - GPAGE, 3 * GPAGE, 0xee)) {
+		  all_bytes(vf->mem + DATA_OFF + 0x100000 - GPAGE, 3 * GPAGE,
+			    0xee)) {
 		TH_LOG("a refused descriptor wrote data");
 	}
 	ASSERT_EQ(mvf_reg_read(vf, KVX_MVF_REG_DMA_ERRORS), errors + i) {
@@ -385,7 +387,8 @@ TEST_F_TIMEOUT(vfio, dma_halt, MVF_TIMEOUT)
 	dma_kick(vf);
 	status = mvf_reg_read(vf, KVX_MVF_REG_DMA_STATUS);
 	ASSERT_EQ(status,
-		  (KVX_MVF_DMA_STATUS_ENABLED | KVX_MVF_DMA_STATUS_RING_FAULT)) {
+		  (KVX_MVF_DMA_STATUS_ENABLED |
+		   KVX_MVF_DMA_STATUS_RING_FAULT)) {
 		TH_LOG("status 0x%x", status);
 	}
 	ASSERT_EQ(mvf_reg_read(vf, KVX_MVF_REG_DMA_HEAD), 0);
@@ -394,8 +397,8 @@ TEST_F_TIMEOUT(vfio, dma_halt, MVF_TIMEOUT)
 	ASSERT_EQ(mvf_reg_read(vf, KVX_MVF_REG_DMA_TAIL), 0);
 	ASSERT_EQ(dma_ring(vf, giova(RING_OFF), 16),
 		  KVX_MVF_DMA_STATUS_ENABLED);
-	ASSERT_EQ(dma_run(vf, KVX_MVF_DMA_OP_FILL, 0x22222222, giova(DATA_OFF + 0x120000), 64),
-		  DMA_OK);
+	ASSERT_EQ(dma_run(vf, KVX_MVF_DMA_OP_FILL, 0x22222222,
+			  giova(DATA_OFF + 0x120000), 64), DMA_OK);
 	ASSERT_NE(0, all_bytes(buf, 64, 0x22));
 }
 
@@ -486,8 +489,10 @@ TEST_F_TIMEOUT(vfio, dma_log_offer, MVF_TIMEOUT)
 	ASSERT_EQ(probe, -ENOTTY) {
 		TH_LOG("PROBE: %s", strerror(-probe));
 	}
-	ret = mvf_feature(vf, VFIO_DEVICE_FEATURE_GET |
-		      VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &rep, sizeof(rep));
+	ret = mvf_feature(vf,
+			  VFIO_DEVICE_FEATURE_GET |
+			  VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &rep,
+			  sizeof(rep));
 	ASSERT_EQ(ret, -ENOTTY) {
 		TH_LOG("REPORT: %s", strerror(-ret));
 	}
@@ -522,8 +527,8 @@ TEST_F_TIMEOUT(vfio, dma_log_report, MVF_TIMEOUT)
 	ASSERT_EQ(dma_run(vf, KVX_MVF_DMA_OP_COPY, giova(DATA_OFF),
 			  giova(a + 0x40000 + 100), 3 * GPAGE), DMA_OK);
 	want_range(a + 0x40000 + 100, 3 * GPAGE);
-	ASSERT_EQ(dma_run(vf, KVX_MVF_DMA_OP_FILL, 7, giova(a + 0x80000 + GPAGE - 1), 1),
-		  DMA_OK);
+	ASSERT_EQ(dma_run(vf, KVX_MVF_DMA_OP_FILL, 7,
+			  giova(a + 0x80000 + GPAGE - 1), 1), DMA_OK);
 	want_range(a + 0x80000 + GPAGE - 1, 1);
 	/* A refused descriptor writes its status only. */
 	idx = dma_post(vf, KVX_MVF_DMA_OP_FILL, 7, giova(a + 0xc0000), 64);
@@ -552,7 +557,8 @@ TEST_F_TIMEOUT(vfio, dma_log_report, MVF_TIMEOUT)
 		for (off = DATA_OFF; off < GUEST_SIZE; off += len) {
 			len = GUEST_SIZE - off < KVX_MVF_DMA_MAX_LEN ?
 			      GUEST_SIZE - off : KVX_MVF_DMA_MAX_LEN;
-			ASSERT_EQ(dma_run(vf, KVX_MVF_DMA_OP_FILL, 3, giova(off), len),
+			ASSERT_EQ(dma_run(vf, KVX_MVF_DMA_OP_FILL, 3,
+					  giova(off), len),
 				  DMA_OK);
 		}
 		want_range(DATA_OFF, GUEST_SIZE - DATA_OFF);
@@ -571,7 +577,8 @@ TEST_F_TIMEOUT(vfio, dma_log_report, MVF_TIMEOUT)
 		TH_LOG("%s", strerror(errno));
 	}
 	ASSERT_EQ(dirty_bm[0],
-		  (1ULL << (RING_OFF / 65536) | 1ULL << ((a + 0x100000) / 65536))) {
+		  (1ULL << (RING_OFF / 65536) |
+		   1ULL << ((a + 0x100000) / 65536))) {
 		TH_LOG("0x%llx 0x%llx", (unsigned long long)dirty_bm[0],
 		       (unsigned long long)dirty_bm[1]);
 	}
@@ -581,8 +588,8 @@ TEST_F_TIMEOUT(vfio, dma_log_report, MVF_TIMEOUT)
 	}
 
 	/* A report of part of the range leaves the rest in the log. */
-	ASSERT_EQ(dma_run(vf, KVX_MVF_DMA_OP_FILL, 7, giova(a + 0x140000), 2 * GPAGE),
-		  DMA_OK);
+	ASSERT_EQ(dma_run(vf, KVX_MVF_DMA_OP_FILL, 7, giova(a + 0x140000),
+			  2 * GPAGE), DMA_OK);
 	memset(dirty_bm, 0, sizeof(dirty_bm));
 	ASSERT_EQ(0,
 		  log_report(vf, giova(a + 0x140000), GPAGE, GPAGE, dirty_bm));
@@ -611,16 +618,16 @@ TEST_F_TIMEOUT(vfio, dma_log_bad_report, MVF_TIMEOUT)
 	want_range(RING_OFF, 64);
 
 	if (mvf_shared->dev_log) {
-		ASSERT_EQ(log_report(vf, GUEST_IOVA, GUEST_SIZE, 2048, dirty_bm),
-			  -EINVAL) {
+		ASSERT_EQ(log_report(vf, GUEST_IOVA, GUEST_SIZE, 2048,
+				     dirty_bm), -EINVAL) {
 			TH_LOG("page size 2048");
 		}
-		ASSERT_EQ(log_report(vf, GUEST_IOVA, GUEST_SIZE, 3 * GPAGE, dirty_bm),
-			  -EINVAL) {
+		ASSERT_EQ(log_report(vf, GUEST_IOVA, GUEST_SIZE, 3 * GPAGE,
+				     dirty_bm), -EINVAL) {
 			TH_LOG("page size 12 KiB");
 		}
-		ASSERT_EQ(log_report(vf, ~0ULL - GPAGE + 1, 2 * GPAGE, GPAGE, bm),
-			  -EOVERFLOW) {
+		ASSERT_EQ(log_report(vf, ~0ULL - GPAGE + 1, 2 * GPAGE, GPAGE,
+				     bm), -EOVERFLOW) {
 			TH_LOG("wrap");
 		}
 		/* Length 0 (the core passes it on): not [0, 2^64). */

@@ -245,7 +245,8 @@ TEST_F_TIMEOUT(vfio, mbx_api, MVF_TIMEOUT)
 	ASSERT_STREQ(mvf_state(vf, "api"), "1.0");
 
 	ASSERT_NE(0,
-		  mbx_xfer(vf, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1));
+		  mbx_xfer(vf, r, 2, KVX_MVF_MSG_API_NEGOTIATE,
+			   KVX_MVF_API_1_1));
 	ASSERT_EQ(r[0], ACKED(KVX_MVF_MSG_API_NEGOTIATE)) {
 		TH_LOG("0x%x", r[0]);
 	}
@@ -285,7 +286,8 @@ TEST_F_TIMEOUT(vfio, mbx_get_link, MVF_TIMEOUT)
 		TH_LOG("%u %u", r[1], r[2]);
 	}
 	ASSERT_EQ(0,
-		  mvf_reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_LINK_UP);
+		  mvf_reg_read(vf, KVX_MVF_REG_STATUS) &
+		  KVX_MVF_STATUS_LINK_UP);
 
 	ASSERT_EQ(mvf_set_link("sideways"), -EINVAL);
 	ASSERT_EQ(0, mbx_read_ctrl(vf) & KVX_MVF_MBX_PFSTS);
@@ -293,7 +295,8 @@ TEST_F_TIMEOUT(vfio, mbx_get_link, MVF_TIMEOUT)
 	pf_msg_recv(_metadata, vf, r);
 	check_link_msg(_metadata, r, true);
 	ASSERT_NE(0,
-		  mvf_reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_LINK_UP);
+		  mvf_reg_read(vf, KVX_MVF_REG_STATUS) &
+		  KVX_MVF_STATUS_LINK_UP);
 }
 
 /*
@@ -351,7 +354,8 @@ TEST_F_TIMEOUT(vfio, pf_link_msg, MVF_TIMEOUT)
 
 	/* An API 1.0 VF has no link messages; STATUS still follows. */
 	ASSERT_NE(0,
-		  mbx_xfer(vf, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_0));
+		  mbx_xfer(vf, r, 2, KVX_MVF_MSG_API_NEGOTIATE,
+			   KVX_MVF_API_1_0));
 	ASSERT_EQ(r[0], ACKED(KVX_MVF_MSG_API_NEGOTIATE));
 	ASSERT_EQ(mvf_set_link("up"), 0);
 	ASSERT_EQ(0, mbx_read_ctrl(vf) & KVX_MVF_MBX_PFSTS) {
@@ -359,10 +363,12 @@ TEST_F_TIMEOUT(vfio, pf_link_msg, MVF_TIMEOUT)
 	}
 	ASSERT_STREQ(mvf_state(vf, "link_msg_pending"), "0");
 	ASSERT_NE(0,
-		  mvf_reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_LINK_UP);
+		  mvf_reg_read(vf, KVX_MVF_REG_STATUS) &
+		  KVX_MVF_STATUS_LINK_UP);
 	ASSERT_EQ(atol(mvf_state(vf, "pf_msgs")), msgs + 3);
 	ASSERT_NE(0,
-		  mbx_xfer(vf, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1));
+		  mbx_xfer(vf, r, 2, KVX_MVF_MSG_API_NEGOTIATE,
+			   KVX_MVF_API_1_1));
 	ASSERT_EQ(r[0], ACKED(KVX_MVF_MSG_API_NEGOTIATE));
 }
 
@@ -402,7 +408,8 @@ TEST_F_TIMEOUT(vfio, mbx_set_mac, MVF_TIMEOUT)
 	/* Stray bits above the MAC in word 2. */
 	mac_words(_metadata, "02:11:22:33:44:66", w);
 	ASSERT_NE(0,
-		  mbx_xfer(vf, r, 3, KVX_MVF_MSG_SET_MAC, w[0], w[1] | 1 << 16));
+		  mbx_xfer(vf, r, 3, KVX_MVF_MSG_SET_MAC, w[0],
+			   w[1] | 1 << 16));
 	ASSERT_EQ(r[0], NACKED(KVX_MVF_MSG_SET_MAC)) {
 		TH_LOG("0x%x", r[0]);
 	}
@@ -427,8 +434,10 @@ TEST_F_TIMEOUT(vfio, mbx_set_vlan, MVF_TIMEOUT)
 		TH_LOG("%s", mvf_state(vf, "vlans"));
 	}
 
-	vlan_op(_metadata, vf, KVX_MVF_VLAN_ADD, 0, KVX_MVF_MSG_NACK, KVX_MVF_ERR_INVAL);
-	vlan_op(_metadata, vf, KVX_MVF_VLAN_ADD, 4095, KVX_MVF_MSG_NACK, KVX_MVF_ERR_INVAL);
+	vlan_op(_metadata, vf, KVX_MVF_VLAN_ADD, 0, KVX_MVF_MSG_NACK,
+		KVX_MVF_ERR_INVAL);
+	vlan_op(_metadata, vf, KVX_MVF_VLAN_ADD, 4095, KVX_MVF_MSG_NACK,
+		KVX_MVF_ERR_INVAL);
 	vlan_op(_metadata, vf, 2, 300, KVX_MVF_MSG_NACK, KVX_MVF_ERR_INVAL);
 	ASSERT_STREQ(mvf_state(vf, "vlans"), "100 200") {
 		TH_LOG("%s", mvf_state(vf, "vlans"));
@@ -442,14 +451,17 @@ TEST_F_TIMEOUT(vfio, mbx_set_vlan, MVF_TIMEOUT)
 
 	/* Fill the table; one more is refused and changes nothing. */
 	for (i = 1; i < KVX_MVF_MAX_VLANS; i++)
-		vlan_op(_metadata, vf, KVX_MVF_VLAN_ADD, 1000 + i, KVX_MVF_MSG_ACK, 0);
+		vlan_op(_metadata, vf, KVX_MVF_VLAN_ADD, 1000 + i,
+			KVX_MVF_MSG_ACK, 0);
 	snprintf(full, sizeof(full), "%s", mvf_state(vf, "vlans"));
-	vlan_op(_metadata, vf, KVX_MVF_VLAN_ADD, 7, KVX_MVF_MSG_NACK, KVX_MVF_ERR_NOSPC);
+	vlan_op(_metadata, vf, KVX_MVF_VLAN_ADD, 7, KVX_MVF_MSG_NACK,
+		KVX_MVF_ERR_NOSPC);
 	ASSERT_STREQ(mvf_state(vf, "vlans"), full) {
 		TH_LOG("%s", mvf_state(vf, "vlans"));
 	}
 	for (i = 1; i < KVX_MVF_MAX_VLANS; i++)
-		vlan_op(_metadata, vf, KVX_MVF_VLAN_DEL, 1000 + i, KVX_MVF_MSG_ACK, 0);
+		vlan_op(_metadata, vf, KVX_MVF_VLAN_DEL, 1000 + i,
+			KVX_MVF_MSG_ACK, 0);
 	ASSERT_STREQ(mvf_state(vf, "vlans"), "200") {
 		TH_LOG("%s", mvf_state(vf, "vlans"));
 	}
@@ -482,7 +494,8 @@ TEST_F_TIMEOUT(vfio, mbx_set_mcast, MVF_TIMEOUT)
 	/* The most the buffer holds, replacing the list whole. */
 	for (i = 0; i < ARRAY_SIZE(full); i++)
 		full[i] = 0xfff - 3 * i;
-	ASSERT_EQ(mcast_op(_metadata, vf, KVX_MVF_MAX_MCAST, full, ARRAY_SIZE(full), r),
+	ASSERT_EQ(mcast_op(_metadata, vf, KVX_MVF_MAX_MCAST, full,
+			   ARRAY_SIZE(full), r),
 		  ACKED(KVX_MVF_MSG_SET_MCAST)) {
 		TH_LOG("0x%x %u", r[0], r[1]);
 	}
@@ -498,7 +511,8 @@ TEST_F_TIMEOUT(vfio, mbx_set_mcast, MVF_TIMEOUT)
 
 	/* Refused, changing nothing: too many, 13 bits, stray halfwords. */
 	ASSERT_EQ(0, mvf_state_dump(vf, before, sizeof(before)));
-	ASSERT_EQ(mcast_op(_metadata, vf, KVX_MVF_MAX_MCAST + 1, full, ARRAY_SIZE(full), r),
+	ASSERT_EQ(mcast_op(_metadata, vf, KVX_MVF_MAX_MCAST + 1, full,
+			   ARRAY_SIZE(full), r),
 		  NACKED(KVX_MVF_MSG_SET_MCAST)) {
 		TH_LOG("31: 0x%x %u", r[0], r[1]);
 	}
@@ -625,7 +639,8 @@ TEST_F_TIMEOUT(vfio, mbx_ownership, MVF_TIMEOUT)
 	}
 	mvf_reg_write(vf, KVX_MVF_REG_VFMAILBOX, KVX_MVF_MBX_REQ);
 	ASSERT_EQ(0, mbx_check_bit(vf, KVX_MVF_MBX_PFACK | KVX_MVF_MBX_REQ)) {
-		TH_LOG("REQ without VFU taken or left: 0x%x", mbx_read_ctrl(vf));
+		TH_LOG("REQ without VFU taken or left: 0x%x",
+		       mbx_read_ctrl(vf));
 	}
 	ASSERT_EQ(atol(mvf_state(vf, "requests")), requests);
 	ASSERT_EQ(atol(mvf_state(vf, "protocol_errors")), errors + 1);
@@ -645,7 +660,8 @@ TEST_F_TIMEOUT(vfio, pf_reset_notice, MVF_TIMEOUT)
 	ASSERT_EQ(mvf_event(vf, "reset"), 0);
 	ASSERT_NE(0, mbx_read_ctrl(vf) & KVX_MVF_MBX_RSTI);
 	ASSERT_NE(0,
-		  mvf_reg_read(vf, KVX_MVF_REG_STATUS) & KVX_MVF_STATUS_RESET_PENDING);
+		  mvf_reg_read(vf, KVX_MVF_REG_STATUS) &
+		  KVX_MVF_STATUS_RESET_PENDING);
 	ASSERT_STREQ(mvf_state(vf, "cts"), "0");
 
 	ASSERT_NE(0, mbx_xfer(vf, r, 1, KVX_MVF_MSG_GET_LINK));
@@ -898,11 +914,13 @@ TEST_F_TIMEOUT(vfio, direct_mbx, MVF_TIMEOUT)
 	m = mbx_map(_metadata, vf);
 	/* The page is the mailbox the trapped path left behind. */
 	ASSERT_EQ(0,
-		  dmbx_ctrl(m) & (KVX_MVF_MBX_REQ | KVX_MVF_MBX_ACK | KVX_MVF_MBX_PFU)) {
+		  dmbx_ctrl(m) &
+		  (KVX_MVF_MBX_REQ | KVX_MVF_MBX_ACK | KVX_MVF_MBX_PFU)) {
 		TH_LOG("VFMAILBOX 0x%x", dmbx_ctrl(m));
 	}
 
-	dmbx_xfer(_metadata, m, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1);
+	dmbx_xfer(_metadata, m, r, 2, KVX_MVF_MSG_API_NEGOTIATE,
+		  KVX_MVF_API_1_1);
 	ASSERT_EQ(r[0], ACKED(KVX_MVF_MSG_API_NEGOTIATE)) {
 		TH_LOG("0x%x 0x%x", r[0], r[1]);
 	}
@@ -1091,8 +1109,10 @@ TEST_F_TIMEOUT(vfio, mapped_mode_switch, MVF_TIMEOUT)
 
 	/* Switch every round, mid-message too; nothing faults or is lost. */
 	for (i = 0; i < 8; i++) {
-		mac_words(_metadata, i % 2 ? "02:de:ad:be:ef:03" : "02:de:ad:be:ef:04", w);
-		dmbx_post(_metadata, m, (u32 []){ KVX_MVF_MSG_SET_MAC, w[0], w[1] }, 3);
+		mac_words(_metadata,
+			  i % 2 ? "02:de:ad:be:ef:03" : "02:de:ad:be:ef:04", w);
+		dmbx_post(_metadata, m,
+			  (u32 []){ KVX_MVF_MSG_SET_MAC, w[0], w[1] }, 3);
 		ASSERT_EQ(mvf_set_mode(vf, i % 2 ? "trapped" : "direct"), 0);
 		dmbx_recv(_metadata, m, r);
 		ASSERT_EQ(r[0], ACKED(KVX_MVF_MSG_SET_MAC)) {
@@ -1161,7 +1181,8 @@ TEST_F_TIMEOUT(vfio, mig_precopy_mapped, MVF_TIMEOUT)
 		TH_LOG("PRE_COPY revoked the mapping (SIGBUS)");
 	}
 	for (i = 0; i < 4; i++) {
-		mac_words(_metadata, i % 2 ? "02:de:ad:be:ef:05" : "02:de:ad:be:ef:06", w);
+		mac_words(_metadata,
+			  i % 2 ? "02:de:ad:be:ef:05" : "02:de:ad:be:ef:06", w);
 		dmbx_xfer(_metadata, m, r, 3, KVX_MVF_MSG_SET_MAC, w[0], w[1]);
 		ASSERT_EQ(r[0], ACKED(KVX_MVF_MSG_SET_MAC)) {
 			TH_LOG("PRE_COPY: 0x%x", r[0]);
@@ -1169,7 +1190,8 @@ TEST_F_TIMEOUT(vfio, mig_precopy_mapped, MVF_TIMEOUT)
 	}
 	ASSERT_EQ(0, mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL));
 	close(fd);
-	dmbx_xfer(_metadata, m, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_1);
+	dmbx_xfer(_metadata, m, r, 2, KVX_MVF_MSG_API_NEGOTIATE,
+		  KVX_MVF_API_1_1);
 	ASSERT_EQ(r[0], ACKED(KVX_MVF_MSG_API_NEGOTIATE)) {
 		TH_LOG("0x%x", r[0]);
 	}

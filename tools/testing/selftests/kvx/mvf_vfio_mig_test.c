@@ -481,7 +481,8 @@ TEST_F_TIMEOUT(vfio, mig_precopy, MVF_TIMEOUT)
 	idx = dma_post(vf, KVX_MVF_DMA_OP_FILL, 0x55555555, giova(y), 64);
 	dma_kick(vf);
 	ASSERT_NE(0,
-		  mvf_reg_read(vf, KVX_MVF_REG_DMA_STATUS) & KVX_MVF_DMA_STATUS_QUIESCED);
+		  mvf_reg_read(vf, KVX_MVF_REG_DMA_STATUS) &
+		  KVX_MVF_DMA_STATUS_QUIESCED);
 	ASSERT_EQ(0, mvf_mig_set(vf, VFIO_DEVICE_STATE_STOP_COPY, NULL));
 	n = mig_read(_metadata, fd, stream + len, MIG_BUF - len, false);
 	ksft_print_msg("stop-copy: %zu bytes, stream %zu\n", n, len + n);
@@ -614,7 +615,8 @@ TEST_F_TIMEOUT(vfio, mig_generation, MVF_TIMEOUT)
 
 	/* The types and what they tell. */
 	ASSERT_EQ(0,
-		  mvf_read_file(MVF_TYPES_DIR "/kvx-mvf-vf-g1/description", buf, sizeof(buf))) {
+		  mvf_read_file(MVF_TYPES_DIR "/kvx-mvf-vf-g1/description", buf,
+				sizeof(buf))) {
 		TH_LOG("g1: %s", buf);
 	}
 	ASSERT_NE(NULL, strstr(buf, "generation 1:")) {
@@ -624,7 +626,8 @@ TEST_F_TIMEOUT(vfio, mig_generation, MVF_TIMEOUT)
 		TH_LOG("g1: %s", buf);
 	}
 	ASSERT_EQ(0,
-		  mvf_read_file(MVF_TYPES_DIR "/kvx-mvf-vf-g2/description", buf, sizeof(buf))) {
+		  mvf_read_file(MVF_TYPES_DIR "/kvx-mvf-vf-g2/description", buf,
+				sizeof(buf))) {
 		TH_LOG("g2: %s", buf);
 	}
 	ASSERT_NE(NULL, strstr(buf, "generation 2:")) {
@@ -637,12 +640,12 @@ TEST_F_TIMEOUT(vfio, mig_generation, MVF_TIMEOUT)
 	vf_add_type(_metadata, &b2, vf, "kvx-mvf-vf-g2");
 	ASSERT_STREQ(mvf_state(&b1, "generation"), "1");
 	ASSERT_STREQ(mvf_state(&b2, "generation"), "2");
-	ASSERT_EQ((mvf_reg_read(&b1, KVX_MVF_REG_VERSION) & KVX_MVF_VERSION_GEN_MASK),
-		  1) {
+	ASSERT_EQ((mvf_reg_read(&b1, KVX_MVF_REG_VERSION) &
+		   KVX_MVF_VERSION_GEN_MASK), 1) {
 		TH_LOG("VERSION");
 	}
-	ASSERT_EQ((mvf_reg_read(&b2, KVX_MVF_REG_VERSION) & KVX_MVF_VERSION_GEN_MASK),
-		  2) {
+	ASSERT_EQ((mvf_reg_read(&b2, KVX_MVF_REG_VERSION) &
+		   KVX_MVF_VERSION_GEN_MASK), 2) {
 		TH_LOG("VERSION");
 	}
 	ASSERT_EQ(mvf_region_read(&b1, b1.cfg_off, c1, sizeof(c1)), sizeof(c1));
@@ -682,7 +685,8 @@ TEST_F_TIMEOUT(vfio, mig_generation, MVF_TIMEOUT)
 	ASSERT_NE(0, mbx_xfer(&b2, r, 1, KVX_MVF_MSG_RESET));
 	ASSERT_EQ(r[0], ACKED(KVX_MVF_MSG_RESET));
 	ASSERT_NE(0,
-		  mbx_xfer(&b2, r, 2, KVX_MVF_MSG_API_NEGOTIATE, KVX_MVF_API_1_2)) {
+		  mbx_xfer(&b2, r, 2, KVX_MVF_MSG_API_NEGOTIATE,
+			   KVX_MVF_API_1_2)) {
 		TH_LOG("0x%x", r[0]);
 	}
 	ASSERT_EQ(r[0], ACKED(KVX_MVF_MSG_API_NEGOTIATE)) {
@@ -840,8 +844,8 @@ TEST_F_TIMEOUT(vfio, mig_bad_streams, MVF_TIMEOUT)
 	memcpy(stream2, stream, at);
 	memcpy(stream2 + at, stream + at + 8 + t->length,
 	       len - at - 8 - t->length);
-	ASSERT_EQ(try_resume(_metadata, &b, stream2, len - 8 - t->length, "no MCAST"),
-		  0) {
+	ASSERT_EQ(try_resume(_metadata, &b, stream2, len - 8 - t->length,
+			     "no MCAST"), 0) {
 		TH_LOG("stream without MCAST refused");
 	}
 	ASSERT_STREQ(mvf_state(&b, "mcast"), "") {

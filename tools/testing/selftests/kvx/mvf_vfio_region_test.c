@@ -52,8 +52,8 @@ TEST_F_TIMEOUT(vfio, open, MVF_TIMEOUT)
 	}
 	ASSERT_GE(vf->container, 0);
 	ASSERT_EQ(ioctl(vf->container, VFIO_GET_API_VERSION), VFIO_API_VERSION);
-	ASSERT_EQ(ioctl(vf->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU),
-		  1) {
+	ASSERT_EQ(ioctl(vf->container, VFIO_CHECK_EXTENSION,
+			VFIO_TYPE1v2_IOMMU), 1) {
 		TH_LOG("vfio_iommu_type1 not loaded?");
 	}
 
@@ -127,7 +127,8 @@ TEST_F_TIMEOUT(vfio, region_info, MVF_TIMEOUT)
 		       ri.flags);
 	}
 	ASSERT_EQ(ri.flags,
-		  (rw | VFIO_REGION_INFO_FLAG_MMAP | VFIO_REGION_INFO_FLAG_CAPS)) {
+		  (rw | VFIO_REGION_INFO_FLAG_MMAP |
+		   VFIO_REGION_INFO_FLAG_CAPS)) {
 		TH_LOG("size %llu flags %x", (unsigned long long)ri.size,
 		       ri.flags);
 	}
@@ -239,7 +240,8 @@ TEST_F_TIMEOUT(vfio, region_caps, MVF_TIMEOUT)
 	u.ri.index = VFIO_PCI_CONFIG_REGION_INDEX;
 	ASSERT_EQ(0, ioctl(vf->device, VFIO_DEVICE_GET_REGION_INFO, &u.ri));
 	ASSERT_EQ(0,
-		  u.ri.flags & (VFIO_REGION_INFO_FLAG_MMAP | VFIO_REGION_INFO_FLAG_CAPS)) {
+		  u.ri.flags &
+		  (VFIO_REGION_INFO_FLAG_MMAP | VFIO_REGION_INFO_FLAG_CAPS)) {
 		TH_LOG("flags %x", u.ri.flags);
 	}
 	ASSERT_EQ(u.ri.cap_offset, 0) {
@@ -277,7 +279,8 @@ TEST_F_TIMEOUT(vfio, config_space, MVF_TIMEOUT)
 	ASSERT_EQ(mvf_cfg_read32(vf, 0x40 + PCI_MSI_DATA_64), 0x4041);
 	ASSERT_EQ(0, mvf_cfg_write32(vf, 0x40, 0xffffffff));
 	ASSERT_EQ(mvf_cfg_read32(vf, 0x40),
-		  ((PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_ENABLE) << 16 | PCI_CAP_ID_MSI)) {
+		  ((PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_ENABLE) << 16 |
+		   PCI_CAP_ID_MSI)) {
 		TH_LOG("0x%x", mvf_cfg_read32(vf, 0x40));
 	}
 
@@ -289,7 +292,8 @@ TEST_F_TIMEOUT(vfio, config_space, MVF_TIMEOUT)
 		TH_LOG("bar 0x%08x", bar);
 	}
 	ASSERT_EQ((bar & ~PCI_BASE_ADDRESS_MEM_MASK),
-		  (PCI_BASE_ADDRESS_SPACE_MEMORY | PCI_BASE_ADDRESS_MEM_TYPE_32)) {
+		  (PCI_BASE_ADDRESS_SPACE_MEMORY |
+		   PCI_BASE_ADDRESS_MEM_TYPE_32)) {
 		TH_LOG("bar 0x%08x", bar);
 	}
 	ASSERT_EQ(0, mvf_cfg_write32(vf, PCI_BASE_ADDRESS_0, 0xfebf0000));
@@ -305,7 +309,8 @@ TEST_F_TIMEOUT(vfio, config_space, MVF_TIMEOUT)
 		  (KVX_MVF_PCI_VENDOR_ID | KVX_MVF_PCI_DEVICE_ID << 16));
 	ASSERT_EQ(0, mvf_cfg_write32(vf, PCI_COMMAND, 0xffff));
 	ASSERT_EQ((mvf_cfg_read32(vf, PCI_COMMAND) & 0xffff),
-		  (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE)) {
+		  (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+		   PCI_COMMAND_INTX_DISABLE)) {
 		TH_LOG("0x%x", mvf_cfg_read32(vf, PCI_COMMAND));
 	}
 }
@@ -317,7 +322,8 @@ TEST_F_TIMEOUT(vfio, bar0_ids, MVF_TIMEOUT)
 
 	ASSERT_EQ(mvf_reg_read(vf, KVX_MVF_REG_ID), KVX_MVF_ID_MAGIC);
 	ASSERT_EQ(mvf_reg_read(vf, KVX_MVF_REG_VERSION),
-		  (KVX_MVF_ABI_VERSION << KVX_MVF_VERSION_ABI_SHIFT | KVX_MVF_DEVICE_GENERATION));
+		  (KVX_MVF_ABI_VERSION << KVX_MVF_VERSION_ABI_SHIFT |
+		   KVX_MVF_DEVICE_GENERATION));
 	status = mvf_reg_read(vf, KVX_MVF_REG_STATUS);
 	ASSERT_EQ(status, KVX_MVF_STATUS_LINK_UP) {
 		TH_LOG("status 0x%x", status);

@@ -423,7 +423,9 @@ static inline void vlan_op(struct __test_metadata *_metadata,
 	u32 r[KVX_MVF_MBX_WORDS];
 
 	ASSERT_NE(0,
-		  mbx_xfer(vf, r, 2, KVX_MVF_MSG_SET_VLAN | op << KVX_MVF_MSG_INFO_SHIFT, vid));
+		  mbx_xfer(vf, r, 2,
+			   KVX_MVF_MSG_SET_VLAN | op << KVX_MVF_MSG_INFO_SHIFT,
+			   vid));
 	ASSERT_EQ(r[0], (expect | KVX_MVF_MSG_CTS | KVX_MVF_MSG_SET_VLAN)) {
 		TH_LOG("op %u vid %u: 0x%x", op, vid, r[0]);
 	}
@@ -535,7 +537,7 @@ static inline bool all_bytes(const u8 *p, size_t n, u8 val)
 
 static inline int log_start(struct vf *vf, u64 *page_size,
 			    struct vfio_device_feature_dma_logging_range *ranges,
-		     u32 nr)
+			    u32 nr)
 {
 	struct vfio_device_feature_dma_logging_control c = {
 		.page_size = *page_size,
@@ -561,7 +563,8 @@ static inline int container_dirty(struct vf *vf, u32 flags)
 }
 
 /* GET_BITMAP of [@iova, @iova + @size): whole mappings, 4 KiB pages. */
-static inline int container_report(struct vf *vf, u64 iova, u64 size, u64 *bitmap)
+static inline int container_report(struct vf *vf, u64 iova, u64 size,
+				   u64 *bitmap)
 {
 	u64 buf[(sizeof(struct vfio_iommu_type1_dirty_bitmap) +
 		 sizeof(struct vfio_iommu_type1_dirty_bitmap_get)) / 8] = {};
@@ -632,12 +635,14 @@ static inline void check_dirty(struct __test_metadata *_metadata,
 	memset(dirty_bm, 0, sizeof(dirty_bm));
 	if (mvf_shared->dev_log) {
 		ASSERT_EQ(0,
-			  log_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE, dirty_bm)) {
+			  log_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE,
+				     dirty_bm)) {
 			TH_LOG("%s: report: %s", what, strerror(errno));
 		}
 	} else {
 		ASSERT_EQ(0,
-			  container_report(vf, GUEST_IOVA, GUEST_SIZE, dirty_bm)) {
+			  container_report(vf, GUEST_IOVA, GUEST_SIZE,
+					   dirty_bm)) {
 			TH_LOG("%s: GET_BITMAP: %s", what, strerror(errno));
 		}
 	}
