@@ -94,22 +94,6 @@ static void guest_code(void)
 
 /* Host side */
 
-static int feature(struct vf *vf, uint32_t flags, void *data, size_t size)
-{
-	uint64_t buf[(sizeof(struct vfio_device_feature) + 64) /
-		     sizeof(uint64_t)];
-	struct vfio_device_feature *f = (void *)buf;
-
-	TEST_ASSERT(size <= 64, "VFIO_DEVICE_FEATURE data too big");
-	f->argsz = sizeof(*f) + size;
-	f->flags = flags;
-	memcpy(f->data, data, size);
-	if (ioctl(vf->device, VFIO_DEVICE_FEATURE, f))
-		return -errno;
-	memcpy(data, f->data, size);
-	return 0;
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -190,7 +174,7 @@ static size_t stop_copy_bytes(struct vf *vf)
 	int fd;
 
 	ms.device_state = VFIO_DEVICE_STATE_STOP_COPY;
-	TEST_ASSERT(!feature(vf, VFIO_DEVICE_FEATURE_SET |
+	TEST_ASSERT(!mvf_feature(vf, VFIO_DEVICE_FEATURE_SET |
 			     VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &ms,
 			     sizeof(ms)) && ms.data_fd >= 0,
 		    "STOP_COPY: %s", strerror(errno));
@@ -201,7 +185,7 @@ static size_t stop_copy_bytes(struct vf *vf)
 	close(fd);
 	ms.device_state = VFIO_DEVICE_STATE_RUNNING;
 	ms.data_fd = -1;
-	TEST_ASSERT(!feature(vf, VFIO_DEVICE_FEATURE_SET |
+	TEST_ASSERT(!mvf_feature(vf, VFIO_DEVICE_FEATURE_SET |
 			     VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &ms,
 			     sizeof(ms)), "RUNNING: %s", strerror(errno));
 	return len;

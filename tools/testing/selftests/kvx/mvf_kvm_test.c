@@ -129,8 +129,7 @@ static void test_no_kvm(struct vf *vf)
 	vf_open(vf);
 	retired = ioctl(vf->device, RETIRED_SET_MBX_GPA, NULL) == -1 &&
 		  errno == ENOTTY;
-	m = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE, MAP_SHARED,
-		 vf->device, vf->bar0_off + KVX_MVF_MBX_PAGE);
+	m = mvf_mmap_bar0(vf, KVX_MVF_MBX_PAGE, getpagesize(), MAP_SHARED);
 	mapped = m != MAP_FAILED;
 	if (!mapped)
 		ksft_print_msg("mmap while TRAPPED without KVM: %s\n",
@@ -520,9 +519,8 @@ int main(void)
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
 	kvm_vfio_add_group(vm, &vf);
 	vf_open(&vf);
-	vf.mbx_page = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
-			   MAP_SHARED, vf.device,
-			   vf.bar0_off + KVX_MVF_MBX_PAGE);
+	vf.mbx_page = mvf_mmap_bar0(&vf, KVX_MVF_MBX_PAGE, getpagesize(),
+				    MAP_SHARED);
 	TEST_ASSERT(vf.mbx_page != MAP_FAILED,
 		    "mailbox mmap while TRAPPED with KVM: %s", strerror(errno));
 	/* Mapped, no memslot yet: polled (asserted after the guest ran). */

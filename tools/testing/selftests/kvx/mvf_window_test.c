@@ -158,7 +158,7 @@ static void guest_code(void)
 
 /* ---- host side: the VMM ---- */
 
-static struct vf vf = { .container = -1, .group = -1, .device = -1 };
+static struct vf vf = MVF_VF_INIT;
 static struct kvm_vm *vm;
 static struct kvm_vcpu *vcpu;
 static bool use_vmfunc;
@@ -169,14 +169,14 @@ static uint32_t bar0_read(uint32_t off)
 {
 	uint32_t v;
 
-	TEST_ASSERT(pread(vf.device, &v, 4, vf.bar0_off + off) == 4,
+	TEST_ASSERT(mvf_region_read(&vf, vf.bar0_off + off, &v, 4) == 4,
 		    "BAR0 read at 0x%x: %s", off, strerror(errno));
 	return v;
 }
 
 static void bar0_write(uint32_t off, uint32_t v)
 {
-	TEST_ASSERT(pwrite(vf.device, &v, 4, vf.bar0_off + off) == 4,
+	TEST_ASSERT(mvf_region_write(&vf, vf.bar0_off + off, &v, 4) == 4,
 		    "BAR0 write at 0x%x: %s", off, strerror(errno));
 }
 
@@ -278,8 +278,7 @@ static void setup(void)
 	/* The VMM's way: the group to the VM, then the device. */
 	kvm_vfio_add_group(vm, &vf);
 	vf_open(&vf);
-	page = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE, MAP_SHARED,
-		    vf.device, vf.bar0_off + KVX_MVF_MBX_PAGE);
+	page = mvf_mmap_bar0(&vf, KVX_MVF_MBX_PAGE, getpagesize(), MAP_SHARED);
 	TEST_ASSERT(page != MAP_FAILED, "mailbox mmap in DIRECT: %s",
 		    strerror(errno));
 	vf.mbx_page = page;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kvx-mvf VFs for kvx selftests: create one through sysfs, open it through
- * VFIO, read its PF-side state from debugfs, give its group to a VM.
+ * kvx-mvf VFs for kvx selftests on the KVM selftest library: mvf_vfio.h's
+ * functions that TEST_ASSERT() they worked, and the VF's group given to a
+ * VM.
  */
 #ifndef SELFTEST_MVF_UTIL_H
 #define SELFTEST_MVF_UTIL_H
@@ -10,26 +11,7 @@
 #include <stdint.h>
 
 #include "kvm_util.h"
-
-#define MVF_PF_NAME	"kvx-mvf-pf0"
-#define MVF_TYPE_DIR	"/sys/class/mdev_bus/" MVF_PF_NAME \
-			"/mdev_supported_types/kvx-mvf-vf"
-#define MVF_MDEV_DIR	"/sys/bus/mdev/devices"
-#define MVF_DEBUGFS_DIR	"/sys/kernel/debug/kvx-mvf/" MVF_PF_NAME
-
-struct vf {
-	const char *name;	/* for messages, or NULL */
-	char uuid[40];
-	int container;
-	int group;
-	int device;
-	u64 bar0_off;		/* BAR0's offset in the device file */
-	void *mbx_page;		/* the mailbox page's mapping, or NULL */
-};
-
-/* Write @val to @path, read @path into @buf: 0 or a negative errno. */
-int mvf_write_file(const char *path, const char *val);
-int mvf_read_file(const char *path, char *buf, size_t size);
+#include "mvf_vfio.h"
 
 /* The value of "key value" in the VF's debugfs config ("" if none). */
 const char *vf_state(struct vf *vf, const char *key);
