@@ -146,7 +146,7 @@ TEST_F_TIMEOUT(vfio, admin_sysfs, MVF_TIMEOUT)
 	b.device = -1;
 	/* Closed again: no port VLAN, the VF's filter is its own. */
 	ASSERT_EQ(0, mvf_attr_write(&b, "admin_vlan", "0"));
-	ASSERT_STREQ(mvf_state(&b, "vlans"), "");
+	assert_state_empty(_metadata, &b, "vlans");
 	vf_del(&b);
 
 	/* Compatibility: the generation, the type to create for it. */
@@ -330,4 +330,4 @@ TEST_F_TIMEOUT(vfio, remove_while_open, MVF_TIMEOUT)
 	vf_del(&b);
 }
 
-TEST_HARNESS_MAIN
+MVF_HARNESS_MAIN

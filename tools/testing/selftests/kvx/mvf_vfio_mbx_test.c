@@ -476,9 +476,7 @@ TEST_F_TIMEOUT(vfio, mbx_set_mcast, MVF_TIMEOUT)
 	u32 r[KVX_MVF_MBX_WORDS];
 	unsigned int i, n;
 
-	ASSERT_STREQ(mvf_state(vf, "mcast"), "") {
-		TH_LOG("%s", mvf_state(vf, "mcast"));
-	}
+	assert_state_empty(_metadata, vf, "mcast");
 	/* Sorted, a repeat counted once; hash 0 is a hash like any other. */
 	ASSERT_EQ(mcast_op(_metadata, vf, 5, list, 5, r),
 		  ACKED(KVX_MVF_MSG_SET_MCAST)) {
@@ -564,9 +562,7 @@ TEST_F_TIMEOUT(vfio, mbx_set_mcast, MVF_TIMEOUT)
 	ASSERT_EQ(r[1], 0) {
 		TH_LOG("0x%x %u", r[0], r[1]);
 	}
-	ASSERT_STREQ(mvf_state(vf, "mcast"), "") {
-		TH_LOG("%s", mvf_state(vf, "mcast"));
-	}
+	assert_state_empty(_metadata, vf, "mcast");
 	ASSERT_EQ(mcast_op(_metadata, vf, 2, list, 2, r),
 		  ACKED(KVX_MVF_MSG_SET_MCAST));
 	ASSERT_STREQ(mvf_state(vf, "mcast"), "0x012 0x7ff") {
@@ -679,12 +675,8 @@ TEST_F_TIMEOUT(vfio, pf_reset_notice, MVF_TIMEOUT)
 	ASSERT_EQ(0, mbx_read_ctrl(vf) & KVX_MVF_MBX_RSTI);
 	ASSERT_STREQ(mvf_state(vf, "reset_pending"), "0");
 	ASSERT_STREQ(mvf_state(vf, "api"), "1.0");
-	ASSERT_STREQ(mvf_state(vf, "vlans"), "") {
-		TH_LOG("%s", mvf_state(vf, "vlans"));
-	}
-	ASSERT_STREQ(mvf_state(vf, "mcast"), "") {
-		TH_LOG("%s", mvf_state(vf, "mcast"));
-	}
+	assert_state_empty(_metadata, vf, "vlans");
+	assert_state_empty(_metadata, vf, "mcast");
 	assert_same_state(_metadata, vf, "mac", vf, "admin_mac");
 }
 
@@ -789,7 +781,7 @@ TEST_F_TIMEOUT(vfio, device_reset, MVF_TIMEOUT)
 
 	ASSERT_EQ(mvf_reg_read(vf, KVX_MVF_REG_VFMAILBOX), KVX_MVF_MBX_RSTD);
 	ASSERT_STREQ(mvf_state(vf, "cts"), "0");
-	ASSERT_STREQ(mvf_state(vf, "vlans"), "");
+	assert_state_empty(_metadata, vf, "vlans");
 	ASSERT_STREQ(mvf_state(vf, "api"), "1.0");
 	assert_same_state(_metadata, vf, "mac", vf, "admin_mac");
 	ASSERT_EQ((mvf_cfg_read32(vf, PCI_COMMAND) & 0xffff), 0);
@@ -1202,4 +1194,4 @@ TEST_F_TIMEOUT(vfio, mig_precopy_mapped, MVF_TIMEOUT)
 	ASSERT_EQ(mvf_set_mode(vf, "trapped"), 0);
 }
 
-TEST_HARNESS_MAIN
+MVF_HARNESS_MAIN

@@ -333,4 +333,4 @@ TEST_F_TIMEOUT(vfio, bar0_ids, MVF_TIMEOUT)
 	ASSERT_EQ(mvf_reg_read(vf, 0x3000), 0);
 }
 
-TEST_HARNESS_MAIN
+MVF_HARNESS_MAIN

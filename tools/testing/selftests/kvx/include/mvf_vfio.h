@@ -57,9 +57,13 @@ bool mvf_debugfs_exists(const char *uuid);
 int mvf_attr_write(struct vf *vf, const char *attr, const char *val);
 const char *mvf_attr(struct vf *vf, const char *attr);
 
-/* The PF's view (debugfs <uuid>/config): "key value" lines. */
+/*
+ * The PF's view (debugfs <uuid>/config): "key value" lines.  The value of
+ * @key in @buf; -ENODATA if the file has no @key, the -errno of reading
+ * it (-ENOENT: no such file) otherwise; @buf is "" then.
+ */
 int mvf_state_get(struct vf *vf, const char *key, char *buf, size_t size);
-/* The value of @key, "" if absent (thread-local buffer). */
+/* The value of @key, "" if absent or unreadable (thread-local buffer). */
 const char *mvf_state(struct vf *vf, const char *key);
 /* The whole view in @buf. */
 int mvf_state_dump(struct vf *vf, char *buf, size_t size);

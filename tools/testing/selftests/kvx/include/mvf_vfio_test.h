@@ -9,13 +9,19 @@
  * would use it: each starts from where the one before left it and checks
  * its own preconditions.  The harness runs every test in a child, so the
  * VF is created and opened, and the guest memory allocated (shared), by the
- * harness's process before the first test, and a test gets a copy of it
- * (FIXTURE_SETUP): the files are inherited, the guest memory is shared, and
- * what a test maps or opens itself goes with its child.  The device reaches
- * guest memory through vfio_dma_rw(), which works in the process that
- * mapped it only: each test's child maps the guest memory for DMA
- * (FIXTURE_SETUP) and unmaps it (FIXTURE_TEARDOWN).  The "create" and
+ * harness's process before the first test (MVF_HARNESS_MAIN, once the
+ * options asked for a run: -l and -h create nothing), and a test gets a
+ * copy of it (FIXTURE_SETUP): the files are inherited, the guest memory is
+ * shared, and what a test maps or opens itself goes with its child.  The
+ * device reaches guest memory through vfio_dma_rw(), which works in the
+ * process that mapped it only: each test's child maps the guest memory for
+ * DMA (FIXTURE_SETUP) and unmaps it (FIXTURE_TEARDOWN).  The "create" and
  * "open" tests check what the setup did.
+ *
+ * Removing the VF that went through the tests is the last result,
+ * "vfio.remove": the harness's process holds the VF open until its tests
+ * are done, so mvf_exit() closes it, removes it and reports that (counted
+ * in the plan: ksft_set_plan() below).
  *
  * The harness's closing line is "# Totals: ..."; ours must be "N passed,
  * N failed, N skipped", and a skip is not a pass: mvf_exit() replaces the
@@ -59,12 +65,16 @@ static void __noreturn mvf_exit(bool harness_ok);
 /* The harness ends with ksft_exit(): ours. */
 #undef ksft_exit
 #define ksft_exit(condition)	mvf_exit(condition)
+/* The harness's plan, and the removal mvf_exit() reports. */
+#define ksft_set_plan(plan)	ksft_set_plan((plan) + 1)
 
 #include "kselftest_harness.h"
 #include "mvf_vfio.h"
 
 /* Per test, in seconds (the harness's default is 30). */
 #define MVF_TIMEOUT	120
+/* Removing the VF once its user closed it. */
+#define MVF_REMOVE_TIMEOUT	10
 
 /*
  * The DMA engine's view of guest memory: GUEST_SIZE bytes of the test's own
@@ -98,8 +108,8 @@ struct mvf_shared {
 	 * the device offers it (VFIO_DEVICE_FEATURE_PROBE of
 	 * DMA_LOGGING_START), else the container's (type1
 	 * VFIO_IOMMU_DIRTY_PAGES), which must then be exact for the device's
-	 * DMA.  1: the device's; probed by mvf_vf_setup(), checked by
-	 * dma_log_offer.
+	 * DMA.  1: the device's; probed by mvf_vf_setup(), checked against
+	 * the dma_logging parameter by dma_log_offer and mig_caps.
 	 */
 	int dev_log;
 };
@@ -107,11 +117,11 @@ struct mvf_shared {
 static struct mvf_shared *mvf_shared;
 
 /*
- * Before the harness runs (a constructor): create the VF, open it in a
- * type1 v2 container (as QEMU: v1 has no dirty tracking) and allocate the
- * guest memory, recording each step's result for the tests to check.
+ * Before the harness runs its tests: create the VF, open it in a type1 v2
+ * container (as QEMU: v1 has no dirty tracking) and allocate the guest
+ * memory, recording each step's result for the tests to check.
  */
-static void __attribute__((constructor)) mvf_vf_setup(void)
+static void mvf_vf_setup(void)
 {
 	struct mvf_shared *sh;
 	struct vf *vf;
@@ -177,27 +187,94 @@ static void __attribute__((constructor)) mvf_vf_setup(void)
 }
 
 /*
- * Instead of the harness's ksft_exit(): leave no VF behind, print the
- * totals and our closing line; a skipped test is not a pass.
+ * Remove the VF the tests used, now closed: within MVF_REMOVE_TIMEOUT
+ * seconds (the write blocks while anything holds the VF open, so a child
+ * makes it), and the mdev and the PF's debugfs view of it are gone.  The
+ * reason it failed, or NULL.
+ */
+static const char *mvf_vf_remove(struct vf *vf)
+{
+	struct timespec delay = { .tv_nsec = 100 * 1000 * 1000 };
+	int status, i;
+	pid_t child;
+
+	if (!mvf_mdev_exists(vf->uuid))
+		return "the VF was gone before its removal";
+	fflush(stdout);
+	child = fork();
+	if (child < 0)
+		return "fork";
+	if (!child)
+		_exit(mvf_mdev_remove(vf->uuid) ? 1 : 0);
+	for (i = 0; i < MVF_REMOVE_TIMEOUT * 10; i++) {
+		if (waitpid(child, &status, WNOHANG) == child)
+			break;
+		nanosleep(&delay, NULL);
+	}
+	if (i == MVF_REMOVE_TIMEOUT * 10)
+		return "remove still blocked after the VF was closed";
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return "remove failed";
+	if (mvf_mdev_exists(vf->uuid))
+		return "the mdev is still there";
+	if (mvf_debugfs_exists(vf->uuid))
+		return "the PF's debugfs entry is still there";
+	return NULL;
+}
+
+/*
+ * Instead of the harness's ksft_exit(): remove the VF (a result of its
+ * own), print the totals and our closing line; a skipped test is not a
+ * pass.
  */
 static void __noreturn mvf_exit(bool harness_ok)
 {
-	unsigned int passed = ksft_cnt.ksft_pass;
-	unsigned int failed = ksft_cnt.ksft_fail + ksft_cnt.ksft_error;
-	unsigned int skipped = ksft_cnt.ksft_xskip;
+	unsigned int passed, failed, skipped;
+	const char *err;
 
-	if (mvf_shared) {
+	if (!mvf_shared || !mvf_shared->vf.uuid[0] ||
+	    mvf_shared->create_ret) {
+		ksft_test_result_code(KSFT_SKIP, "vfio.remove", "no VF");
+	} else {
 		mvf_close(&mvf_shared->vf);
-		if (mvf_shared->vf.uuid[0] &&
-		    mvf_mdev_exists(mvf_shared->vf.uuid))
-			mvf_mdev_remove(mvf_shared->vf.uuid);
+		err = mvf_vf_remove(&mvf_shared->vf);
+		if (err)
+			ksft_print_msg("vfio.remove: %s: %s\n",
+				       mvf_shared->vf.uuid, err);
+		ksft_test_result_code(err ? KSFT_FAIL : KSFT_PASS,
+				      "vfio.remove", err ? "%s" : NULL, err);
 	}
+	passed = ksft_cnt.ksft_pass;
+	failed = ksft_cnt.ksft_fail + ksft_cnt.ksft_error;
+	skipped = ksft_cnt.ksft_xskip;
 	ksft_print_cnts();
 	printf("%u passed, %u failed, %u skipped\n", passed, failed, skipped);
 	fflush(stdout);
 	exit(failed || !harness_ok ? KSFT_FAIL : skipped ? KSFT_SKIP :
 	     KSFT_PASS);
 }
+
+/*
+ * Instead of TEST_HARNESS_MAIN: the harness's options first (-l, -h and a
+ * bad option end there, before a VF exists; the harness reads them again),
+ * then the VF, then the tests and mvf_exit().
+ */
+static void __noreturn mvf_main(int argc, char **argv)
+{
+	int ret = test_harness_argv_check(argc, argv);
+
+	if (ret != KSFT_PASS)
+		exit(ret);
+	optind = 1;
+	mvf_vf_setup();
+	exit(test_harness_run(argc, argv));
+}
+
+#define MVF_HARNESS_MAIN					\
+	int main(int argc, char **argv)				\
+	{							\
+		mvf_main(argc, argv);				\
+	}
 
 /* The guest memory in the container, for the calling process. */
 static inline int guest_dma_map(struct vf *vf)
@@ -245,8 +322,8 @@ FIXTURE_SETUP(vfio)
 	ASSERT_EQ(0, mvf_shared->regions_ret);
 	ASSERT_EQ(0, mvf_shared->mem_ret);
 	/*
-	 * The test before may have left its mapping: the harness does not
-	 * tear down after a failed ASSERT in the test's child.
+	 * The test before may have left its mapping if it was killed (its
+	 * timeout, a crash); after a failed ASSERT the harness tears down.
 	 */
 	guest_dma_unmap(&self->vf);
 	ASSERT_EQ(0, guest_dma_map(&self->vf)) {
@@ -272,6 +349,24 @@ static inline void assert_same_state(struct __test_metadata *_metadata,
 	snprintf(va, sizeof(va), "%s", mvf_state(a, ka));
 	ASSERT_STREQ(va, mvf_state(b, kb)) {
 		TH_LOG("%s of %s, %s of %s", ka, a->uuid, kb, b->uuid);
+	}
+}
+
+/*
+ * @key of the PF's view is empty or absent, in a view that was read
+ * (mvf_state() is "" for a missing file too).
+ */
+static inline void assert_state_empty(struct __test_metadata *_metadata,
+				      struct vf *vf, const char *key)
+{
+	char val[256];
+	int ret = mvf_state_get(vf, key, val, sizeof(val));
+
+	ASSERT_TRUE(!ret || ret == -ENODATA) {
+		TH_LOG("%s's debugfs config: %s", vf->uuid, strerror(-ret));
+	}
+	ASSERT_STREQ(val, "") {
+		TH_LOG("%s of %s", key, vf->uuid);
 	}
 }
 

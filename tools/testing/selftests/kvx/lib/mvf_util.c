@@ -22,7 +22,7 @@ const char *vf_state(struct vf *vf, const char *key)
 	int ret;
 
 	ret = mvf_state_get(vf, key, val, sizeof(val));
-	TEST_ASSERT(!ret || ret == -ENOENT, "%s's debugfs config: %s",
+	TEST_ASSERT(!ret || ret == -ENODATA, "%s's debugfs config: %s",
 		    vf->uuid, strerror(-ret));
 	return val;
 }

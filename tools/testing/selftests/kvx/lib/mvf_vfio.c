@@ -162,7 +162,7 @@ int mvf_state_get(struct vf *vf, const char *key, char *val, size_t size)
 			return 0;
 		}
 	}
-	return -ENOENT;
+	return -ENODATA;
 }
 
 const char *mvf_state(struct vf *vf, const char *key)
