@@ -51,7 +51,8 @@ class Clock:
         return self.t
 
 
-def run_console(lines, tests=TESTS, no_skip=False, known_warn=None, cut_failure=None):
+def run_console(lines, tests=TESTS, no_skip=False, known_warn=None, cut_failure=None,
+                machine="qemu", kernel="6.12.0-test"):
     """Feed a console to a Parser as machine.watch() does; return its output.
 
     If the console ends before KVXT-DONE, the run failed with cut_failure
@@ -60,7 +61,7 @@ def run_console(lines, tests=TESTS, no_skip=False, known_warn=None, cut_failure=
     """
     out = []
     clock = Clock()
-    parser.plan(tests, "qemu", "6.12.0-test", log=out.append)
+    parser.plan(tests, machine, kernel, log=out.append)
     p = parser.Parser(tests, clock.t, no_skip, known_warn, log=out.append, clock=clock)
     failure = None
     for line in lines:
@@ -370,22 +371,14 @@ class CapturedTest(unittest.TestCase):
     Times are masked: the host clock is not replayed.
     """
 
-    def check(self, name, tests, no_skip=True):
+    def check(self, name, tests):
         console = data(name + ".console")
         want = data(name + ".ktap")
-        out = []
-        clock = Clock()
-        p = parser.Parser(tests, clock.t, no_skip, None, log=out.append, clock=clock)
-        failure = None
-        for line in console:
-            if p.feed(line):
-                break
-        else:
-            failure = "emulator exited (status 0) before the tests finished"
-        p.finish(failure)
-        rc = p.summary(failure)
-        # The lines runner.run() prints around the parser's.
-        want = [l for l in want[3:]
+        m = re.match(r"# vmtest: machine=(\S+) kernel=(\S+) ", want[2])
+        out, rc, _ = run_console(console, tests, no_skip=True,
+                                 machine=m.group(1), kernel=m.group(2))
+        # Less the lines runner.run() prints around the parser's.
+        want = [l for l in want
                 if not re.match(r"# vmtest: (\S+ total |console log kept in )", l)]
         self.assertEqual(mask_times(out), mask_times(want))
         return rc, out
