@@ -4,7 +4,8 @@
 
 The parser is fed consoles from test_data/: real ones captured with
 "scripts/vmtest --keep DIR" (DIR/console.log) next to the KTAP the script
-printed for them (*.ktap), and small made-up ones for what a passing run
+printed for them (*.ktap; a QEMU and a Bochs run that passed, a --nested
+run whose nested guest panicked), and small made-up ones for what a passing run
 never shows: a truncated run, a test killed at its timeout, a hung test,
 oops/lockdep/KASAN lines in the kernel log dump, skips, a failed insmod and
 Bochs's tolerated PML WARN.
@@ -35,8 +36,10 @@ TESTS = [{"name": "kvx_views_test", "timeout": 600,
 
 
 def data(name):
-    with open(os.path.join(TEST_DATA, name)) as f:
-        return f.read().splitlines()
+    """A file of test_data/ in lines, split as machine.Console splits them."""
+    with open(os.path.join(TEST_DATA, name), "rb") as f:
+        text = f.read()
+    return [l.decode("utf-8", "replace").rstrip("\r") for l in text.split(b"\n")[:-1]]
 
 
 class Clock:
@@ -403,6 +406,22 @@ class CapturedTest(unittest.TestCase):
         rc, out = self.check("bochs-short", TESTS[:1])
         self.assertEqual(rc, 0)
         self.assertEqual(out[-1], "3 passed, 0 failed, 0 skipped")
+
+    def test_nested_guest_panic(self):
+        # lists/nested.list with --nested: the nested guest (L2) panicked
+        # on the migration's destination; its console, relayed by the
+        # test as "# dst guest:" lines, fails the test and the kernel log.
+        tests = [{"name": "mvf_qemu_test", "timeout": 1200,
+                  "path": "selftests/kvx/mvf_qemu_test", "args": []}]
+        rc, out = self.check("nested-panic", tests)
+        self.assertEqual(rc, 1)
+        res = results(out)
+        self.assertEqual(res["mvf_qemu_test"], "not ok 1 mvf_qemu_test # time=0.5s "
+                         "(kernel log: # dst guest: [   54.430124] Kernel panic - not "
+                         "syncing: Fatal exception in interrupt)")
+        self.assertEqual(res["kernel-log-clean"],
+                         "not ok 3 kernel-log-clean # time=0.0s (1 bad lines)")
+        self.assertEqual(out[-1], "1 passed, 2 failed, 0 skipped")
 
 
 class ListTest(unittest.TestCase):
