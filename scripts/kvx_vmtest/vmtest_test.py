@@ -4,8 +4,9 @@
 
 The parser is fed consoles from test_data/: real ones captured with
 "scripts/vmtest --keep DIR" (DIR/console.log) next to the KTAP the script
-printed for them (*.ktap; a QEMU and a Bochs run that passed, a --nested
-run whose nested guest panicked), and small made-up ones for what a passing run
+printed for them (*.ktap; a QEMU and a Bochs run that passed, --nested
+runs whose nested guest panicked, one with the test killed at its
+timeout), and small made-up ones for what a passing run
 never shows: a truncated run, a test killed at its timeout, a hung test,
 oops/lockdep/KASAN lines in the kernel log dump, skips, a failed insmod and
 Bochs's tolerated PML WARN.
@@ -421,6 +422,19 @@ class CapturedTest(unittest.TestCase):
                          "syncing: Fatal exception in interrupt)")
         self.assertEqual(res["kernel-log-clean"],
                          "not ok 3 kernel-log-clean # time=0.0s (1 bad lines)")
+        self.assertEqual(out[-1], "1 passed, 2 failed, 0 skipped")
+
+    def test_nested_timeout(self):
+        # The same, the test hung in a migration and was killed at its
+        # 1200 s by the guest's timeout -s KILL (exit status 137).
+        tests = [{"name": "mvf_qemu_test", "timeout": 1200,
+                  "path": "selftests/kvx/mvf_qemu_test", "args": []}]
+        rc, out = self.check("nested-timeout", tests)
+        self.assertEqual(rc, 1)
+        self.assertIn("# vmtest: mvf_qemu_test killed at its timeout (1200s, guest clock)", out)
+        self.assertRegex(results(out)["mvf_qemu_test"],
+                         r"^not ok 1 mvf_qemu_test # time=\S+ \(kernel log: # src: console "
+                         r"tail: .* Kernel panic")
         self.assertEqual(out[-1], "1 passed, 2 failed, 0 skipped")
 
 
