@@ -188,6 +188,29 @@ TEST_F_TIMEOUT(vfio, second_vf, MVF_TIMEOUT)
 }
 
 /*
+ * The VMM closes the device: @child's removal of @b, blocked until then,
+ * must end at once and take the mdev and its debugfs view with it.
+ */
+static void assert_removed(struct __test_metadata *_metadata, struct vf *b,
+			   pid_t child)
+{
+	int status;
+	pid_t done = close_and_reap(&b->device, child, &status);
+
+	ASSERT_EQ(done, child) {
+		TH_LOG("remove still blocked after close");
+	}
+	ASSERT_NE(0, WIFEXITED(status)) {
+		TH_LOG("remove failed");
+	}
+	ASSERT_EQ(WEXITSTATUS(status), 0) {
+		TH_LOG("remove failed");
+	}
+	ASSERT_EQ(0, mvf_mdev_exists(b->uuid));
+	ASSERT_EQ(0, mvf_debugfs_exists(b->uuid));
+}
+
+/*
  * Removing the mdev while a VMM holds it open asks the VMM to let it go,
  * as vfio-pci does (vfio_device_ops.request): the eventfd the VMM set on
  * VFIO_PCI_REQ_IRQ_INDEX fires while the removal waits; QEMU then unplugs
@@ -203,7 +226,7 @@ TEST_F_TIMEOUT(vfio, remove_request, MVF_TIMEOUT)
 	};
 	struct pollfd pfd = { .events = POLLIN };
 	int efd, status;
-	pid_t child, done;
+	pid_t child;
 	struct vf b;
 	u64 n;
 
@@ -264,17 +287,7 @@ TEST_F_TIMEOUT(vfio, remove_request, MVF_TIMEOUT)
 		       (unsigned long long)n);
 
 	/* The VMM unplugs the device and closes it. */
-	done = close_and_reap(&b.device, child, &status);
-	ASSERT_EQ(done, child) {
-		TH_LOG("remove still blocked after close");
-	}
-	ASSERT_NE(0, WIFEXITED(status)) {
-		TH_LOG("remove failed");
-	}
-	ASSERT_EQ(WEXITSTATUS(status), 0) {
-		TH_LOG("remove failed");
-	}
-	ASSERT_EQ(0, mvf_mdev_exists(b.uuid));
+	assert_removed(_metadata, &b, child);
 	close(efd);
 	vf_del(&b);
 }
@@ -288,7 +301,7 @@ TEST_F_TIMEOUT(vfio, remove_while_open, MVF_TIMEOUT)
 	struct vf *vf = &self->vf;
 	struct timespec delay = { .tv_nsec = 100 * 1000 * 1000 };
 	int status, i;
-	pid_t child, done;
+	pid_t child;
 	struct vf b;
 
 	/*
@@ -315,18 +328,7 @@ TEST_F_TIMEOUT(vfio, remove_while_open, MVF_TIMEOUT)
 	}
 	ASSERT_EQ(mvf_reg_read(&b, KVX_MVF_REG_ID), KVX_MVF_ID_MAGIC);
 
-	done = close_and_reap(&b.device, child, &status);
-	ASSERT_EQ(done, child) {
-		TH_LOG("remove still blocked after close");
-	}
-	ASSERT_NE(0, WIFEXITED(status)) {
-		TH_LOG("remove failed");
-	}
-	ASSERT_EQ(WEXITSTATUS(status), 0) {
-		TH_LOG("remove failed");
-	}
-	ASSERT_EQ(0, mvf_mdev_exists(b.uuid));
-	ASSERT_EQ(0, mvf_debugfs_exists(b.uuid));
+	assert_removed(_metadata, &b, child);
 	vf_del(&b);
 }
 

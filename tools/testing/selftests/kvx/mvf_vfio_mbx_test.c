@@ -467,6 +467,25 @@ TEST_F_TIMEOUT(vfio, mbx_set_vlan, MVF_TIMEOUT)
 	}
 }
 
+/*
+ * SET_MCAST requests the PF refuses (ERR_INVAL): the count in INFO, the
+ * hash put in slot 7 first (0: as it is), the halfwords sent (0: all).
+ */
+struct mcast_case {
+	const char *what;
+	u32 count;
+	u16 hash7;
+	u32 n;
+};
+
+static const struct mcast_case mcast_refused[] = {
+	{ "31", KVX_MVF_MAX_MCAST + 1, 0, 0 },
+	{ "255", 0xff, 0, 0 },
+	{ "0x1000", 8, 0x1000, 8 },
+	{ "past count", 7, 0x100, 8 },
+	{ "past 0", 0, 0, 1 },
+};
+
 TEST_F_TIMEOUT(vfio, mbx_set_mcast, MVF_TIMEOUT)
 {
 	struct vf *vf = &self->vf;
@@ -509,43 +528,19 @@ TEST_F_TIMEOUT(vfio, mbx_set_mcast, MVF_TIMEOUT)
 
 	/* Refused, changing nothing: too many, 13 bits, stray halfwords. */
 	ASSERT_EQ(0, mvf_state_dump(vf, before, sizeof(before)));
-	ASSERT_EQ(mcast_op(_metadata, vf, KVX_MVF_MAX_MCAST + 1, full,
-			   ARRAY_SIZE(full), r),
-		  NACKED(KVX_MVF_MSG_SET_MCAST)) {
-		TH_LOG("31: 0x%x %u", r[0], r[1]);
-	}
-	ASSERT_EQ(r[1], KVX_MVF_ERR_INVAL) {
-		TH_LOG("31: 0x%x %u", r[0], r[1]);
-	}
-	ASSERT_EQ(mcast_op(_metadata, vf, 0xff, full, ARRAY_SIZE(full), r),
-		  NACKED(KVX_MVF_MSG_SET_MCAST)) {
-		TH_LOG("255: 0x%x %u", r[0], r[1]);
-	}
-	ASSERT_EQ(r[1], KVX_MVF_ERR_INVAL) {
-		TH_LOG("255: 0x%x %u", r[0], r[1]);
-	}
-	full[7] = 0x1000;
-	ASSERT_EQ(mcast_op(_metadata, vf, 8, full, 8, r),
-		  NACKED(KVX_MVF_MSG_SET_MCAST)) {
-		TH_LOG("0x1000: 0x%x %u", r[0], r[1]);
-	}
-	ASSERT_EQ(r[1], KVX_MVF_ERR_INVAL) {
-		TH_LOG("0x1000: 0x%x %u", r[0], r[1]);
-	}
-	full[7] = 0x100;
-	ASSERT_EQ(mcast_op(_metadata, vf, 7, full, 8, r),
-		  NACKED(KVX_MVF_MSG_SET_MCAST)) {
-		TH_LOG("past count: 0x%x %u", r[0], r[1]);
-	}
-	ASSERT_EQ(r[1], KVX_MVF_ERR_INVAL) {
-		TH_LOG("past count: 0x%x %u", r[0], r[1]);
-	}
-	ASSERT_EQ(mcast_op(_metadata, vf, 0, full, 1, r),
-		  NACKED(KVX_MVF_MSG_SET_MCAST)) {
-		TH_LOG("past 0: 0x%x %u", r[0], r[1]);
-	}
-	ASSERT_EQ(r[1], KVX_MVF_ERR_INVAL) {
-		TH_LOG("past 0: 0x%x %u", r[0], r[1]);
+	for (i = 0; i < ARRAY_SIZE(mcast_refused); i++) {
+		const struct mcast_case *c = &mcast_refused[i];
+
+		if (c->hash7)
+			full[7] = c->hash7;
+		ASSERT_EQ(mcast_op(_metadata, vf, c->count, full,
+				   c->n ?: ARRAY_SIZE(full), r),
+			  NACKED(KVX_MVF_MSG_SET_MCAST)) {
+			TH_LOG("%s: 0x%x %u", c->what, r[0], r[1]);
+		}
+		ASSERT_EQ(r[1], KVX_MVF_ERR_INVAL) {
+			TH_LOG("%s: 0x%x %u", c->what, r[0], r[1]);
+		}
 	}
 	ASSERT_EQ(0, mvf_state_dump(vf, after, sizeof(after)));
 	*strstr(before, "requests") = '\0';
