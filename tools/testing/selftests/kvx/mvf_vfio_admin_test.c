@@ -188,6 +188,27 @@ TEST_F_TIMEOUT(vfio, second_vf, MVF_TIMEOUT)
 }
 
 /*
+ * A child that removes @b's mdev, which blocks while the device is open.
+ * It closes its copies of the VFs' files (and @fd if not -1) first: they
+ * would keep the device open forever.
+ */
+static pid_t fork_remover(struct vf *vf, struct vf *b, int fd)
+{
+	pid_t child = fork();
+
+	if (child)
+		return child;
+	close(b->device);
+	close(b->group);
+	close(vf->device);
+	close(vf->group);
+	close(vf->container);
+	if (fd >= 0)
+		close(fd);
+	_exit(mvf_mdev_remove(b->uuid) ? 1 : 0);
+}
+
+/*
  * The VMM closes the device: @child's removal of @b, blocked until then,
  * must end at once and take the mdev and its debugfs view with it.
  */
@@ -261,18 +282,8 @@ TEST_F_TIMEOUT(vfio, remove_request, MVF_TIMEOUT)
 		TH_LOG("MSI signalled the request eventfd");
 	}
 
-	child = fork();
+	child = fork_remover(vf, &b, efd);
 	ASSERT_GE(child, 0);
-	if (!child) {
-		/* The child's copies would keep the device open forever. */
-		close(b.device);
-		close(b.group);
-		close(vf->device);
-		close(vf->group);
-		close(vf->container);
-		close(efd);
-		_exit(mvf_mdev_remove(b.uuid) ? 1 : 0);
-	}
 
 	pfd.fd = efd;
 	ASSERT_EQ(poll(&pfd, 1, 20000), 1) {
@@ -309,17 +320,8 @@ TEST_F_TIMEOUT(vfio, remove_while_open, MVF_TIMEOUT)
 	 * until the end.
 	 */
 	vf_add(_metadata, &b, vf);
-	child = fork();
+	child = fork_remover(vf, &b, -1);
 	ASSERT_GE(child, 0);
-	if (!child) {
-		/* The child's copies would keep the device open forever. */
-		close(b.device);
-		close(b.group);
-		close(vf->device);
-		close(vf->group);
-		close(vf->container);
-		_exit(mvf_mdev_remove(b.uuid) ? 1 : 0);
-	}
 
 	for (i = 0; i < 5; i++)
 		nanosleep(&delay, NULL);

@@ -96,12 +96,10 @@ static void dmbx_xfer(struct __test_metadata *_metadata,
 		      u32 *m, u32 *reply, unsigned int len, ...)
 {
 	u32 msg[KVX_MVF_MBX_WORDS] = {};
-	unsigned int i;
 	va_list ap;
 
 	va_start(ap, len);
-	for (i = 0; i < len; i++)
-		msg[i] = va_arg(ap, u32);
+	mbx_msg_va(msg, len, ap);
 	va_end(ap);
 
 	dmbx_post(_metadata, m, msg, len);

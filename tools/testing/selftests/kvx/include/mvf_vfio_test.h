@@ -433,16 +433,23 @@ static inline bool mbx_recv(struct vf *vf, u32 *reply)
 	return true;
 }
 
+/* A request of @len words, from the arguments of a variadic caller. */
+static inline void mbx_msg_va(u32 *msg, unsigned int len, va_list ap)
+{
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		msg[i] = va_arg(ap, u32);
+}
+
 /* One request and its reply; false if the mailbox protocol broke. */
 static inline bool mbx_xfer(struct vf *vf, u32 *reply, unsigned int len, ...)
 {
 	u32 msg[KVX_MVF_MBX_WORDS] = {};
-	unsigned int i;
 	va_list ap;
 
 	va_start(ap, len);
-	for (i = 0; i < len; i++)
-		msg[i] = va_arg(ap, u32);
+	mbx_msg_va(msg, len, ap);
 	va_end(ap);
 
 	memset(reply, 0, KVX_MVF_MBX_WORDS * sizeof(*reply));
