@@ -360,18 +360,10 @@ TEST_F_TIMEOUT(vfio, dma_halt, MVF_TIMEOUT)
 	bus_master(_metadata, vf, false);
 	idx = dma_post(vf, KVX_MVF_DMA_OP_FILL, 0x11111111,
 		       giova(DATA_OFF + 0x120000), 64);
-	dma_kick(vf);
-	status = mvf_reg_read(vf, KVX_MVF_REG_DMA_STATUS);
-	ASSERT_EQ(status,
-		  (KVX_MVF_DMA_STATUS_ENABLED | KVX_MVF_DMA_STATUS_NO_MASTER)) {
-		TH_LOG("status 0x%x", status);
-	}
-	ASSERT_EQ(desc_status(vf, idx), 0) {
-		TH_LOG("DMA without bus mastering");
-	}
-	ASSERT_NE(0, all_bytes(buf, 64, 0)) {
-		TH_LOG("DMA without bus mastering");
-	}
+	assert_dma_refused(_metadata, vf, idx, buf,
+			   KVX_MVF_DMA_STATUS_ENABLED |
+			   KVX_MVF_DMA_STATUS_NO_MASTER,
+			   "DMA without bus mastering");
 	ASSERT_EQ(mvf_reg_read(vf, KVX_MVF_REG_DMA_COMPLETED), done);
 	/* Bus mastering back on: the next doorbell serves the descriptor. */
 	bus_master(_metadata, vf, true);

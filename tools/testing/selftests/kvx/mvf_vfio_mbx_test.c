@@ -52,6 +52,25 @@ static bool dmbx_wait(u32 *m, u32 mask, u32 want, u32 *seen)
 	return false;
 }
 
+/*
+ * Take the PF's link message off the mapped page as igbvf does: read it,
+ * clear PFSTS, acknowledge, and see the PF take the ACK.
+ */
+static void dmbx_take_link(struct __test_metadata *_metadata, u32 *m, bool up)
+{
+	u32 r[KVX_MVF_MBX_WORDS], ctrl;
+	unsigned int i;
+
+	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
+		r[i] = READ_ONCE(*MBX_MEM(m, i));
+	check_link_msg(_metadata, r, up);
+	dmbx_clear(m, KVX_MVF_MBX_PFSTS);
+	dmbx_set(m, KVX_MVF_MBX_ACK);
+	ASSERT_NE(0, dmbx_wait(m, KVX_MVF_MBX_ACK, 0, &ctrl)) {
+		TH_LOG("0x%x", ctrl);
+	}
+}
+
 /* Post a request in the page: take VFU, write VFMBMEM, set REQ. */
 static void dmbx_post(struct __test_metadata *_metadata,
 		      u32 *m, const u32 *msg, unsigned int len)
@@ -889,7 +908,6 @@ TEST_F_TIMEOUT(vfio, direct_mbx, MVF_TIMEOUT)
 	long requests = atol(mvf_state(vf, "requests"));
 	long errors = atol(mvf_state(vf, "protocol_errors"));
 	u32 r[KVX_MVF_MBX_WORDS], w[2], ctrl;
-	unsigned int i;
 	u32 *m;
 
 	ASSERT_STREQ(mvf_state(vf, "cts"), "1") {
@@ -961,26 +979,12 @@ TEST_F_TIMEOUT(vfio, direct_mbx, MVF_TIMEOUT)
 	ASSERT_EQ(0, ctrl & (KVX_MVF_MBX_PFACK | KVX_MVF_MBX_PFU)) {
 		TH_LOG("0x%x", ctrl);
 	}
-	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
-		r[i] = READ_ONCE(*MBX_MEM(m, i));
-	check_link_msg(_metadata, r, false);
-	dmbx_clear(m, KVX_MVF_MBX_PFSTS);
-	dmbx_set(m, KVX_MVF_MBX_ACK);
-	ASSERT_NE(0, dmbx_wait(m, KVX_MVF_MBX_ACK, 0, &ctrl)) {
-		TH_LOG("0x%x", ctrl);
-	}
+	dmbx_take_link(_metadata, m, false);
 	ASSERT_EQ(mvf_set_link("up"), 0);
 	ASSERT_NE(0, dmbx_ctrl(m) & KVX_MVF_MBX_PFSTS) {
 		TH_LOG("0x%x", dmbx_ctrl(m));
 	}
-	for (i = 0; i < KVX_MVF_MBX_WORDS; i++)
-		r[i] = READ_ONCE(*MBX_MEM(m, i));
-	check_link_msg(_metadata, r, true);
-	dmbx_clear(m, KVX_MVF_MBX_PFSTS);
-	dmbx_set(m, KVX_MVF_MBX_ACK);
-	ASSERT_NE(0, dmbx_wait(m, KVX_MVF_MBX_ACK, 0, &ctrl)) {
-		TH_LOG("0x%x", ctrl);
-	}
+	dmbx_take_link(_metadata, m, true);
 	ASSERT_STREQ(mvf_state(vf, "pf_msg_pending"), "0");
 
 	/* REQ without VFU is dropped and counted, as when trapped. */

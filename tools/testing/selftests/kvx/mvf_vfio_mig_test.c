@@ -377,7 +377,7 @@ TEST_F_TIMEOUT(vfio, mig_quiesce, MVF_TIMEOUT)
 {
 	struct vf *vf = &self->vf;
 	u8 *buf = vf->mem + DATA_OFF + 0x1000;
-	u32 idx, st;
+	u32 idx;
 
 	ASSERT_EQ(mvf_set_mode(vf, "direct"), 0);
 	ASSERT_EQ(0, mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
@@ -387,18 +387,9 @@ TEST_F_TIMEOUT(vfio, mig_quiesce, MVF_TIMEOUT)
 	memset(buf, 0, 64);
 	idx = dma_post(vf, KVX_MVF_DMA_OP_FILL, 0x33333333,
 		       giova(DATA_OFF + 0x1000), 64);
-	dma_kick(vf);
-	st = mvf_reg_read(vf, KVX_MVF_REG_DMA_STATUS);
-	ASSERT_EQ(st,
-		  (KVX_MVF_DMA_STATUS_ENABLED | KVX_MVF_DMA_STATUS_QUIESCED)) {
-		TH_LOG("status 0x%x", st);
-	}
-	ASSERT_EQ(desc_status(vf, idx), 0) {
-		TH_LOG("DMA while quiesced");
-	}
-	ASSERT_NE(0, all_bytes(buf, 64, 0)) {
-		TH_LOG("DMA while quiesced");
-	}
+	assert_dma_refused(_metadata, vf, idx, buf,
+			   KVX_MVF_DMA_STATUS_ENABLED |
+			   KVX_MVF_DMA_STATUS_QUIESCED, "DMA while quiesced");
 	ASSERT_EQ(0, mvf_mig_set(vf, VFIO_DEVICE_STATE_STOP, NULL));
 	/* The PF's choice made while stopped waits for RUNNING. */
 	ASSERT_EQ(mvf_set_mode(vf, "trapped"), 0);

@@ -635,6 +635,30 @@ static inline bool all_bytes(const u8 *p, size_t n, u8 val)
 	return true;
 }
 
+/*
+ * Descriptor @idx, posted to fill 64 bytes at @buf, must be refused when
+ * kicked: DMA_STATUS reads @want, the descriptor stays unwritten and so
+ * do the bytes.
+ */
+static inline void assert_dma_refused(struct __test_metadata *_metadata,
+				      struct vf *vf, u32 idx, const u8 *buf,
+				      u32 want, const char *why)
+{
+	u32 status;
+
+	dma_kick(vf);
+	status = mvf_reg_read(vf, KVX_MVF_REG_DMA_STATUS);
+	ASSERT_EQ(status, want) {
+		TH_LOG("%s: status 0x%x", why, status);
+	}
+	ASSERT_EQ(desc_status(vf, idx), 0) {
+		TH_LOG("%s", why);
+	}
+	ASSERT_NE(0, all_bytes(buf, 64, 0)) {
+		TH_LOG("%s", why);
+	}
+}
+
 /* DMA logging. */
 
 static inline int log_start(struct vf *vf, u64 *page_size,
