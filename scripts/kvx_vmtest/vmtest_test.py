@@ -19,6 +19,7 @@ per test, and a closing "N passed, N failed, N skipped" line; with
 import argparse
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +27,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from kvx_vmtest import machine, parser, runner  # noqa: E402
+from kvx_vmtest import initramfs, machine, parser, runner  # noqa: E402
 
 TEST_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_data")
 
@@ -367,6 +368,96 @@ class BochsWarnTest(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("(kernel log: KVXT-DMESG [  12.0] Call Trace:)",
                       results(out)["kvx_views_test"])
+
+
+def debug_pml_warn(t="5.92"):
+    """A whole tolerated PML WARN as the debug kernel logs it (64 lines cut
+    to their kinds: registers, frames naming lockdep, irq stamps)."""
+    head = ["------------[ cut here ]------------",
+            "WARNING: CPU: 0 PID: 54 at /b/arch/x86/kvm/vmx/vmx.c:3 "
+            "vmx_handle_exit+0xc75/0x1ab0 [kvm_intel]",
+            "Modules linked in: kvx_mvf(O) kvm_intel(O) kvm(O)",
+            "CPU: 0 UID: 0 PID: 54 Comm: kvx_wtrace_test Tainted: G        W  O",
+            "Tainted: [W]=WARN, [O]=OOT_MODULE",
+            "Hardware name:  , BIOS Bochs 2.7 29/12/2019",
+            "RIP: 0010:vmx_handle_exit+0xc75/0x1ab0 [kvm_intel]",
+            "Code: 48 89 0c 24 e8 4c 4d 43 c1 48 8b 0c 24 8b b3 8c 05 00 00",
+            "RSP: 0018:ffff88800914f9d8 EFLAGS: 00010206",
+            "RAX: 1ffff110010a33fd RBX: dffffc0000000000 RCX: 00000000000001fd",
+            "RDX: 00000000000001ff RSI: 000000001000d130 RDI: ffff8880091b2628",
+            "RBP: 0000000000000000 R08: 6602ef70f7f0b93c R09: fffffbfff08d7dbd",
+            "R10: ffffffff846bedef R11: 0000000000000000 R12: 0000000000000030",
+            "R13: ffff88800851a000 R14: ffff8880091b0040 R15: ffff888008519fe8",
+            "FS:  000000003913c600(0000) GS:ffff888068000000(0000) knlGS:0",
+            "CS:  0010 DS: 0000 ES: 0000 CR0: 0000000080050033",
+            "CR2: 0000000000000000 CR3: 000000000804e001 CR4: 0000000000f32ef0",
+            "PKRU: 55555554",
+            "Call Trace:",
+            " <TASK>",
+            " vcpu_enter_guest+0x1c2e/0x3ad0 [kvm]",
+            " ? lockdep_hardirqs_on_prepare+0x275/0x410",
+            " ? file_tty_write.constprop.0+0x50e/0x900",
+            " entry_SYSCALL_64_after_hwframe+0x77/0x7f",
+            "RIP: 0033:0x465ecb",
+            " </TASK>",
+            "irq event stamp: 12909",
+            "hardirqs last  enabled at (12915): [<ffffffff812e486d>] __up_console_sem+0x4d/0x60",
+            "softirqs last disabled at (12539): [<ffffffff81187334>] irq_exit_rcu+0x94/0xc0",
+            "---[ end trace 0000000000000000 ]---"]
+    return ["[%12s] %s" % (t, l) for l in head]
+
+
+class DmesgFoldTest(unittest.TestCase):
+    """The guest's kmsg() filter (initramfs.DMESG_FOLD) under busybox awk,
+    the same binary the initramfs gets."""
+
+    SITE = "/vmx/vmx.c:3 vmx_handle_exit"
+
+    def fold(self, lines, site=SITE):
+        out = subprocess.run(["/bin/busybox", "awk", "-v", "known=" + site,
+                              initramfs.DMESG_FOLD], input="\n".join(lines) + "\n",
+                             capture_output=True, text=True, check=True).stdout
+        return out.splitlines()
+
+    def test_known_warn_folded(self):
+        warn = debug_pml_warn()
+        out = self.fold(["[ 5.0] kvx: views: switching by VMFUNC"] + warn + warn +
+                        ["[ 6.0] after"])
+        self.assertEqual(out, ["[ 5.0] kvx: views: switching by VMFUNC"] +
+                         [warn[0], warn[1], warn[-1]] * 2 + ["[ 6.0] after"])
+
+    def test_report_inside_kept(self):
+        # A report from another CPU lands inside the dump: it ends the fold
+        # and everything from it on is kept.
+        warn = debug_pml_warn()
+        bug = "[        5.93] BUG: KASAN: slab-use-after-free in kvx_x+0x1/0x2"
+        out = self.fold(warn[:22] + [bug] + warn[22:])
+        self.assertEqual(out, warn[:2] + [bug] + warn[22:])
+
+    def test_other_warn_kept(self):
+        other = [l.replace("vmx.c:3 ", "vmx.c:2 ") for l in debug_pml_warn()]
+        self.assertEqual(self.fold(other), other)
+        self.assertEqual(self.fold(debug_pml_warn(), site=""), debug_pml_warn())
+
+    def test_init_uses_it_only_with_a_site(self):
+        self.assertNotIn("awk", initramfs.kmsg_body(None))
+        self.assertIn("awk -v known='%s'" % self.SITE, initramfs.kmsg_body(self.SITE))
+
+    def test_parser_on_folded_debug_log(self):
+        # Unfolded, the frames of the debug kernel's dump name lockdep and
+        # fail the run; folded, the WARN is counted and tolerated.
+        with tempfile.TemporaryDirectory() as tmp:
+            src = os.path.join(tmp, "arch/x86/kvm/vmx")
+            os.makedirs(src)
+            with open(os.path.join(src, "vmx.c"), "w") as f:
+                f.write("// 1\n\t\tWARN_ON(1);\n\t\tWARN_ON(gpa & (PAGE_SIZE - 1));\n")
+            self.assertEqual(machine.bochs_known_warn_site(tmp), self.SITE)
+            known = machine.bochs_known_warn(tmp)
+        for dmesg, rc in ((debug_pml_warn(), 1), (self.fold(debug_pml_warn()), 0)):
+            lines = (BOOT + one_test("kvx_views_test", [], dmesg=dmesg) +
+                     one_test("mvf_vfio_test", []) + ["KVXT-DONE"])
+            out, got, _ = run_console(lines, known_warn=known)
+            self.assertEqual(got, rc, "\n".join(out))
 
 
 class CapturedTest(unittest.TestCase):
