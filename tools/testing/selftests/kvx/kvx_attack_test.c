@@ -1855,6 +1855,8 @@ int main(int argc, char **argv)
 	stress_attempts = argc > 2 ? atoi(argv[2]) :
 			  kvx_host_is_vmx() ? STRESS_ATTEMPTS_BOCHS : STRESS_ATTEMPTS;
 	ksft_print_header();
+	if (!n)
+		ksft_exit_fail_msg("no case %s\n", argv[1]);
 	ksft_set_plan(n);
 	srandom(0x6b7678);
 	TEST_REQUIRE(kvm_check_cap(KVX_CAP_WINDOWS));

@@ -624,10 +624,9 @@ static void test_caps(void)
 	int vmfunc = kvm_check_cap(KVX_CAP_VIEWS_VMFUNC);
 
 	TEST_ASSERT(n == KVX_WINDOW_MAX_IDS, "KVX_CAP_WINDOWS = %d", n);
-	TEST_ASSERT(vmfunc == kvx_host_is_vmx(),
+	TEST_ASSERT(vmfunc == kvx_host_is_vmx() && use_vmfunc == (vmfunc > 0),
 		    "KVX_CAP_VIEWS_VMFUNC = %d on a %s host", vmfunc,
 		    kvx_host_is_vmx() ? "VMX" : "non-VMX");
-	use_vmfunc = vmfunc;
 	ksft_test_result_pass("caps: %d window ids, trampoline by %s\n", n,
 			      vmfunc ? "VMFUNC" : "hypercall");
 }
@@ -1154,24 +1153,70 @@ static void test_teardown(void)
 			      before, after);
 }
 
-int main(void)
+static void test_access_default(void)
 {
-	srandom(0x4b58);
-	ksft_print_header();
-	/* VMFUNC hosts run the access test on both paths. */
-	ksft_set_plan(kvm_check_cap(KVX_CAP_VIEWS_VMFUNC) ? 12 : 11);
-	test_caps();
-	test_enable();
-	test_discover();
 	test_access(0);
-	if (use_vmfunc)
-		test_access(KVX_WINDOWS_HYPERCALL);
-	test_forbidden();
-	test_exceptions();
+}
+
+/* VMFUNC hosts run the access test on the hypercall path too. */
+static void test_access_hypercall(void)
+{
+	test_access(KVX_WINDOWS_HYPERCALL);
+}
+
+static void test_race_window(void)
+{
 	test_race(false);
+}
+
+static void test_race_memslot(void)
+{
 	test_race(true);
-	test_guards();
-	test_fuzz();
-	test_teardown();
+}
+
+static const struct {
+	const char *name;
+	void (*run)(void);
+	bool vmfunc_only;
+} cases[] = {
+	{ "caps", test_caps },
+	{ "enable", test_enable },
+	{ "discover", test_discover },
+	{ "access", test_access_default },
+	{ "access_hypercall", test_access_hypercall, true },
+	{ "forbidden", test_forbidden },
+	{ "exceptions", test_exceptions },
+	{ "race_window", test_race_window },
+	{ "race_memslot", test_race_memslot },
+	{ "guards", test_guards },
+	{ "fuzz", test_fuzz },
+	{ "teardown", test_teardown },
+};
+
+static bool case_runs(int i, const char *only)
+{
+	return (!only || !strcmp(only, cases[i].name)) &&
+	       (!cases[i].vmfunc_only || use_vmfunc);
+}
+
+/* kvx_subpage_test [CASE]: every case this host offers, or the one named. */
+int main(int argc, char **argv)
+{
+	const char *only = argc > 1 ? argv[1] : NULL;
+	int i, n = 0;
+
+	srandom(0x4b58);
+	/* test_caps() asserts that this is what a VMX host has. */
+	use_vmfunc = kvm_check_cap(KVX_CAP_VIEWS_VMFUNC) > 0;
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		n += case_runs(i, only);
+	ksft_print_header();
+	if (!n)
+		ksft_exit_fail_msg("no case %s on this host\n", only);
+	ksft_set_plan(n);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		if (case_runs(i, only))
+			cases[i].run();
+	}
 	ksft_finished();
 }
