@@ -55,31 +55,13 @@
 #define SWITCH_MSGS	400
 
 enum {
-	SYNC_RESET_DONE = 1,
-	SYNC_TRAPPED_DONE,
-	SYNC_DIRECT_DONE,
-	SYNC_SHARED_DONE,
+	SYNC_SHARED_DONE = SYNC_PHASES_END,
 	SYNC_SWITCH_DONE,
 	SYNC_API_1_1,
 	SYNC_PF_MSG_DONE,
 };
 
 /* Guest side: the VF driver. */
-
-/* Each reply must be the ACK of exactly its request: nothing lost or mixed. */
-static void guest_set_macs(uint32_t first, uint32_t count)
-{
-	uint32_t reply[KVX_MVF_MBX_WORDS];
-	uint32_t n, i;
-
-	for (n = first; n < first + count; n++) {
-		guest_set_mac(n, reply);
-		GUEST_ASSERT_EQ(reply[1], mac_word0(n));
-		GUEST_ASSERT_EQ(reply[2], mac_word1(n));
-		for (i = MSG_LEN; i < KVX_MVF_MBX_WORDS; i++)
-			GUEST_ASSERT_EQ(reply[i], 0);
-	}
-}
 
 /* API 1.1, then wait for the PF's PF_LINK message (link down) and ACK it. */
 static void guest_pf_msg(void)
@@ -98,15 +80,11 @@ static void guest_pf_msg(void)
 
 static void guest_code(void)
 {
-	guest_reset();
-	GUEST_SYNC(SYNC_RESET_DONE);
-	guest_set_macs(0, PHASE_MSGS);
-	GUEST_SYNC(SYNC_TRAPPED_DONE);
-	guest_set_macs(PHASE_MSGS, PHASE_MSGS);
-	GUEST_SYNC(SYNC_DIRECT_DONE);
-	guest_set_macs(2 * PHASE_MSGS, PHASE_MSGS);
+	/* Each reply must be the ACK of exactly its request. */
+	guest_mac_phases(PHASE_MSGS, true);
+	guest_set_mac_run(2 * PHASE_MSGS, PHASE_MSGS, true);
 	GUEST_SYNC(SYNC_SHARED_DONE);
-	guest_set_macs(3 * PHASE_MSGS, SWITCH_MSGS);
+	guest_set_mac_run(3 * PHASE_MSGS, SWITCH_MSGS, true);
 	GUEST_SYNC(SYNC_SWITCH_DONE);
 	guest_pf_msg();
 	GUEST_DONE();
