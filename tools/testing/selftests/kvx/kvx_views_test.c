@@ -709,8 +709,7 @@ static void test_fuzz(void)
 			a.gfn = rnd;
 			break;
 		case 3:
-			a.gfn = -1ULL - rnd % 4096;
-			a.npages = 1 + rnd % 8192;
+			kvx_fuzz_gfn_range(&a.gfn, &a.npages, rnd, 4096, 8192);
 			break;
 		case 4:
 			a.flags = rnd | 1;
