@@ -255,6 +255,24 @@ static void test_direct(struct kvm_vcpu *vcpu, struct vf *vf)
 	ksft_test_result_pass("DIRECT: requests noticed by harvests, <= 1 exit each\n");
 }
 
+/*
+ * Run the guest to its GUEST_SYNC(@sync) with @fn(@arg) on a thread beside
+ * it, told to stop by *@stop; @a and @b: the counts before and after.
+ */
+static void run_beside(struct kvm_vcpu *vcpu, struct vf *vf, uint64_t sync,
+		       void *(*fn)(void *), void *arg, bool *stop,
+		       struct counts *a, struct counts *b)
+{
+	pthread_t thread;
+
+	sample(vcpu, vf, a);
+	pthread_create(&thread, NULL, fn, arg);
+	run_until(vcpu, sync);
+	WRITE_ONCE(*stop, true);
+	pthread_join(thread, NULL);
+	sample(vcpu, vf, b);
+}
+
 struct harvester {
 	struct kvm_vm *vm;
 	bool stop;
@@ -305,7 +323,6 @@ static void test_shared(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 	struct kvm_enable_cap cap = { .cap = KVX_CAP_WRITE_TRACE };
 	struct harvester hv = { .vm = vm };
 	struct counts a, b;
-	pthread_t thread;
 	int r;
 
 	TEST_ASSERT(modes, "no kvx write tracing");
@@ -322,12 +339,8 @@ static void test_shared(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 	vm_ioctl(vm, KVM_ENABLE_CAP, &cap);
 	vm_ioctl(vm, KVX_WTRACE_SET_RANGE, &range);
 
-	sample(vcpu, vf, &a);
-	pthread_create(&thread, NULL, harvest_mbx, &hv);
-	run_until(vcpu, SYNC_SHARED_DONE);
-	WRITE_ONCE(hv.stop, true);
-	pthread_join(thread, NULL);
-	sample(vcpu, vf, &b);
+	run_beside(vcpu, vf, SYNC_SHARED_DONE, harvest_mbx, &hv, &hv.stop,
+		   &a, &b);
 
 	ksft_print_msg("shared: consumer %lu harvests, %lu reports; user %lu, %lu\n",
 		       (unsigned long)(b.syncs - a.syncs),
@@ -377,14 +390,9 @@ static void test_switching(struct kvm_vcpu *vcpu, struct vf *vf)
 	uint32_t last = 3 * PHASE_MSGS + SWITCH_MSGS - 1;
 	char mac[32];
 	struct counts a, b;
-	pthread_t thread;
 
-	sample(vcpu, vf, &a);
-	pthread_create(&thread, NULL, switch_modes, &sw);
-	run_until(vcpu, SYNC_SWITCH_DONE);
-	WRITE_ONCE(sw.stop, true);
-	pthread_join(thread, NULL);
-	sample(vcpu, vf, &b);
+	run_beside(vcpu, vf, SYNC_SWITCH_DONE, switch_modes, &sw, &sw.stop,
+		   &a, &b);
 
 	snprintf(mac, sizeof(mac), "02:5a:%02x:%02x:%02x:%02x", last & 0xff,
 		 (last >> 8) & 0xff, (last >> 16) & 0xff, last >> 24);
