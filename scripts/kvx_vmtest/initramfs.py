@@ -98,13 +98,16 @@ class Modules:
         return "/modules/" + name + ".ko"
 
 
-INIT = r"""#!/bin/busybox sh
+# The start of both inits: busybox's applets, /proc, /sys and /dev.
+INIT_START = r"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-mkdir -p /dev/pts /dev/shm /tmp
+"""
+
+INIT = INIT_START + r"""mkdir -p /dev/pts /dev/shm /tmp
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /tmp
@@ -236,13 +239,7 @@ def build_initramfs(args, machine, tests, mods, vmlinuz, mod_m):
     return initrd
 
 
-NESTED_INIT = r"""#!/bin/busybox sh
-/bin/busybox --install -s /bin
-export PATH=/bin:/sbin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs tmpfs /tmp
+NESTED_INIT = INIT_START + r"""mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 echo "KVXG-BOOTED $(uname -r)"
 cmd=

@@ -36,6 +36,10 @@ TESTS = [{"name": "kvx_views_test", "timeout": 600,
          {"name": "mvf_vfio_test", "timeout": 300,
           "path": "selftests/kvx/mvf_vfio_test", "args": []}]
 
+# The test of lists/nested.list, which vmtest --nested runs.
+NESTED_TESTS = [{"name": "mvf_qemu_test", "timeout": 1200,
+                 "path": "selftests/kvx/mvf_qemu_test", "args": []}]
+
 
 def data(name):
     """A file of test_data/ in lines, split as machine.Console splits them."""
@@ -103,6 +107,12 @@ def one_test(name, body, rc=0, dmesg=()):
             ["KVXT-DMESG " + d for d in dmesg] +
             ["KVXT-END %s rc=%d" % (name, rc)])
 
+
+
+def views_console(body, rc=0, dmesg=()):
+    """A run's console: kvx_views_test prints body and exits rc, mvf_vfio_test passes."""
+    return (BOOT + one_test("kvx_views_test", body, rc=rc, dmesg=dmesg) +
+            one_test("mvf_vfio_test", []) + ["KVXT-DONE"])
 
 class ParserTest(unittest.TestCase):
 
@@ -186,36 +196,30 @@ class ParserTest(unittest.TestCase):
         self.assertIn("not ok 2 kvx_views_test # time=0.0s (no result: %s)" % failure, out)
         self.assertEqual(out[-1], "2 passed, 2 failed, 0 skipped")
 
+    def views_run(self, body, rc, want_rc, want_views, no_skip=False):
+        """views_console(body, rc) through the runner: its exit status and
+        kvx_views_test's result are want_rc and want_views; the output."""
+        out, got_rc, _ = run_console(views_console(body, rc=rc), no_skip=no_skip)
+        self.assertEqual(got_rc, want_rc)
+        self.assertEqual(results(out)["kvx_views_test"], want_views)
+        return out
+
     def test_skip(self):
-        lines = (BOOT + one_test("kvx_views_test", ["1..0 # SKIP no VMFUNC"], rc=4) +
-                 one_test("mvf_vfio_test", []) + ["KVXT-DONE"])
-        out, rc, _ = run_console(lines)
-        self.assertEqual(rc, 0)
-        self.assertEqual(results(out)["kvx_views_test"],
-                         "ok 1 kvx_views_test # SKIP time=0.5s")
+        out = self.views_run(["1..0 # SKIP no VMFUNC"], 4, 0,
+                             "ok 1 kvx_views_test # SKIP time=0.5s")
         self.assertEqual(out[-1], "3 passed, 0 failed, 1 skipped")
 
     def test_skip_not_allowed(self):
-        lines = (BOOT + one_test("kvx_views_test", [], rc=4) +
-                 one_test("mvf_vfio_test", []) + ["KVXT-DONE"])
-        out, rc, _ = run_console(lines, no_skip=True)
-        self.assertEqual(rc, 1)
-        self.assertEqual(results(out)["kvx_views_test"],
-                         "not ok 1 kvx_views_test # time=0.5s "
-                         "(skipped, but skips are not allowed here)")
+        out = self.views_run([], 4, 1, "not ok 1 kvx_views_test # time=0.5s "
+                             "(skipped, but skips are not allowed here)", no_skip=True)
         self.assertEqual(out[-1], "3 passed, 1 failed, 0 skipped")
 
     def test_test_failure(self):
-        lines = (BOOT + one_test("kvx_views_test", ["not ok 1 views"], rc=1) +
-                 one_test("mvf_vfio_test", []) + ["KVXT-DONE"])
-        out, rc, _ = run_console(lines)
-        self.assertEqual(rc, 1)
-        self.assertEqual(results(out)["kvx_views_test"],
-                         "not ok 1 kvx_views_test # time=0.5s (exit 1)")
+        self.views_run(["not ok 1 views"], 1, 1,
+                       "not ok 1 kvx_views_test # time=0.5s (exit 1)")
 
     def check_bad_dmesg(self, dmesg, first):
-        lines = (BOOT + one_test("kvx_views_test", ["ok 1 views"], dmesg=dmesg) +
-                 one_test("mvf_vfio_test", []) + ["KVXT-DONE"])
+        lines = views_console(["ok 1 views"], dmesg=dmesg)
         out, rc, p = run_console(lines)
         self.assertEqual(rc, 1)
         res = results(out)
@@ -334,8 +338,7 @@ class BochsWarnTest(unittest.TestCase):
         self.assertFalse(self.known.search(pml_warn(2)[0]))
 
     def run_bochs(self, dmesg):
-        lines = (BOOT + one_test("kvx_views_test", [], dmesg=dmesg) +
-                 one_test("mvf_vfio_test", []) + ["KVXT-DONE"])
+        lines = views_console([], dmesg=dmesg)
         return run_console(lines, known_warn=self.known)
 
     def test_tolerated(self):
@@ -503,9 +506,7 @@ class CapturedTest(unittest.TestCase):
         # lists/nested.list with --nested: the nested guest (L2) panicked
         # on the migration's destination; its console, relayed by the
         # test as "# dst guest:" lines, fails the test and the kernel log.
-        tests = [{"name": "mvf_qemu_test", "timeout": 1200,
-                  "path": "selftests/kvx/mvf_qemu_test", "args": []}]
-        rc, out = self.check("nested-panic", tests)
+        rc, out = self.check("nested-panic", NESTED_TESTS)
         self.assertEqual(rc, 1)
         res = results(out)
         self.assertEqual(res["mvf_qemu_test"], "not ok 1 mvf_qemu_test # time=0.5s "
@@ -518,9 +519,7 @@ class CapturedTest(unittest.TestCase):
     def test_nested_timeout(self):
         # The same, the test hung in a migration and was killed at its
         # 1200 s by the guest's timeout -s KILL (exit status 137).
-        tests = [{"name": "mvf_qemu_test", "timeout": 1200,
-                  "path": "selftests/kvx/mvf_qemu_test", "args": []}]
-        rc, out = self.check("nested-timeout", tests)
+        rc, out = self.check("nested-timeout", NESTED_TESTS)
         self.assertEqual(rc, 1)
         self.assertIn("# vmtest: mvf_qemu_test killed at its timeout (1200s, guest clock)", out)
         self.assertRegex(results(out)["mvf_qemu_test"],

@@ -613,44 +613,34 @@ int kvx_windows_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 
 /* ---- KVX_HC_WINDOW_ACCESS ---- */
 
+/*
+ * One @type access at @hva: a put_user() of *@val, or a get_user() into it;
+ * *@val is left the @type-wide value.
+ */
+#define kvx_window_rw_type(type, hva, write, val) ({			\
+	type __user *__p = (type __user *)(hva);			\
+	u64 *__val = (val);						\
+	type __v = *__val;						\
+	int __r = (write) ? put_user(__v, __p) : get_user(__v, __p);	\
+									\
+	*__val = __v;							\
+	__r;								\
+})
+
 /* One access of exactly @size bytes: device registers care about width. */
 static int kvx_window_rw(unsigned long hva, u32 size, bool write, u64 *val)
 {
-	int r = -EINVAL;
-
 	switch (size) {
-	case 1: {
-		u8 __user *p = (u8 __user *)hva;
-		u8 v = *val;
-
-		r = write ? put_user(v, p) : get_user(v, p);
-		*val = v;
-		break;
+	case 1:
+		return kvx_window_rw_type(u8, hva, write, val);
+	case 2:
+		return kvx_window_rw_type(u16, hva, write, val);
+	case 4:
+		return kvx_window_rw_type(u32, hva, write, val);
+	case 8:
+		return kvx_window_rw_type(u64, hva, write, val);
 	}
-	case 2: {
-		u16 __user *p = (u16 __user *)hva;
-		u16 v = *val;
-
-		r = write ? put_user(v, p) : get_user(v, p);
-		*val = v;
-		break;
-	}
-	case 4: {
-		u32 __user *p = (u32 __user *)hva;
-		u32 v = *val;
-
-		r = write ? put_user(v, p) : get_user(v, p);
-		*val = v;
-		break;
-	}
-	case 8: {
-		u64 __user *p = (u64 __user *)hva;
-
-		r = write ? put_user(*val, p) : get_user(*val, p);
-		break;
-	}
-	}
-	return r;
+	return -EINVAL;
 }
 
 static long kvx_window_access(struct kvm_vcpu *vcpu, struct kvx_windows *ws,

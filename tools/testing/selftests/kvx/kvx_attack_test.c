@@ -70,6 +70,9 @@
 #define WIN_SLOT	20
 #define WIN_GPA		0xd0000000ULL
 #define ALLOWED_END	0x100		/* [0, 0x100) read-write */
+/* The windows' read-write range, [0, ALLOWED_END). */
+#define ALLOWED_RANGE	{ .offset = 0, .size = ALLOWED_END,		\
+			  .access = KVX_WINDOW_READ | KVX_WINDOW_WRITE }
 #define SECRET_OFF	0x800		/* a forbidden qword */
 #define TARGET_OFF	0x400		/* forbidden bytes an attacker writes */
 
@@ -105,10 +108,7 @@
 #define MSG_NESTED_OK \
 	"nested: an L2 of the guest's own traps on the window page like L1\n"
 
-static const struct kvx_window_range win_ranges[] = {
-	{ .offset = 0, .size = ALLOWED_END,
-	  .access = KVX_WINDOW_READ | KVX_WINDOW_WRITE },
-};
+static const struct kvx_window_range win_ranges[] = { ALLOWED_RANGE };
 
 /* ---- shared with the guest ---- */
 static uint64_t seen[8];		/* what the guest read */
@@ -1257,8 +1257,7 @@ static void test_progress(void)
 	"events: %u holds; NMIs and IRQs sent inside the access are delivered outside the window view\n"
 
 static const struct kvx_window_range ev_ranges[] = {
-	{ .offset = 0, .size = ALLOWED_END,
-	  .access = KVX_WINDOW_READ | KVX_WINDOW_WRITE },
+	ALLOWED_RANGE,
 	{ .offset = EV_RO_OFF, .size = 8, .access = KVX_WINDOW_READ },
 	{ .offset = EV_WO_OFF, .size = 8, .access = KVX_WINDOW_WRITE },
 };

@@ -99,25 +99,26 @@ static void wr(uint64_t gpa, uint64_t val)
 	WRITE_ONCE(*(uint64_t *)gpa, val);
 }
 
-static void guest_switch_loop(void)
+/* Views 1 and 2, each reading its own page, then back to view 0. */
+static void guest_visit_views(void)
 {
-	int i;
-
-	/* Warm up: load every view and fault its pages in. */
 	view_switch(1);
 	GUEST_ASSERT_EQ(rd(V1_GPA), MAGIC1);
 	view_switch(2);
 	GUEST_ASSERT_EQ(rd(V2_GPA), MAGIC2);
 	view_switch(0);
+}
+
+static void guest_switch_loop(void)
+{
+	int i;
+
+	/* Warm up: load every view and fault its pages in. */
+	guest_visit_views();
 	GUEST_SYNC(0);
 
-	for (i = 0; i < SWITCH_LOOPS; i++) {
-		view_switch(1);
-		GUEST_ASSERT_EQ(rd(V1_GPA), MAGIC1);
-		view_switch(2);
-		GUEST_ASSERT_EQ(rd(V2_GPA), MAGIC2);
-		view_switch(0);
-	}
+	for (i = 0; i < SWITCH_LOOPS; i++)
+		guest_visit_views();
 	GUEST_SYNC(1);
 
 	/* View 0 does not have view 1's page: MMIO. */
@@ -708,8 +709,7 @@ static void test_fuzz(void)
 			a.gfn = rnd;
 			break;
 		case 3:
-			a.gfn = -1ULL - rnd % 4096;
-			a.npages = 1 + rnd % 8192;
+			kvx_fuzz_gfn_range(&a.gfn, &a.npages, rnd, 4096, 8192);
 			break;
 		case 4:
 			a.flags = rnd | 1;

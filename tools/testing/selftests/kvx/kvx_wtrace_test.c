@@ -617,8 +617,7 @@ static void test_overflow_and_fuzz(void)
 			a.npages = 0;
 			break;
 		case 4:
-			a.gfn = -1ULL - rnd % 1000;
-			a.npages = 1 + rnd % 5000;
+			kvx_fuzz_gfn_range(&a.gfn, &a.npages, rnd, 1000, 5000);
 			break;
 		case 5:
 			h.max = rnd & 1 ? 0 : KVX_WTRACE_MAX_PAGES + 1 + rnd % 1000;

@@ -64,31 +64,11 @@
 #define MVF_BENCH_MSG4 \
 	"summary: mailbox TRAPPED/DIRECT exits %.0f, stop-copy %zu bytes/VF, dirty sync GET_BITMAP/walk time %.1f\n"
 
-enum {
-	SYNC_RESET_DONE = 1,
-	SYNC_TRAPPED_DONE,
-	SYNC_DIRECT_DONE,
-};
-
 /* Guest side: the VF driver of mvf_guest.h, SET_MAC in a loop. */
-
-static void guest_set_macs(uint32_t first, uint32_t count)
-{
-	uint32_t reply[KVX_MVF_MBX_WORDS];
-	uint32_t n;
-
-	for (n = first; n < first + count; n++)
-		guest_set_mac(n, reply);
-}
 
 static void guest_code(void)
 {
-	guest_reset();
-	GUEST_SYNC(SYNC_RESET_DONE);
-	guest_set_macs(0, PHASE_MSGS);
-	GUEST_SYNC(SYNC_TRAPPED_DONE);
-	guest_set_macs(PHASE_MSGS, PHASE_MSGS);
-	GUEST_SYNC(SYNC_DIRECT_DONE);
+	guest_mac_phases(PHASE_MSGS, false);
 	GUEST_DONE();
 }
 

@@ -55,31 +55,13 @@
 #define SWITCH_MSGS	400
 
 enum {
-	SYNC_RESET_DONE = 1,
-	SYNC_TRAPPED_DONE,
-	SYNC_DIRECT_DONE,
-	SYNC_SHARED_DONE,
+	SYNC_SHARED_DONE = SYNC_PHASES_END,
 	SYNC_SWITCH_DONE,
 	SYNC_API_1_1,
 	SYNC_PF_MSG_DONE,
 };
 
 /* Guest side: the VF driver. */
-
-/* Each reply must be the ACK of exactly its request: nothing lost or mixed. */
-static void guest_set_macs(uint32_t first, uint32_t count)
-{
-	uint32_t reply[KVX_MVF_MBX_WORDS];
-	uint32_t n, i;
-
-	for (n = first; n < first + count; n++) {
-		guest_set_mac(n, reply);
-		GUEST_ASSERT_EQ(reply[1], mac_word0(n));
-		GUEST_ASSERT_EQ(reply[2], mac_word1(n));
-		for (i = MSG_LEN; i < KVX_MVF_MBX_WORDS; i++)
-			GUEST_ASSERT_EQ(reply[i], 0);
-	}
-}
 
 /* API 1.1, then wait for the PF's PF_LINK message (link down) and ACK it. */
 static void guest_pf_msg(void)
@@ -98,15 +80,11 @@ static void guest_pf_msg(void)
 
 static void guest_code(void)
 {
-	guest_reset();
-	GUEST_SYNC(SYNC_RESET_DONE);
-	guest_set_macs(0, PHASE_MSGS);
-	GUEST_SYNC(SYNC_TRAPPED_DONE);
-	guest_set_macs(PHASE_MSGS, PHASE_MSGS);
-	GUEST_SYNC(SYNC_DIRECT_DONE);
-	guest_set_macs(2 * PHASE_MSGS, PHASE_MSGS);
+	/* Each reply must be the ACK of exactly its request. */
+	guest_mac_phases(PHASE_MSGS, true);
+	guest_set_mac_run(2 * PHASE_MSGS, PHASE_MSGS, true);
 	GUEST_SYNC(SYNC_SHARED_DONE);
-	guest_set_macs(3 * PHASE_MSGS, SWITCH_MSGS);
+	guest_set_mac_run(3 * PHASE_MSGS, SWITCH_MSGS, true);
 	GUEST_SYNC(SYNC_SWITCH_DONE);
 	guest_pf_msg();
 	GUEST_DONE();
@@ -277,6 +255,24 @@ static void test_direct(struct kvm_vcpu *vcpu, struct vf *vf)
 	ksft_test_result_pass("DIRECT: requests noticed by harvests, <= 1 exit each\n");
 }
 
+/*
+ * Run the guest to its GUEST_SYNC(@sync) with @fn(@arg) on a thread beside
+ * it, told to stop by *@stop; @a and @b: the counts before and after.
+ */
+static void run_beside(struct kvm_vcpu *vcpu, struct vf *vf, uint64_t sync,
+		       void *(*fn)(void *), void *arg, bool *stop,
+		       struct counts *a, struct counts *b)
+{
+	pthread_t thread;
+
+	sample(vcpu, vf, a);
+	pthread_create(&thread, NULL, fn, arg);
+	run_until(vcpu, sync);
+	WRITE_ONCE(*stop, true);
+	pthread_join(thread, NULL);
+	sample(vcpu, vf, b);
+}
+
 struct harvester {
 	struct kvm_vm *vm;
 	bool stop;
@@ -327,7 +323,6 @@ static void test_shared(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 	struct kvm_enable_cap cap = { .cap = KVX_CAP_WRITE_TRACE };
 	struct harvester hv = { .vm = vm };
 	struct counts a, b;
-	pthread_t thread;
 	int r;
 
 	TEST_ASSERT(modes, "no kvx write tracing");
@@ -344,12 +339,8 @@ static void test_shared(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 	vm_ioctl(vm, KVM_ENABLE_CAP, &cap);
 	vm_ioctl(vm, KVX_WTRACE_SET_RANGE, &range);
 
-	sample(vcpu, vf, &a);
-	pthread_create(&thread, NULL, harvest_mbx, &hv);
-	run_until(vcpu, SYNC_SHARED_DONE);
-	WRITE_ONCE(hv.stop, true);
-	pthread_join(thread, NULL);
-	sample(vcpu, vf, &b);
+	run_beside(vcpu, vf, SYNC_SHARED_DONE, harvest_mbx, &hv, &hv.stop,
+		   &a, &b);
 
 	ksft_print_msg("shared: consumer %lu harvests, %lu reports; user %lu, %lu\n",
 		       (unsigned long)(b.syncs - a.syncs),
@@ -399,14 +390,9 @@ static void test_switching(struct kvm_vcpu *vcpu, struct vf *vf)
 	uint32_t last = 3 * PHASE_MSGS + SWITCH_MSGS - 1;
 	char mac[32];
 	struct counts a, b;
-	pthread_t thread;
 
-	sample(vcpu, vf, &a);
-	pthread_create(&thread, NULL, switch_modes, &sw);
-	run_until(vcpu, SYNC_SWITCH_DONE);
-	WRITE_ONCE(sw.stop, true);
-	pthread_join(thread, NULL);
-	sample(vcpu, vf, &b);
+	run_beside(vcpu, vf, SYNC_SWITCH_DONE, switch_modes, &sw, &sw.stop,
+		   &a, &b);
 
 	snprintf(mac, sizeof(mac), "02:5a:%02x:%02x:%02x:%02x", last & 0xff,
 		 (last >> 8) & 0xff, (last >> 16) & 0xff, last >> 24);

@@ -404,6 +404,11 @@ migrate() {
 	qmp "$1" "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"unix:/tmp/$2.sock\"}}"
 }
 
+# status_of JSON: the "status" of a query-migrate reply.
+status_of() {
+	echo "$1" | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p'
+}
+
 # mig_wait SRC STATUS...: wait until SRC's migration reaches one of the
 # STATUSes (or another final one); prints query-migrate's last reply.
 mig_wait() {
@@ -412,7 +417,7 @@ mig_wait() {
 	mw_t=0
 	while [ $mw_t -lt $((GUEST_TIMEOUT * 2)) ]; do
 		mw_r=$(qmp "$mw_src" '{"execute": "query-migrate"}')
-		mw_s=$(echo "$mw_r" | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
+		mw_s=$(status_of "$mw_r")
 		for st in "$@" completed failed cancelled; do
 			if [ "$mw_s" = "$st" ]; then
 				echo "$mw_r"
@@ -488,8 +493,18 @@ else
 	fi
 fi
 
+# src_case NAME: run the case NAME (a function) on the source guest; without
+# one, NAME fails.
+src_case() {
+	if [ $src_ok = 1 ]; then
+		"$1"
+	else
+		result fail "$1" "no source guest"
+	fi
+}
+
 # ---- mvf_qemu_migration_cancel: cancelled in pre-copy, the source goes on ----
-if [ $src_ok = 1 ]; then
+mvf_qemu_migration_cancel() {
 	start_dest dstc "$vfb"
 	# 4 MiB/s: the guest's RAM takes a minute, the cancel comes first.
 	r=$(migrate src dstc 4194304)
@@ -502,7 +517,7 @@ if [ $src_ok = 1 ]; then
 	pc=$(precopies src)
 	qmp src '{"execute": "migrate_cancel"}' >/dev/null
 	r=$(mig_wait src cancelled)
-	st=$(echo "$r" | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
+	st=$(status_of "$r")
 	stop_qemu dstc
 	echo "# mvf_qemu_migration_cancel: PRE_COPY set $pc time(s), then status $st"
 	if [ "$pc" -ge 1 ] && [ "$st" = cancelled ] && more_ticks src 3; then
@@ -512,16 +527,15 @@ if [ $src_ok = 1 ]; then
 		show_con src "$vfa"
 		result fail mvf_qemu_migration_cancel "PRE_COPY $pc, status '$st', source ticks $(ticks src)"
 	fi
-else
-	result fail mvf_qemu_migration_cancel "no source guest"
-fi
+}
+src_case mvf_qemu_migration_cancel
 
 # ---- mvf_qemu_migration_generation: g1 to a g2 VF is refused before the switchover ----
-if [ $src_ok = 1 ]; then
+mvf_qemu_migration_generation() {
 	start_dest dstx "$vfc"
 	r=$(migrate src dstx)
 	r=$(mig_wait src)
-	st=$(echo "$r" | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
+	st=$(status_of "$r")
 	err=$(echo "$r" | sed -n 's/.*"error-desc": "\([^"]*\)".*/\1/p')
 	echo "# mvf_qemu_migration_generation: status $st: $err"
 	stop_qemu dstx
@@ -533,17 +547,16 @@ if [ $src_ok = 1 ]; then
 		show_con src "$vfa"
 		result fail mvf_qemu_migration_generation "status '$st', source ticks $(ticks src)"
 	fi
-else
-	result fail mvf_qemu_migration_generation "no source guest"
-fi
+}
+src_case mvf_qemu_migration_generation
 
 # ---- mvf_qemu_migration: pre-copy, switchover, the work goes on, nothing lost ----
-if [ $src_ok = 1 ]; then
+mvf_qemu_migration() {
 	start_dest dst "$vfb"
 	before=$(ticks src)
 	r=$(migrate src dst)
 	r=$(mig_wait src)
-	st=$(echo "$r" | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
+	st=$(status_of "$r")
 	total=$(num total-time "$r")
 	down=$(num downtime "$r")
 	ram=$(echo "$r" | sed -n 's/.*"ram": {\([^}]*\)}.*/\1/p')
@@ -591,9 +604,8 @@ if [ $src_ok = 1 ]; then
 	else
 		result fail mvf_qemu_migration "$why_m"
 	fi
-else
-	result fail mvf_qemu_migration "no source guest"
-fi
+}
+src_case mvf_qemu_migration
 
 # ---- mvf_qemu_migration_novf: the same migration without a VF ----
 # What QEMU's downtime is on this test machine without the VF: the floor
@@ -603,7 +615,7 @@ if wait_guest KVXG-MIG-READY && more_ticks base 2; then
 	start_dest based none
 	r=$(migrate base based)
 	r=$(mig_wait base)
-	st=$(echo "$r" | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
+	st=$(status_of "$r")
 	echo "# mvf_qemu_migration_novf: status $st, total $(num total-time "$r")ms, downtime $(num downtime "$r")ms (with the VF: total ${total:-?}ms, downtime ${down:-?}ms)"
 	if [ "$st" = completed ] && more_ticks based 2; then
 		result ok mvf_qemu_migration_novf

@@ -8,6 +8,20 @@
  */
 #include "mvf_vfio_test.h"
 
+/* START of @n ranges of @r is refused with EINVAL, no session left. */
+static void assert_log_refused(struct __test_metadata *_metadata,
+			       struct vf *vf, u64 *ps,
+			       struct vfio_device_feature_dma_logging_range *r,
+			       unsigned int n, const char *what)
+{
+	ASSERT_EQ(log_start(vf, ps, r, n), -EINVAL) {
+		TH_LOG("%s", what);
+	}
+	ASSERT_STREQ(mvf_state(vf, "dma_log"), "0") {
+		TH_LOG("%s: session left: %s", what, mvf_state(vf, "dma_log"));
+	}
+}
+
 /* The device's START, where it offers DMA logging. */
 static void dev_log_start(struct __test_metadata *_metadata,
 			  struct vf *vf)
@@ -42,29 +56,14 @@ static void dev_log_start(struct __test_metadata *_metadata,
 	}
 	/* Length 0: {0, 0} would be the whole 2^64, {x, 0} inverted. */
 	r[0] = (typeof(r[0])){ 0, 0 };
-	ASSERT_EQ(log_start(vf, &ps, r, 1), -EINVAL) {
-		TH_LOG("{0, 0}");
-	}
-	ASSERT_STREQ(mvf_state(vf, "dma_log"), "0") {
-		TH_LOG("session left: %s", mvf_state(vf, "dma_log"));
-	}
+	assert_log_refused(_metadata, vf, &ps, r, 1, "{0, 0}");
 	log_stop(vf);
 	r[0] = (typeof(r[0])){ 0x10000, 0 };
-	ASSERT_EQ(log_start(vf, &ps, r, 1), -EINVAL) {
-		TH_LOG("{0x10000, 0}");
-	}
-	ASSERT_STREQ(mvf_state(vf, "dma_log"), "0") {
-		TH_LOG("session left: %s", mvf_state(vf, "dma_log"));
-	}
+	assert_log_refused(_metadata, vf, &ps, r, 1, "{0x10000, 0}");
 	log_stop(vf);
 	r[0] = (typeof(r[0])){ GUEST_IOVA, GPAGE };
 	r[1] = (typeof(r[1])){ GUEST_IOVA + 2 * GPAGE, 0 };
-	ASSERT_EQ(log_start(vf, &ps, r, 2), -EINVAL) {
-		TH_LOG("second range empty");
-	}
-	ASSERT_STREQ(mvf_state(vf, "dma_log"), "0") {
-		TH_LOG("session left: %s", mvf_state(vf, "dma_log"));
-	}
+	assert_log_refused(_metadata, vf, &ps, r, 2, "second range empty");
 	ASSERT_EQ(log_report(vf, GUEST_IOVA, GUEST_SIZE, GPAGE, dirty_bm),
 		  -EINVAL) {
 		TH_LOG("report without a session");

@@ -125,6 +125,23 @@ static void dmbx_xfer(struct __test_metadata *_metadata,
 	dmbx_recv(_metadata, m, reply);
 }
 
+/*
+ * After a device reset, through the mapping: VFMAILBOX shows RSTD alone;
+ * the driver clears it and sends RESET, which is ACKED.
+ */
+static void dmbx_reset_done(struct __test_metadata *_metadata,
+			    u32 *m, u32 *reply)
+{
+	ASSERT_EQ(dmbx_ctrl(m), KVX_MVF_MBX_RSTD) {
+		TH_LOG("0x%x", dmbx_ctrl(m));
+	}
+	dmbx_clear(m, KVX_MVF_MBX_RSTD);
+	dmbx_xfer(_metadata, m, reply, 1, KVX_MVF_MSG_RESET);
+	ASSERT_EQ(reply[0], ACKED(KVX_MVF_MSG_RESET)) {
+		TH_LOG("0x%x", reply[0]);
+	}
+}
+
 static u32 *mbx_map(struct __test_metadata *_metadata,
 		    struct vf *vf)
 {
@@ -1008,14 +1025,7 @@ TEST_F_TIMEOUT(vfio, direct_mbx, MVF_TIMEOUT)
 	ASSERT_EQ(0, ioctl(vf->device, VFIO_DEVICE_RESET)) {
 		TH_LOG("%s", strerror(errno));
 	}
-	ASSERT_EQ(dmbx_ctrl(m), KVX_MVF_MBX_RSTD) {
-		TH_LOG("0x%x", dmbx_ctrl(m));
-	}
-	dmbx_clear(m, KVX_MVF_MBX_RSTD);
-	dmbx_xfer(_metadata, m, r, 1, KVX_MVF_MSG_RESET);
-	ASSERT_EQ(r[0], ACKED(KVX_MVF_MSG_RESET)) {
-		TH_LOG("0x%x", r[0]);
-	}
+	dmbx_reset_done(_metadata, m, r);
 	ASSERT_STREQ(mvf_state(vf, "cts"), "1");
 
 	mbx_unmap(vf);
@@ -1126,14 +1136,7 @@ TEST_F_TIMEOUT(vfio, mapped_mode_switch, MVF_TIMEOUT)
 	ASSERT_EQ(0, load_faults(_metadata, m)) {
 		TH_LOG("reset revoked the mapping");
 	}
-	ASSERT_EQ(dmbx_ctrl(m), KVX_MVF_MBX_RSTD) {
-		TH_LOG("0x%x", dmbx_ctrl(m));
-	}
-	dmbx_clear(m, KVX_MVF_MBX_RSTD);
-	dmbx_xfer(_metadata, m, r, 1, KVX_MVF_MSG_RESET);
-	ASSERT_EQ(r[0], ACKED(KVX_MVF_MSG_RESET)) {
-		TH_LOG("0x%x", r[0]);
-	}
+	dmbx_reset_done(_metadata, m, r);
 	mbx_unmap(vf);
 	ASSERT_EQ(mvf_set_mode(vf, "trapped"), 0);
 	ASSERT_STREQ(mvf_state(vf, "polled"), "0");

@@ -212,6 +212,53 @@ static void *section(struct __test_metadata *_metadata,
 	return s + off + sizeof(struct kvx_mvf_mig_tlv);
 }
 
+/* A field of a stream and the value it must hold. */
+struct field {
+	const char *name;
+	u64 got, want;
+};
+
+/*
+ * Each of the @n fields of @what holds its value; a failure names the field
+ * and shows them all.
+ */
+static void assert_fields(struct __test_metadata *_metadata, const char *what,
+			  const struct field *f, unsigned int n)
+{
+	char all[256] = "";
+	unsigned int i;
+	size_t at = 0;
+
+	for (i = 0; i < n && at < sizeof(all); i++)
+		at += snprintf(all + at, sizeof(all) - at, " %s 0x%llx",
+			       f[i].name, (unsigned long long)f[i].got);
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(f[i].want, f[i].got) {
+			TH_LOG("%s: %s is not 0x%llx:%s", what, f[i].name,
+			       (unsigned long long)f[i].want, all);
+		}
+	}
+}
+
+/*
+ * Save @vf's stream, stopped, into @s and run @vf again: the body of its
+ * section @type, which must be there and optional.
+ */
+static void *saved_optional(struct __test_metadata *_metadata, struct vf *vf,
+			    u8 *s, u16 type, const char *what)
+{
+	size_t len = mig_save_stopped(_metadata, vf, s);
+	struct kvx_mvf_mig_tlv *t;
+
+	ASSERT_EQ(0, mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL));
+	t = (void *)(s + tlv_find(s, len, type));
+	assert_fields(_metadata, what, (const struct field[]){
+		{ "type", t->type, type },
+		{ "flags", t->flags, 0 },
+	}, 2);
+	return t + 1;
+}
+
 /* Copy @len of @src to stream2, inserting @ins at @at. */
 static size_t splice(const u8 *src, size_t len, size_t at, const void *ins,
 		     size_t ins_len)
@@ -589,6 +636,24 @@ TEST_F_TIMEOUT(vfio, mig_reset_notice, MVF_TIMEOUT)
 	ASSERT_STREQ(mvf_state(vf, "reset_pending"), "0");
 }
 
+/* The sysfs description of the mdev type @type says @a and @b. */
+static void assert_type_says(struct __test_metadata *_metadata,
+			     const char *type, const char *a, const char *b)
+{
+	char path[256], buf[256] = "";
+
+	snprintf(path, sizeof(path), MVF_TYPES_DIR "/%s/description", type);
+	ASSERT_EQ(0, mvf_read_file(path, buf, sizeof(buf))) {
+		TH_LOG("%s: %s", type, buf);
+	}
+	ASSERT_NE(NULL, strstr(buf, a)) {
+		TH_LOG("%s: %s", type, buf);
+	}
+	ASSERT_NE(NULL, strstr(buf, b)) {
+		TH_LOG("%s: %s", type, buf);
+	}
+}
+
 /*
  * One mdev type per compatibility generation (issue 11, item 4).  VFs of
  * kvx-mvf-vf-g1 and kvx-mvf-vf-g2 have the same config space byte for byte
@@ -620,28 +685,10 @@ TEST_F_TIMEOUT(vfio, mig_generation, MVF_TIMEOUT)
 	ASSERT_EQ(mvf_write_file(GEN_PARAM, "two"), -EINVAL);
 
 	/* The types and what they tell. */
-	ASSERT_EQ(0,
-		  mvf_read_file(MVF_TYPES_DIR "/kvx-mvf-vf-g1/description", buf,
-				sizeof(buf))) {
-		TH_LOG("g1: %s", buf);
-	}
-	ASSERT_NE(NULL, strstr(buf, "generation 1:")) {
-		TH_LOG("g1: %s", buf);
-	}
-	ASSERT_NE(NULL, strstr(buf, "generation 1 only")) {
-		TH_LOG("g1: %s", buf);
-	}
-	ASSERT_EQ(0,
-		  mvf_read_file(MVF_TYPES_DIR "/kvx-mvf-vf-g2/description", buf,
-				sizeof(buf))) {
-		TH_LOG("g2: %s", buf);
-	}
-	ASSERT_NE(NULL, strstr(buf, "generation 2:")) {
-		TH_LOG("g2: %s", buf);
-	}
-	ASSERT_NE(NULL, strstr(buf, "API 1.0-1.2")) {
-		TH_LOG("g2: %s", buf);
-	}
+	assert_type_says(_metadata, "kvx-mvf-vf-g1", "generation 1:",
+			 "generation 1 only");
+	assert_type_says(_metadata, "kvx-mvf-vf-g2", "generation 2:",
+			 "API 1.0-1.2");
 	vf_add_type(_metadata, &b1, vf, "kvx-mvf-vf-g1");
 	vf_add_type(_metadata, &b2, vf, "kvx-mvf-vf-g2");
 	ASSERT_STREQ(mvf_state(&b1, "generation"), "1");
@@ -841,12 +888,10 @@ TEST_F_TIMEOUT(vfio, mig_bad_streams, MVF_TIMEOUT)
 	 */
 	at = tlv_find(stream, len, KVX_MVF_MIG_MCAST);
 	t = (void *)(stream + at);
-	ASSERT_EQ(t->flags, KVX_MVF_MIG_TLV_REQUIRED) {
-		TH_LOG("MCAST flags 0x%x length %u", t->flags, t->length);
-	}
-	ASSERT_EQ(t->length, sizeof(*mc)) {
-		TH_LOG("MCAST flags 0x%x length %u", t->flags, t->length);
-	}
+	assert_fields(_metadata, "MCAST", (const struct field[]){
+		{ "flags", t->flags, KVX_MVF_MIG_TLV_REQUIRED },
+		{ "length", t->length, sizeof(*mc) },
+	}, 2);
 	memcpy(stream2, stream, at);
 	memcpy(stream2 + at, stream + at + 8 + t->length,
 	       len - at - 8 - t->length);
@@ -857,22 +902,9 @@ TEST_F_TIMEOUT(vfio, mig_bad_streams, MVF_TIMEOUT)
 	assert_state_empty(_metadata, &b, "mcast");
 	assert_same_state(_metadata, &b, "vlans", vf, "vlans");
 	/* An empty list is optional: an older destination skips it. */
-	n = mig_save_stopped(_metadata, &b, stream2);
-	ASSERT_EQ(0, mvf_mig_set(&b, VFIO_DEVICE_STATE_RUNNING, NULL));
-	t = (void *)(stream2 + tlv_find(stream2, n, KVX_MVF_MIG_MCAST));
-	mc = (void *)(t + 1);
-	ASSERT_EQ(t->type, KVX_MVF_MIG_MCAST) {
-		TH_LOG("empty MCAST: type %u flags 0x%x nr %u", t->type,
-		       t->flags, mc->nr_hashes);
-	}
-	ASSERT_EQ(t->flags, 0) {
-		TH_LOG("empty MCAST: type %u flags 0x%x nr %u", t->type,
-		       t->flags, mc->nr_hashes);
-	}
-	ASSERT_EQ(0, mc->nr_hashes) {
-		TH_LOG("empty MCAST: type %u flags 0x%x nr %u", t->type,
-		       t->flags, mc->nr_hashes);
-	}
+	mc = saved_optional(_metadata, &b, stream2, KVX_MVF_MIG_MCAST,
+			    "empty MCAST");
+	ASSERT_EQ(0, mc->nr_hashes);
 	/* A repeated section: the last copy counts. */
 	at = tlv_find(stream, len, KVX_MVF_MIG_VF_CONFIG);
 	t = (void *)(stream + at);
@@ -961,22 +993,12 @@ TEST_F_TIMEOUT(vfio, mig_pf_link, MVF_TIMEOUT)
 	}
 	t = (void *)(stream + at);
 	pm = (void *)(t + 1);
-	ASSERT_EQ(t->flags, KVX_MVF_MIG_TLV_REQUIRED) {
-		TH_LOG("PF_MSG flags 0x%x length %u pending %u", t->flags,
-		       t->length, pm->link_pending);
-	}
-	ASSERT_EQ(t->length, sizeof(*pm)) {
-		TH_LOG("PF_MSG flags 0x%x length %u pending %u", t->flags,
-		       t->length, pm->link_pending);
-	}
-	ASSERT_EQ(pm->link_pending, 1) {
-		TH_LOG("PF_MSG flags 0x%x length %u pending %u", t->flags,
-		       t->length, pm->link_pending);
-	}
-	ASSERT_EQ(0, pm->rsvd) {
-		TH_LOG("PF_MSG flags 0x%x length %u pending %u", t->flags,
-		       t->length, pm->link_pending);
-	}
+	assert_fields(_metadata, "PF_MSG", (const struct field[]){
+		{ "flags", t->flags, KVX_MVF_MIG_TLV_REQUIRED },
+		{ "length", t->length, sizeof(*pm) },
+		{ "link_pending", pm->link_pending, 1 },
+		{ "rsvd", pm->rsvd, 0 },
+	}, 4);
 	/* What a PF_MSG section may not hold. */
 	pm = (void *)(stream2 + at + sizeof(*t));
 	MUTATE("link_pending 2", pm->link_pending = 2);
@@ -993,22 +1015,9 @@ TEST_F_TIMEOUT(vfio, mig_pf_link, MVF_TIMEOUT)
 	pf_msg_recv(_metadata, vf, m);
 	check_link_msg(_metadata, m, true);
 	/* Nothing waiting: the section is optional and says so. */
-	len = mig_save_stopped(_metadata, vf, stream);
-	ASSERT_EQ(0, mvf_mig_set(vf, VFIO_DEVICE_STATE_RUNNING, NULL));
-	t = (void *)(stream + tlv_find(stream, len, KVX_MVF_MIG_PF_MSG));
-	pm = (void *)(t + 1);
-	ASSERT_EQ(t->type, KVX_MVF_MIG_PF_MSG) {
-		TH_LOG("empty PF_MSG: type %u flags 0x%x pending %u", t->type,
-		       t->flags, pm->link_pending);
-	}
-	ASSERT_EQ(0, t->flags) {
-		TH_LOG("empty PF_MSG: type %u flags 0x%x pending %u", t->type,
-		       t->flags, pm->link_pending);
-	}
-	ASSERT_EQ(0, pm->link_pending) {
-		TH_LOG("empty PF_MSG: type %u flags 0x%x pending %u", t->type,
-		       t->flags, pm->link_pending);
-	}
+	pm = saved_optional(_metadata, vf, stream, KVX_MVF_MIG_PF_MSG,
+			    "empty PF_MSG");
+	ASSERT_EQ(0, pm->link_pending);
 	vf_del(&b);
 }
 

@@ -761,17 +761,24 @@ static bool test_vmfunc_sites(void)
 	return ok;
 }
 
-static bool test_vmfunc_path(void)
+/* sweep() the table filled for @mode, its counts from zero. */
+static bool sweep_mode(uint8_t mode, const char *what, unsigned int nr_ids)
 {
-	bool ok;
-
-	fill_table(KVX_SUBPAGE_MODE_VMFUNC);
+	fill_table(mode);
 	nr_vmfunc = 0;
 	nr_vmcall = 0;
 	bad_site = 0;
 	no_guard = 0;
 	bad_leaf = 0;
-	ok = sweep("vmfunc", ARRAY_SIZE(sweep_ids));
+	return sweep(what, nr_ids);
+}
+
+static bool test_vmfunc_path(void)
+{
+	bool ok;
+
+	ok = sweep_mode(KVX_SUBPAGE_MODE_VMFUNC, "vmfunc",
+			ARRAY_SIZE(sweep_ids));
 	/* The VMCALLs: writes to window 5, flagged WRITE_HC. */
 	ksft_print_msg("vmfunc: %lu VMFUNCs, %lu VMCALLs\n", nr_vmfunc,
 		       nr_vmcall);
@@ -787,11 +794,7 @@ static bool test_hypercall_path(void)
 {
 	bool ok;
 
-	fill_table(KVX_SUBPAGE_MODE_HYPERCALL);
-	nr_vmfunc = 0;
-	nr_vmcall = 0;
-	bad_leaf = 0;
-	ok = sweep("hypercall", 3);
+	ok = sweep_mode(KVX_SUBPAGE_MODE_HYPERCALL, "hypercall", 3);
 	ksft_print_msg("hypercall: %lu VMCALLs\n", nr_vmcall);
 	if (nr_vmfunc || bad_leaf || !nr_vmcall)
 		ok = false;

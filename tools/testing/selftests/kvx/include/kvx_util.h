@@ -47,4 +47,12 @@ uint64_t kvx_ucall_value(struct kvm_vcpu *vcpu);
  */
 void kvx_set_window_cpuid(struct kvm_vcpu *vcpu, uint64_t tramp_gpa);
 
+/*
+ * For fuzzing, from the random @rnd: a GFN range that starts in the last
+ * @last pages below 2^64 and is 1 to @max pages long, so that most of them
+ * wrap.
+ */
+void kvx_fuzz_gfn_range(__u64 *gfn, __u64 *npages, uint64_t rnd,
+			uint64_t last, uint64_t max);
+
 #endif /* SELFTEST_KVX_UTIL_H */

@@ -127,4 +127,48 @@ static inline void guest_reset(void)
 	GUEST_ASSERT_EQ(reply[0], ACKED(KVX_MVF_MSG_RESET));
 }
 
+/*
+ * SET_MAC n for n in [@first, @first + @count).  With @check, each reply
+ * must be the ACK of exactly its request: nothing lost or mixed.
+ */
+static inline void guest_set_mac_run(uint32_t first, uint32_t count,
+				     bool check)
+{
+	uint32_t reply[KVX_MVF_MBX_WORDS];
+	uint32_t n, i;
+
+	for (n = first; n < first + count; n++) {
+		guest_set_mac(n, reply);
+		if (!check)
+			continue;
+		GUEST_ASSERT_EQ(reply[1], mac_word0(n));
+		GUEST_ASSERT_EQ(reply[2], mac_word1(n));
+		for (i = MSG_LEN; i < KVX_MVF_MBX_WORDS; i++)
+			GUEST_ASSERT_EQ(reply[i], 0);
+	}
+}
+
+/* The GUEST_SYNCs of guest_mac_phases(); a test's own ones follow. */
+enum {
+	SYNC_RESET_DONE = 1,
+	SYNC_TRAPPED_DONE,
+	SYNC_DIRECT_DONE,
+	SYNC_PHASES_END,
+};
+
+/*
+ * The phases a mailbox test or bench starts with: RESET, then SET_MAC
+ * @count times, twice (the host has the mailbox TRAPPED for the first
+ * run, DIRECT for the second), each phase ended by its GUEST_SYNC.
+ */
+static inline void guest_mac_phases(uint32_t count, bool check)
+{
+	guest_reset();
+	GUEST_SYNC(SYNC_RESET_DONE);
+	guest_set_mac_run(0, count, check);
+	GUEST_SYNC(SYNC_TRAPPED_DONE);
+	guest_set_mac_run(count, count, check);
+	GUEST_SYNC(SYNC_DIRECT_DONE);
+}
+
 #endif /* SELFTEST_MVF_GUEST_H */

@@ -337,19 +337,39 @@ FIXTURE_TEARDOWN(vfio)
 }
 
 /*
- * Two keys of the PF's view hold the same value, or not (mvf_state() has
- * one buffer).
+ * Two keys of the PF's view hold the same value if @same, different ones
+ * if not (mvf_state() has one buffer).
  */
-static inline void assert_same_state(struct __test_metadata *_metadata,
-				     struct vf *a, const char *ka,
-				     struct vf *b, const char *kb)
+static inline void assert_state_cmp(struct __test_metadata *_metadata,
+				    struct vf *a, const char *ka,
+				    struct vf *b, const char *kb, bool same)
 {
 	char va[256];
 
 	snprintf(va, sizeof(va), "%s", mvf_state(a, ka));
-	ASSERT_STREQ(va, mvf_state(b, kb)) {
-		TH_LOG("%s of %s, %s of %s", ka, a->uuid, kb, b->uuid);
+	if (same) {
+		ASSERT_STREQ(va, mvf_state(b, kb)) {
+			TH_LOG("%s of %s, %s of %s", ka, a->uuid, kb, b->uuid);
+		}
+	} else {
+		ASSERT_STRNE(va, mvf_state(b, kb)) {
+			TH_LOG("%s of %s, %s of %s", ka, a->uuid, kb, b->uuid);
+		}
 	}
+}
+
+static inline void assert_same_state(struct __test_metadata *_metadata,
+				     struct vf *a, const char *ka,
+				     struct vf *b, const char *kb)
+{
+	assert_state_cmp(_metadata, a, ka, b, kb, true);
+}
+
+static inline void assert_other_state(struct __test_metadata *_metadata,
+				      struct vf *a, const char *ka,
+				      struct vf *b, const char *kb)
+{
+	assert_state_cmp(_metadata, a, ka, b, kb, false);
 }
 
 /*
@@ -367,18 +387,6 @@ static inline void assert_state_empty(struct __test_metadata *_metadata,
 	}
 	ASSERT_STREQ(val, "") {
 		TH_LOG("%s of %s", key, vf->uuid);
-	}
-}
-
-static inline void assert_other_state(struct __test_metadata *_metadata,
-				      struct vf *a, const char *ka,
-				      struct vf *b, const char *kb)
-{
-	char va[256];
-
-	snprintf(va, sizeof(va), "%s", mvf_state(a, ka));
-	ASSERT_STRNE(va, mvf_state(b, kb)) {
-		TH_LOG("%s of %s, %s of %s", ka, a->uuid, kb, b->uuid);
 	}
 }
 

@@ -134,3 +134,10 @@ void kvx_set_window_cpuid(struct kvm_vcpu *vcpu, uint64_t tramp_gpa)
 	vcpu_init_cpuid(vcpu, c);
 	free(c);
 }
+
+void kvx_fuzz_gfn_range(__u64 *gfn, __u64 *npages, uint64_t rnd,
+			uint64_t last, uint64_t max)
+{
+	*gfn = -1ULL - rnd % last;
+	*npages = 1 + rnd % max;
+}

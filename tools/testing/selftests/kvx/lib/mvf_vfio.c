@@ -305,13 +305,20 @@ ssize_t mvf_region_write(struct vf *vf, uint64_t pos, const void *buf, size_t n)
 	return ret < 0 ? -errno : ret;
 }
 
-uint32_t mvf_reg_read(struct vf *vf, unsigned int off)
+/* 32 bits at @off of the region at @base (@what): 0xdeadbeef if it fails. */
+static uint32_t region_read32(struct vf *vf, uint64_t base, unsigned int off,
+			      const char *what)
 {
 	uint32_t val = 0xdeadbeef;
 
-	if (mvf_region_read(vf, vf->bar0_off + off, &val, 4) != 4)
-		printf("# BAR0 read at 0x%x failed\n", off);
+	if (mvf_region_read(vf, base + off, &val, 4) != 4)
+		printf("# %s read at 0x%x failed\n", what, off);
 	return val;
+}
+
+uint32_t mvf_reg_read(struct vf *vf, unsigned int off)
+{
+	return region_read32(vf, vf->bar0_off, off, "BAR0");
 }
 
 int mvf_reg_write(struct vf *vf, unsigned int off, uint32_t val)
@@ -324,11 +331,7 @@ int mvf_reg_write(struct vf *vf, unsigned int off, uint32_t val)
 
 uint32_t mvf_cfg_read32(struct vf *vf, unsigned int off)
 {
-	uint32_t val = 0xdeadbeef;
-
-	if (mvf_region_read(vf, vf->cfg_off + off, &val, 4) != 4)
-		printf("# config read at 0x%x failed\n", off);
-	return val;
+	return region_read32(vf, vf->cfg_off, off, "config");
 }
 
 int mvf_cfg_write32(struct vf *vf, unsigned int off, uint32_t val)
