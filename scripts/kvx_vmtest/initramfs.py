@@ -151,7 +151,7 @@ poweroff -f
 # is kept, and the parser still sees every such WARNING: line.
 DMESG_FOLD = r"""
 fold && /---\[ end trace/ { fold = 0; print; next }
-fold && /^(\[ *[0-9.]+\] )?(Modules linked in:|CPU: |Tainted: |Hardware name:|RIP: |Code: |RSP: |RAX: |RDX: |RBP: |R10: |R13: |FS: |CS: |CR2: |DR0: |DR3: |DR6: |PKRU: |Call Trace:|irq event stamp:|hardirqs last|softirqs last| *<\/?(TASK|IRQ|NMI)>| +(\? )?[A-Za-z0-9_.]+\+0x[0-9a-f]+\/0x[0-9a-f]+)/ { next }
+fold && /^(\[ *[0-9.]+\] )?(Modules linked in:|CPU: |Tainted: |Hardware name:|RIP: |Code: |RSP: |RAX: |RDX: |RBP: |R10: |R13: |FS: |CS: |CR2: |DR0: |DR3: |DR6: |PKRU: |Call Trace:|irq event stamp:|hardirqs last|softirqs last| *<\/?(TASK|IRQ|NMI)>| +(\? )?([A-Za-z0-9_.]+\+0x[0-9a-f]+\/0x[0-9a-f]+|0x[0-9a-f]+$))/ { next }
 { fold = 0 }
 known != "" && index($0, known) { fold = 1 }
 { print }

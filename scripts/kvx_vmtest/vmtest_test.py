@@ -400,6 +400,7 @@ def debug_pml_warn(t="5.92"):
             " vcpu_enter_guest+0x1c2e/0x3ad0 [kvm]",
             " ? lockdep_hardirqs_on_prepare+0x275/0x410",
             " ? file_tty_write.constprop.0+0x50e/0x900",
+            " ? 0xffffffffc0201234",
             " entry_SYSCALL_64_after_hwframe+0x77/0x7f",
             "RIP: 0033:0x465ecb",
             " </TASK>",
