@@ -67,12 +67,16 @@ def bochs_known_warn_site(mod_m):
     return None
 
 
-def bochs_known_warn(mod_m):
-    """Regex of bochs_known_warn_site()'s WARNING: line, or None."""
-    site = bochs_known_warn_site(mod_m)
+def known_warn_regex(site):
+    """Regex of the WARNING: line of the WARN at site, or None."""
     if site is None:
         return None
     return re.compile(r"WARNING: CPU: \d+ PID: \d+ at \S*" + re.escape(site))
+
+
+def bochs_known_warn(mod_m):
+    """Regex of bochs_known_warn_site()'s WARNING: line, or None."""
+    return known_warn_regex(bochs_known_warn_site(mod_m))
 
 
 class Console:
@@ -199,7 +203,7 @@ class Machine:
 
     def known_warn(self, mod_m):
         """Regex of the one kernel WARN this machine is known to cause."""
-        return None
+        return known_warn_regex(self.known_warn_site(mod_m))
 
     def start(self, cmd):
         """Start the emulator for a run; its console is then readable."""
@@ -334,9 +338,6 @@ class Bochs(Machine):
 
     def known_warn_site(self, mod_m):
         return bochs_known_warn_site(mod_m)
-
-    def known_warn(self, mod_m):
-        return bochs_known_warn(mod_m)
 
     def command(self, vmlinuz, initrd, cmdline):
         args = self.args
